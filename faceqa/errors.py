@@ -1,0 +1,35 @@
+"""The errors faceqa raises. Each names the input and the problem in one line.
+
+Every error a user can cause (bad path, corrupt file, missing model, wrong field) is a
+``FaceQAError`` subclass; the CLI prints its message on one line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+
+class FaceQAError(Exception):
+    """Base class: a problem with the user's input, data or environment (not a bug)."""
+
+
+class MediaNotFoundError(FaceQAError, FileNotFoundError):
+    """The media path does not exist."""
+
+
+class MediaReadError(FaceQAError):
+    """The media exists but cannot be read (permissions, unknown format, corrupt data)."""
+
+
+class EmptyMediaError(FaceQAError):
+    """The media holds no frames (empty file, empty folder, frame range selects nothing)."""
+
+
+class NoFaceError(FaceQAError):
+    """No face was found where one is needed."""
+
+
+class ModelUnavailableError(FaceQAError):
+    """A model file is missing: names the wheel to install or the path to set."""
+
+
+class InvalidInputError(FaceQAError, ValueError):
+    """An argument or a data field has a wrong value or format."""

