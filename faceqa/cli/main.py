@@ -1,7 +1,8 @@
 """The ``faceqa`` command: one module per subcommand under ``faceqa/cli/``.
 
-Each subcommand module defines ``register(subparsers)``, which adds its parser and sets
-``func`` (called with the parsed args; returns an exit code). Errors a user can cause
+Every module here except ``main`` and ``output`` is a subcommand and defines
+``register(subparsers)``, which adds its parser and sets ``func`` (called with the parsed
+args; returns an exit code). Errors a user can cause
 (``FaceQAError``) print one line and exit with code 2.
 """
 
@@ -9,13 +10,22 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 
 from faceqa import __version__
 from faceqa.errors import FaceQAError
 
-SUBCOMMANDS = ["analyze", "verify", "models"]
-"""Module names under faceqa.cli, in the order ``faceqa --help`` lists them."""
+
+def subcommand_modules() -> list[str]:
+    """Names of the modules under faceqa.cli that define a subcommand (have ``register``)."""
+    import faceqa.cli as pkg
+
+    names = []
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name not in ("main", "output") and not info.name.startswith("_"):
+            names.append(info.name)
+    return sorted(names)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,8 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"faceqa {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in SUBCOMMANDS:
-        importlib.import_module(f"faceqa.cli.{name}").register(sub)
+    for name in subcommand_modules():
+        module = importlib.import_module(f"faceqa.cli.{name}")
+        if hasattr(module, "register"):
+            module.register(sub)
     return parser
 
 

@@ -1,0 +1,39 @@
+"""Shared fixtures: generated media from skimage's astronaut, and the real data in ../shared/data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path | None:
+    """../shared/data beside the checkout, or $FACEQA_TEST_DATA; None when absent."""
+    env = os.environ.get("FACEQA_TEST_DATA")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "data")
+    for c in candidates:
+        if c.is_dir():
+            return c
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real test data; skips the test (one line why) where it is not present."""
+    d = shared_data_dir()
+    if d is None:
+        pytest.skip("real data not found: put ../shared/data beside the checkout or set FACEQA_TEST_DATA")
+    return d
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    """skimage's astronaut portrait (RGB uint8, 512x512): a real face shipped by a package."""
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut())
