@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from media_fixtures import shifted_frames, write_video
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,3 +38,9 @@ def astronaut() -> np.ndarray:
     from skimage import data
 
     return np.ascontiguousarray(data.astronaut())
+
+
+@pytest.fixture(scope="session")
+def astronaut_video(tmp_path_factory, astronaut) -> Path:
+    """A 40-frame 25 fps mp4 made from the astronaut with a slow pan (for tracking)."""
+    return write_video(tmp_path_factory.mktemp("video") / "astronaut_pan.mp4", shifted_frames(astronaut, 40))
