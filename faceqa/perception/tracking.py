@@ -1,7 +1,11 @@
 """Face tracking over a video, MediaPipe-style.
 
 Each track follows its face by running the mesh on a crop derived from the previous frame's
-landmarks; the detector runs only when no face is tracked, or every ``redetect_every`` frames to
+landmarks. The crop is kept as it was while the new one would differ by less than a small
+dead band (2% of its size in position, 3% in size, 0.03 rad in angle): otherwise the
+landmarks -> crop -> landmarks loop oscillates by a pixel on a still face, which downstream
+motion analysis would read as facial motion. A new face's mesh is run a second time from its own
+landmarks, so its first frame is measured like every tracked one. The detector runs only when no face is tracked, or every ``redetect_every`` frames to
 pick up new faces. A face lost and re-found near where it was within ``max_lost`` frames keeps
 its id, so ids stay stable across frames.
 """
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from faceqa.perception.detection import FaceDetector
-from faceqa.perception.geometry import iou
+from faceqa.perception.geometry import ROI, iou
 from faceqa.perception.mesh import FaceMesh, MeshResult, roi_from_detection, roi_from_landmarks
 
 
@@ -74,7 +78,7 @@ class FaceTracker:
         """Track, and if due detect, the faces in this frame."""
         kept = []
         for t in self._active:
-            res = self.mesh(image, roi_from_landmarks(t.mesh.landmarks))
+            res = self.mesh(image, stable_roi(t.mesh.roi, roi_from_landmarks(t.mesh.landmarks)))
             if res.score >= self.min_presence:
                 kept.append(TrackedFace(t.face_id, res, res.score, False))
             else:
@@ -100,6 +104,9 @@ class FaceTracker:
             res = self.mesh(image, roi_from_detection(det))
             if res.score < self.min_presence:
                 continue
+            res = self.mesh(image, roi_from_landmarks(res.landmarks))
+            if res.score < self.min_presence:
+                continue
             self._active.append(TrackedFace(self._claim_id(res.bbox), res, det.score, True))
 
     def _claim_id(self, bbox: tuple[float, float, float, float]) -> int:
@@ -109,6 +116,15 @@ class FaceTracker:
             return best.face_id
         self._next_id += 1
         return self._next_id - 1
+
+
+def stable_roi(previous: ROI, new: ROI, move: float = 0.02, scale: float = 0.03, turn: float = 0.03) -> ROI:
+    """``previous`` while ``new`` lies within the dead band around it, else ``new``."""
+    shift = ((new.cx - previous.cx) ** 2 + (new.cy - previous.cy) ** 2) ** 0.5
+    if (shift < move * previous.size and abs(new.size / previous.size - 1) < scale
+            and abs(new.angle - previous.angle) < turn):
+        return previous
+    return new
 
 
 def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:

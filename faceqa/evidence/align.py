@@ -1,0 +1,73 @@
+"""Alignment of every frame to a canonical face, so head motion does not read as facial motion.
+
+The first frame of a track fixes the canonical face: a similarity transform puts its eye centres
+at fixed places of a ``size`` x ``size`` crop. Every later frame is mapped onto that frame's
+aligned stable points (:data:`~faceqa.evidence.regions.STABLE_POINTS`) by a least-squares
+similarity (Umeyama), so only non-rigid facial motion is left between aligned frames.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from faceqa.evidence.regions import LEFT_EYE, RIGHT_EYE, STABLE_POINTS
+
+EYE_Y = 0.36
+EYE_X = (0.32, 0.68)
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2x3 least-squares similarity (rotation, uniform scale, translation) mapping src to dst."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s, d = src - mu_s, dst - mu_d
+    cov = d.T @ s / len(src)
+    u, sig, vt = np.linalg.svd(cov)
+    sign = np.ones(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[-1] = -1
+    rot = u @ np.diag(sign) @ vt
+    var = (s**2).sum() / len(src)
+    scale = float((sig * sign).sum() / var) if var > 0 else 1.0
+    m = np.zeros((2, 3))
+    m[:, :2] = scale * rot
+    m[:, 2] = mu_d - scale * rot @ mu_s
+    return m
+
+
+def apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Apply a 2x3 affine transform to (N, 2) points."""
+    return pts @ m[:, :2].T + m[:, 2]
+
+
+class FaceAligner:
+    """Aligns the frames of one face track; the first call fixes the canonical face."""
+
+    def __init__(self, size: int = 128):
+        self.size = size
+        self._template: np.ndarray | None = None
+        self.iod = EYE_X[1] * size - EYE_X[0] * size
+        """Distance between the eye centres in the aligned face, in pixels."""
+
+    def reset(self) -> None:
+        """Forget the canonical face (the next frame fixes a new one)."""
+        self._template = None
+
+    def transform(self, landmarks: np.ndarray) -> np.ndarray:
+        """The 2x3 transform from image pixels to the aligned face for this frame's landmarks."""
+        pts = landmarks[:, :2].astype(np.float64)
+        if self._template is None:
+            right = pts[list(RIGHT_EYE)].mean(0)
+            left = pts[list(LEFT_EYE)].mean(0)
+            dst = np.array([[EYE_X[0], EYE_Y], [EYE_X[1], EYE_Y]]) * self.size
+            m = similarity(np.stack([right, left]), dst)
+            self._template = apply(m, pts[list(STABLE_POINTS)])
+            return m
+        return similarity(pts[list(STABLE_POINTS)], self._template)
+
+    def align(self, gray: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(aligned gray face, aligned landmarks (N, 2)) for one frame."""
+        m = self.transform(landmarks)
+        face = cv2.warpAffine(gray, m, (self.size, self.size), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+        return face, apply(m, landmarks[:, :2].astype(np.float64))

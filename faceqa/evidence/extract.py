@@ -1,0 +1,268 @@
+"""The evidence pass: perception stream -> aligned face -> regional motion -> AU activity -> events.
+
+One streaming pass over the media follows one face (the first, largest face, or ``face_id``);
+only a few numbers per frame are kept, so memory stays flat for long videos. Two references:
+
+- ``mode="clip"``: displacement from the first frame (the onset, for an MEGC clip);
+- ``mode="long"``: a rolling median over ``baseline_s`` seconds is the neutral baseline, so slow
+  drift and long-held states are taken out and only transient expressions remain (spotting in
+  long videos).
+
+``mode="auto"`` picks ``clip`` for sources up to 6 s and ``long`` beyond.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from faceqa.evidence.align import FaceAligner
+from faceqa.evidence.au_activity import AU_MOTIONS, au_activity, au_columns
+from faceqa.evidence.mesh_features import FEATURES, mesh_features
+from faceqa.evidence.motion import RegionalMotion
+from faceqa.evidence.regions import region_keys
+from faceqa.evidence.spotting import (
+    DEFAULT_CONFIG,
+    ActiveAU,
+    Event,
+    SpotConfig,
+    active_aus,
+    events_dataframe,
+    side_of,
+    spot,
+)
+from faceqa.media import Media, MediaInfo, open_media
+
+CLIP_MAX_S = 6.0
+
+
+@dataclass
+class Evidence:
+    """Per-frame evidence for one face and the events spotted in it.
+
+    ``table`` columns: ``frame``, ``time_s``, ``face_id``, ``segment`` (a new one each time the face
+    is re-acquired), ``pose_yaw/pitch/roll``, ``disp_{region}_{side}_x/_y`` (IOD, from the reference),
+    ``geom_*`` (mesh features minus the reference's, IOD), ``au_{n}_{L|R}`` (activity 0..1) and
+    ``signal`` (the spotting signal).
+    """
+
+    info: MediaInfo
+    fps: float
+    mode: str
+    table: object  # pandas.DataFrame
+    events: list[Event] = field(default_factory=list)
+
+    def activity(self) -> np.ndarray:
+        """AU activity array (T, 2 * n_aus) in :func:`~faceqa.evidence.au_activity.au_columns` order."""
+        return self.table[au_columns()].to_numpy(np.float32)
+
+    def events_dataframe(self):
+        """Spotted events as a DataFrame."""
+        return events_dataframe(self.events)
+
+    def _rows(self, onset: int | None, offset: int | None):
+        t = self.table
+        keep = np.ones(len(t), bool)
+        if onset is not None:
+            keep &= t["frame"].to_numpy() >= onset
+        if offset is not None:
+            keep &= t["frame"].to_numpy() <= offset
+        return t[keep]
+
+    def au_summary(self, onset: int | None = None, offset: int | None = None,
+                   config: SpotConfig = DEFAULT_CONFIG):
+        """Peak activity per AU and side within [onset, offset] (all frames by default).
+
+        Columns: ``au``, ``name``, ``L``, ``R``, ``peak``, ``side`` (L/R/both), ``active``.
+        """
+        import pandas as pd
+
+        from faceqa.evidence.facs import au_by_number
+
+        rows = self._rows(onset, offset)
+        out = []
+        for m in AU_MOTIONS:
+            left = float(rows[f"au_{m.au}_L"].max()) if len(rows) else 0.0
+            right = float(rows[f"au_{m.au}_R"].max()) if len(rows) else 0.0
+            left, right = np.nan_to_num(left), np.nan_to_num(right)
+            top = max(left, right)
+            out.append({"au": m.au, "name": au_by_number(m.au).name, "L": round(left, 4), "R": round(right, 4),
+                        "peak": round(top, 4), "side": side_of(left, right, config.bilateral_ratio),
+                        "active": top >= config.au_threshold})
+        return pd.DataFrame(out).sort_values("peak", ascending=False, ignore_index=True)
+
+    def active_aus(self, onset: int | None = None, offset: int | None = None,
+                   config: SpotConfig = DEFAULT_CONFIG) -> list[ActiveAU]:
+        """AUs active at the interval's apex (its frame of strongest spotting signal)."""
+        rows = self._rows(onset, offset)
+        if not len(rows) or rows["signal"].isna().all():
+            return []
+        apex = rows["signal"].to_numpy()
+        row = rows[au_columns()].to_numpy(np.float32)[int(np.nanargmax(apex))]
+        return active_aus(row, config)
+
+
+class EvidenceExtractor:
+    """Streaming per-frame evidence for one face track (see :func:`extract_evidence`)."""
+
+    def __init__(self, fps: float, size: int = 128, flow: str = "farneback"):
+        self.fps = fps
+        self.size = size
+        self.flow = flow
+        self.segment = -1
+        self._aligner: FaceAligner | None = None
+        self._motion: RegionalMotion | None = None
+        self._geom0: np.ndarray | None = None
+
+    def start_segment(self) -> None:
+        """Begin a new reference (the face was lost and found again)."""
+        self.segment += 1
+        self._aligner = FaceAligner(self.size)
+        self._motion = RegionalMotion(self.fps, self.size, self._aligner.iod, self.flow)
+        self._geom0 = None
+
+    def update(self, image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(region displacements (K, 2), mesh-feature deltas (F,)) for one frame of the followed face."""
+        if self._aligner is None:
+            self.start_segment()
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        face, lm = self._aligner.align(gray, landmarks)
+        disp = self._motion.update(face, lm)
+        geom = mesh_features(lm, self._aligner.iod)
+        if self._geom0 is None:
+            self._geom0 = geom
+        return disp, geom - self._geom0
+
+
+def _pick(records: list, face_id: int | None):
+    if not records:
+        return None
+    if face_id is not None:
+        return next((r for r in records if r.face_id == face_id), None)
+    return max(records, key=lambda r: r.size_px)
+
+
+def extract_evidence(source, fps: float | None = None, start: int | None = None, end: int | None = None,
+                     mode: str = "auto", face_id: int | None = None, pipeline=None, flow: str = "farneback",
+                     baseline_s: float = 4.0, config: SpotConfig = DEFAULT_CONFIG,
+                     progress: bool = False) -> Evidence:
+    """Run perception and evidence over a source and spot events.
+
+    Args:
+        source: media path, array, or an opened :class:`~faceqa.media.Media`.
+        fps, start, end: as :func:`~faceqa.media.open_media` (frame range = onset..offset).
+        mode: ``"clip"``, ``"long"`` or ``"auto"`` (see the module docstring).
+        face_id: follow this track; default: the largest face, kept while it stays tracked.
+        pipeline: a :class:`~faceqa.perception.FacePipeline` to reuse (models load once).
+        flow: optical-flow method (see :data:`~faceqa.evidence.motion.FLOW_METHODS`).
+        baseline_s: rolling-median window of the ``long`` mode.
+        config: spotting and AU read-out thresholds.
+    """
+    import pandas as pd
+
+    from faceqa.perception import FacePipeline
+
+    media = source if isinstance(source, Media) else open_media(source, fps=fps, start=start, end=end)
+    fps = media.info.fps
+    if mode == "auto":
+        mode = "clip" if len(media) / fps <= CLIP_MAX_S else "long"
+    if mode not in ("clip", "long"):
+        raise ValueError(f"mode must be 'clip', 'long' or 'auto', got {mode!r}")
+    pipe = pipeline or FacePipeline(emotion=None, quality=False)
+    ext = EvidenceExtractor(fps, flow=flow)
+    frames, times, fids, segs, poses, disps, geoms = [], [], [], [], [], [], []
+    k, f = len(region_keys()), len(FEATURES)
+    follow = face_id
+    for frame, records in pipe.stream(media, progress=progress):
+        rec = _pick(records, follow)
+        if rec is None and follow is not None and face_id is None:
+            rec = _pick(records, None)
+        frames.append(frame.index)
+        times.append(frame.time_s)
+        if rec is None:
+            fids.append(-1)
+            segs.append(-1)
+            poses.append((np.nan, np.nan, np.nan))
+            disps.append(np.full((k, 2), np.nan, np.float32))
+            geoms.append(np.full(f, np.nan, np.float32))
+            follow = face_id
+            ext._aligner = None
+            continue
+        if rec.face_id != follow:
+            ext.start_segment()
+            follow = rec.face_id
+        d, g = ext.update(frame.image, rec.landmarks)
+        fids.append(rec.face_id)
+        segs.append(ext.segment)
+        poses.append(rec.pose)
+        disps.append(d)
+        geoms.append(g)
+    if not frames:
+        raise ValueError("no frames")
+    disp = np.stack(disps)
+    geom = np.stack(geoms)
+    seg = np.asarray(segs)
+    disp = _smooth(disp, seg, fps)
+    if mode == "long":
+        disp = _remove_baseline(disp.reshape(len(disp), -1), seg, fps, baseline_s).reshape(disp.shape)
+        geom = _remove_baseline(geom, seg, fps, baseline_s)
+    act = au_activity(np.nan_to_num(disp))
+    act[seg < 0] = np.nan
+    pose = np.asarray(poses, np.float64)
+    table = pd.DataFrame({"frame": frames, "time_s": times, "face_id": fids, "segment": segs,
+                          "pose_yaw": pose[:, 0], "pose_pitch": pose[:, 1], "pose_roll": pose[:, 2]})
+    cols = {}
+    for i, (name, side) in enumerate(region_keys()):
+        cols[f"disp_{name}_{side}_x"] = disp[:, i, 0]
+        cols[f"disp_{name}_{side}_y"] = disp[:, i, 1]
+    cols |= {f"geom_{n}": geom[:, i] for i, n in enumerate(FEATURES)}
+    cols |= {c: act[:, i] for i, c in enumerate(au_columns())}
+    table = pd.concat([table, pd.DataFrame(cols)], axis=1)
+    events, signal = _spot_segments(act, seg, np.asarray(frames), np.asarray(times), fps, pose, config)
+    table["signal"] = signal
+    return Evidence(media.info, fps, mode, table, events)
+
+
+def _spot_segments(act, seg, frames, times, fps, pose, config):
+    from faceqa.evidence.spotting import spotting_signal
+
+    events = []
+    signal = np.full(len(act), np.nan)
+    for s in np.unique(seg[seg >= 0]):
+        idx = np.flatnonzero(seg == s)
+        signal[idx] = spotting_signal(act[idx], fps, pose[idx], config)
+        events.extend(spot(act[idx], frames[idx], times[idx], fps, pose[idx], config))
+    return sorted(events, key=lambda e: e.onset), signal
+
+
+def _smooth(x: np.ndarray, seg: np.ndarray, fps: float, window_s: float = 0.07) -> np.ndarray:
+    """Centred moving average over ``window_s`` within each segment (takes out mesh jitter)."""
+    from scipy.ndimage import uniform_filter1d
+
+    width = max(1, int(round(window_s * fps))) | 1
+    if width == 1:
+        return x
+    out = x.copy()
+    for s in np.unique(seg[seg >= 0]):
+        idx = np.flatnonzero(seg == s)
+        out[idx] = uniform_filter1d(x[idx], width, axis=0, mode="nearest")
+    return out
+
+
+def _remove_baseline(x: np.ndarray, seg: np.ndarray, fps: float, window_s: float) -> np.ndarray:
+    """Subtract a centred rolling median (computed at ~10 Hz, interpolated back) per segment."""
+    import pandas as pd
+
+    out = np.full_like(x, np.nan)
+    step = max(1, int(round(fps / 10)))
+    win = max(3, int(round(window_s * fps / step)) | 1)
+    for s in np.unique(seg[seg >= 0]):
+        idx = np.flatnonzero(seg == s)
+        coarse = x[idx[::step]]
+        base = pd.DataFrame(coarse).rolling(win, center=True, min_periods=1).median().to_numpy()
+        pos = np.arange(len(idx))
+        full = np.stack([np.interp(pos, pos[::step], base[:, c]) for c in range(x.shape[1])], axis=1)
+        out[idx] = x[idx] - full
+    return out
