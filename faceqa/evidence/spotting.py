@@ -7,8 +7,9 @@ AUs ignored while the mouth oscillates as in speech. The noise level is the sign
 ``noise_k`` robust standard deviations (MAD); peaks above ``threshold`` and above the noise level
 become events; each extends left and right while the signal stays above the noise level plus
 ``edge`` times the peak's excess over it (hysteresis), then on down the slope while the signal
-keeps falling, giving onset and offset where the rise began and the fall ended; apex is the peak. Events whose total duration is at most 0.5 s are micro-expressions
-(MEGC's convention), longer ones macro. The active AUs of an event are those whose activity at
+keeps falling, giving onset and offset where the rise began and the fall ended; apex is the
+peak. Events whose total duration is at most 0.5 s are micro-expressions (MEGC's convention),
+longer ones macro. The active AUs of an event are those whose activity at
 the apex reaches ``au_threshold``; the side is L, R, or both when the weaker side reaches
 ``bilateral_ratio`` of the stronger.
 """

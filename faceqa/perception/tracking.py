@@ -5,9 +5,10 @@ landmarks. The crop is kept as it was while the new one would differ by less tha
 dead band (2% of its size in position, 3% in size, 0.03 rad in angle): otherwise the
 landmarks -> crop -> landmarks loop oscillates by a pixel on a still face, which downstream
 motion analysis would read as facial motion. A new face's mesh is run a second time from its own
-landmarks, so its first frame is measured like every tracked one. The detector runs only when no face is tracked, or every ``redetect_every`` frames to
-pick up new faces. A face lost and re-found near where it was within ``max_lost`` frames keeps
-its id, so ids stay stable across frames.
+landmarks, so its first frame is measured like every tracked one. The detector runs only when
+no face is tracked, or every ``redetect_every`` frames to pick up new faces. A face lost and
+re-found near where it was within ``max_lost`` frames keeps its id, so ids stay stable across
+frames.
 """
 
 from __future__ import annotations
