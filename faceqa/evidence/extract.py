@@ -1,14 +1,18 @@
 """The evidence pass: perception stream -> aligned face -> regional motion -> AU activity -> events.
 
-One streaming pass over the media follows one face (the first, largest face, or ``face_id``);
-only a few numbers per frame are kept, so memory stays flat for long videos. Two references:
+One streaming pass over the media follows one face (the largest, or ``face_id``); only a few
+numbers per frame are kept, so memory stays flat for long videos. Region displacements
+(``disp_*``) are measured from the first frame of each face segment and lightly smoothed. What
+the AU activity columns (``au_*``) and the spotting signal are relative to depends on ``mode``:
 
-- ``mode="clip"``: displacement from the first frame (the onset, for an MEGC clip);
-- ``mode="long"``: a rolling median over ``baseline_s`` seconds is the neutral baseline, so slow
-  drift and long-held states are taken out and only transient expressions remain (spotting in
-  long videos).
+- ``"clip"``: the first frame (the onset, for an MEGC clip);
+- ``"long"``: a rolling median over ``baseline_s`` seconds, so slow drift and long-held states
+  are taken out and only transient expressions remain (spotting in long videos).
 
-``mode="auto"`` picks ``clip`` for sources up to 6 s and ``long`` beyond.
+``"auto"`` picks ``clip`` for sources up to 6 s and ``long`` beyond. Whatever the mode, the AUs of
+an interval (an event, or a clip's onset..offset) are read as the change from the interval's first
+frame: for each AU and side, the peak over the interval of the activity of ``disp(t) - disp(onset)``
+(FACS codes an expression by what changes from its onset).
 """
 
 from __future__ import annotations
@@ -32,10 +36,17 @@ from faceqa.evidence.spotting import (
     events_dataframe,
     side_of,
     spot,
+    spotting_signal,
 )
 from faceqa.media import Media, MediaInfo, open_media
 
 CLIP_MAX_S = 6.0
+
+
+def interval_activity(disp: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Per AU and side, the peak over rows [start, stop] of the activity of ``disp[t] - disp[start]``."""
+    rel = np.nan_to_num(disp[start:stop + 1] - disp[start])
+    return au_activity(rel).max(axis=0)
 
 
 @dataclass
@@ -43,9 +54,9 @@ class Evidence:
     """Per-frame evidence for one face and the events spotted in it.
 
     ``table`` columns: ``frame``, ``time_s``, ``face_id``, ``segment`` (a new one each time the face
-    is re-acquired), ``pose_yaw/pitch/roll``, ``disp_{region}_{side}_x/_y`` (IOD, from the reference),
-    ``geom_*`` (mesh features minus the reference's, IOD), ``au_{n}_{L|R}`` (activity 0..1) and
-    ``signal`` (the spotting signal).
+    is re-acquired; -1 where no face), ``pose_yaw/pitch/roll``, ``disp_{region}_{side}_x/_y``
+    (IOD, from the segment's first frame), ``geom_*`` (mesh features minus the first frame's, IOD),
+    ``au_{n}_{L|R}`` (activity 0..1, relative as ``mode`` says) and ``signal`` (spotting signal).
     """
 
     info: MediaInfo
@@ -53,6 +64,11 @@ class Evidence:
     mode: str
     table: object  # pandas.DataFrame
     events: list[Event] = field(default_factory=list)
+
+    def displacements(self) -> np.ndarray:
+        """Region displacements (T, K, 2) from the segment start, in IOD."""
+        cols = [f"disp_{n}_{s}_{a}" for n, s in region_keys() for a in ("x", "y")]
+        return self.table[cols].to_numpy(np.float32).reshape(len(self.table), -1, 2)
 
     def activity(self) -> np.ndarray:
         """AU activity array (T, 2 * n_aus) in :func:`~faceqa.evidence.au_activity.au_columns` order."""
@@ -62,46 +78,49 @@ class Evidence:
         """Spotted events as a DataFrame."""
         return events_dataframe(self.events)
 
-    def _rows(self, onset: int | None, offset: int | None):
-        t = self.table
-        keep = np.ones(len(t), bool)
-        if onset is not None:
-            keep &= t["frame"].to_numpy() >= onset
-        if offset is not None:
-            keep &= t["frame"].to_numpy() <= offset
-        return t[keep]
+    def _span(self, onset: int | None, offset: int | None) -> tuple[int, int] | None:
+        frames = self.table["frame"].to_numpy()
+        seg = self.table["segment"].to_numpy()
+        keep = (seg >= 0) & (frames >= (onset if onset is not None else frames.min()))
+        keep &= frames <= (offset if offset is not None else frames.max())
+        idx = np.flatnonzero(keep)
+        if not len(idx):
+            return None
+        first = idx[0]
+        idx = idx[seg[idx] == seg[first]]  # one face segment: displacements share a reference
+        return int(idx[0]), int(idx[-1])
+
+    def interval_activity(self, onset: int | None = None, offset: int | None = None) -> np.ndarray:
+        """Peak activity (2 * n_aus,) of the change from ``onset`` within [onset, offset] (frames)."""
+        span = self._span(onset, offset)
+        if span is None:
+            return np.zeros(2 * len(AU_MOTIONS), np.float32)
+        return interval_activity(self.displacements(), *span)
 
     def au_summary(self, onset: int | None = None, offset: int | None = None,
                    config: SpotConfig = DEFAULT_CONFIG):
         """Peak activity per AU and side within [onset, offset] (all frames by default).
 
-        Columns: ``au``, ``name``, ``L``, ``R``, ``peak``, ``side`` (L/R/both), ``active``.
+        Columns: ``au``, ``name``, ``L``, ``R``, ``peak``, ``side`` (L/R/both), ``active``; sorted by peak.
         """
         import pandas as pd
 
         from faceqa.evidence.facs import au_by_number
 
-        rows = self._rows(onset, offset)
+        act = self.interval_activity(onset, offset)
         out = []
-        for m in AU_MOTIONS:
-            left = float(rows[f"au_{m.au}_L"].max()) if len(rows) else 0.0
-            right = float(rows[f"au_{m.au}_R"].max()) if len(rows) else 0.0
-            left, right = np.nan_to_num(left), np.nan_to_num(right)
+        for j, m in enumerate(AU_MOTIONS):
+            left, right = float(act[2 * j]), float(act[2 * j + 1])
             top = max(left, right)
             out.append({"au": m.au, "name": au_by_number(m.au).name, "L": round(left, 4), "R": round(right, 4),
                         "peak": round(top, 4), "side": side_of(left, right, config.bilateral_ratio),
                         "active": top >= config.au_threshold})
-        return pd.DataFrame(out).sort_values("peak", ascending=False, ignore_index=True)
+        return pd.DataFrame(out).sort_values("peak", ascending=False, kind="stable", ignore_index=True)
 
     def active_aus(self, onset: int | None = None, offset: int | None = None,
                    config: SpotConfig = DEFAULT_CONFIG) -> list[ActiveAU]:
-        """AUs active at the interval's apex (its frame of strongest spotting signal)."""
-        rows = self._rows(onset, offset)
-        if not len(rows) or rows["signal"].isna().all():
-            return []
-        apex = rows["signal"].to_numpy()
-        row = rows[au_columns()].to_numpy(np.float32)[int(np.nanargmax(apex))]
-        return active_aus(row, config)
+        """AUs active within [onset, offset] (change from onset), strongest first, with sides."""
+        return active_aus(self.interval_activity(onset, offset), config)
 
 
 class EvidenceExtractor:
@@ -117,7 +136,7 @@ class EvidenceExtractor:
         self._geom0: np.ndarray | None = None
 
     def start_segment(self) -> None:
-        """Begin a new reference (the face was lost and found again)."""
+        """Begin a new reference (a new face, or the face found again after being lost)."""
         self.segment += 1
         self._aligner = FaceAligner(self.size)
         self._motion = RegionalMotion(self.fps, self.size, self._aligner.iod, self.flow)
@@ -125,8 +144,6 @@ class EvidenceExtractor:
 
     def update(self, image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(region displacements (K, 2), mesh-feature deltas (F,)) for one frame of the followed face."""
-        if self._aligner is None:
-            self.start_segment()
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         face, lm = self._aligner.align(gray, landmarks)
         disp = self._motion.update(face, lm)
@@ -159,25 +176,27 @@ def extract_evidence(source, fps: float | None = None, start: int | None = None,
         flow: optical-flow method (see :data:`~faceqa.evidence.motion.FLOW_METHODS`).
         baseline_s: rolling-median window of the ``long`` mode.
         config: spotting and AU read-out thresholds.
+        progress: show a progress bar.
     """
     import pandas as pd
 
+    from faceqa.errors import InvalidInputError
     from faceqa.perception import FacePipeline
 
+    if mode not in ("clip", "long", "auto"):
+        raise InvalidInputError(f"mode must be 'clip', 'long' or 'auto', got {mode!r}")
     media = source if isinstance(source, Media) else open_media(source, fps=fps, start=start, end=end)
     fps = media.info.fps
     if mode == "auto":
         mode = "clip" if len(media) / fps <= CLIP_MAX_S else "long"
-    if mode not in ("clip", "long"):
-        raise ValueError(f"mode must be 'clip', 'long' or 'auto', got {mode!r}")
     pipe = pipeline or FacePipeline(emotion=None, quality=False)
     ext = EvidenceExtractor(fps, flow=flow)
-    frames, times, fids, segs, poses, disps, geoms = [], [], [], [], [], [], []
     k, f = len(region_keys()), len(FEATURES)
+    frames, times, fids, segs, poses, disps, geoms = [], [], [], [], [], [], []
     follow = face_id
     for frame, records in pipe.stream(media, progress=progress):
         rec = _pick(records, follow)
-        if rec is None and follow is not None and face_id is None:
+        if rec is None and face_id is None:
             rec = _pick(records, None)
         frames.append(frame.index)
         times.append(frame.time_s)
@@ -188,9 +207,8 @@ def extract_evidence(source, fps: float | None = None, start: int | None = None,
             disps.append(np.full((k, 2), np.nan, np.float32))
             geoms.append(np.full(f, np.nan, np.float32))
             follow = face_id
-            ext._aligner = None
             continue
-        if rec.face_id != follow:
+        if rec.face_id != follow or ext.segment < 0 or segs[-2:-1] == [-1]:
             ext.start_segment()
             follow = rec.face_id
         d, g = ext.update(frame.image, rec.landmarks)
@@ -199,16 +217,13 @@ def extract_evidence(source, fps: float | None = None, start: int | None = None,
         poses.append(rec.pose)
         disps.append(d)
         geoms.append(g)
-    if not frames:
-        raise ValueError("no frames")
-    disp = np.stack(disps)
-    geom = np.stack(geoms)
     seg = np.asarray(segs)
-    disp = _smooth(disp, seg, fps)
+    disp = _smooth(np.stack(disps), seg, fps)
+    geom = np.stack(geoms)
+    rel = disp
     if mode == "long":
-        disp = _remove_baseline(disp.reshape(len(disp), -1), seg, fps, baseline_s).reshape(disp.shape)
-        geom = _remove_baseline(geom, seg, fps, baseline_s)
-    act = au_activity(np.nan_to_num(disp))
+        rel = _remove_baseline(disp.reshape(len(disp), -1), seg, fps, baseline_s).reshape(disp.shape)
+    act = au_activity(np.nan_to_num(rel))
     act[seg < 0] = np.nan
     pose = np.asarray(poses, np.float64)
     table = pd.DataFrame({"frame": frames, "time_s": times, "face_id": fids, "segment": segs,
@@ -219,22 +234,19 @@ def extract_evidence(source, fps: float | None = None, start: int | None = None,
         cols[f"disp_{name}_{side}_y"] = disp[:, i, 1]
     cols |= {f"geom_{n}": geom[:, i] for i, n in enumerate(FEATURES)}
     cols |= {c: act[:, i] for i, c in enumerate(au_columns())}
-    table = pd.concat([table, pd.DataFrame(cols)], axis=1)
-    events, signal = _spot_segments(act, seg, np.asarray(frames), np.asarray(times), fps, pose, config)
-    table["signal"] = signal
-    return Evidence(media.info, fps, mode, table, events)
-
-
-def _spot_segments(act, seg, frames, times, fps, pose, config):
-    from faceqa.evidence.spotting import spotting_signal
-
-    events = []
     signal = np.full(len(act), np.nan)
+    events = []
     for s in np.unique(seg[seg >= 0]):
         idx = np.flatnonzero(seg == s)
         signal[idx] = spotting_signal(act[idx], fps, pose[idx], config)
-        events.extend(spot(act[idx], frames[idx], times[idx], fps, pose[idx], config))
-    return sorted(events, key=lambda e: e.onset), signal
+        for ev in spot(act[idx], np.asarray(frames)[idx], np.asarray(times)[idx], fps, pose[idx], config):
+            i0 = idx[0] + int(np.searchsorted(np.asarray(frames)[idx], ev.onset))
+            i1 = idx[0] + int(np.searchsorted(np.asarray(frames)[idx], ev.offset))
+            ev.aus = active_aus(interval_activity(disp, i0, i1), config)
+            events.append(ev)
+    cols["signal"] = signal
+    table = pd.concat([table, pd.DataFrame(cols)], axis=1)
+    return Evidence(media.info, fps, mode, table, sorted(events, key=lambda e: e.onset))
 
 
 def _smooth(x: np.ndarray, seg: np.ndarray, fps: float, window_s: float = 0.07) -> np.ndarray:
@@ -242,9 +254,9 @@ def _smooth(x: np.ndarray, seg: np.ndarray, fps: float, window_s: float = 0.07) 
     from scipy.ndimage import uniform_filter1d
 
     width = max(1, int(round(window_s * fps))) | 1
-    if width == 1:
-        return x
     out = x.copy()
+    if width == 1:
+        return out
     for s in np.unique(seg[seg >= 0]):
         idx = np.flatnonzero(seg == s)
         out[idx] = uniform_filter1d(x[idx], width, axis=0, mode="nearest")

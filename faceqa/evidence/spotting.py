@@ -3,8 +3,8 @@
 The spotting signal is, per frame, the strongest activity of any expression AU (talking and
 blink AUs 25, 26 and 45 left out), each AU's own median over the segment subtracted first, with
 frames of fast head rotation (over ``max_head_speed_dps``, measured across 0.1 s) zeroed and lip
-AUs ignored while the mouth oscillates as in speech. The noise level is the signal's median plus
-``noise_k`` robust standard deviations (MAD); peaks above ``threshold`` and above the noise level
+AUs ignored while the mouth oscillates as in speech. The noise level is the signal's resting level
+plus ``noise_k`` times its frame-to-frame noise (see :func:`noise_level`); peaks above ``threshold`` and above the noise level
 become events; each extends left and right while the signal stays above the noise level plus
 ``edge`` times the peak's excess over it (hysteresis), then on down the slope while the signal
 keeps falling, giving onset and offset where the rise began and the fall ended; apex is the
@@ -106,10 +106,17 @@ def spotting_signal(activity: np.ndarray, fps: float, pose: np.ndarray | None = 
 
 
 def noise_level(signal: np.ndarray, k: float) -> float:
-    """Median plus ``k`` robust standard deviations (1.4826 MAD) of a signal."""
-    med = float(np.median(signal)) if len(signal) else 0.0
-    mad = float(np.median(np.abs(signal - med))) if len(signal) else 0.0
-    return med + k * 1.4826 * mad
+    """The signal's resting level (10th percentile) plus ``k`` times its frame-to-frame noise.
+
+    The noise is the robust standard deviation (1.4826 MAD) of the first differences over sqrt(2):
+    jitter, unlike expressions, changes from one frame to the next, so this holds however much of
+    the video is expressive.
+    """
+    if len(signal) < 3:
+        return 0.0
+    d = np.diff(signal)
+    sigma = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / np.sqrt(2)
+    return float(np.percentile(signal, 10)) + k * sigma
 
 
 def talking_mask(activity: np.ndarray, fps: float, config: SpotConfig = DEFAULT_CONFIG) -> np.ndarray:
