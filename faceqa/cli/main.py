@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -51,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     except FaceQAError as exc:
         print(f"faceqa: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
     except KeyboardInterrupt:
         print("faceqa: interrupted", file=sys.stderr)
         return 130

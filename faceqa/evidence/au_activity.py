@@ -64,11 +64,13 @@ def au_columns() -> list[str]:
     return [f"au_{m.au}_{s}" for m in AU_MOTIONS for s in ("L", "R")]
 
 
-def au_activity(disp: np.ndarray) -> np.ndarray:
+def au_activity(disp: np.ndarray, saturate: bool = True) -> np.ndarray:
     """Activities (T, 2 * len(AU_MOTIONS)) in :func:`au_columns` order from displacements (T, K, 2).
 
     ``disp`` holds each (region, side) of :func:`~faceqa.evidence.regions.region_keys` in aligned
-    image axes (x right, y down), in IOD units.
+    image axes (x right, y down), in IOD units. With ``saturate=False`` the values are not capped at
+    1 (the AU's strength in multiples of its full intensity), which ranks AUs within a strong
+    expression where several reach 1.
     """
     keys = {k: i for i, k in enumerate(region_keys())}
     out = np.zeros((disp.shape[0], 2 * len(AU_MOTIONS)), np.float32)
@@ -80,7 +82,8 @@ def au_activity(disp: np.ndarray) -> np.ndarray:
                 if m.relative_to:
                     d = d - _face_axes(disp, keys, m.relative_to, side)
                 proj.append(d[:, 0] * o + d[:, 1] * u)
-            out[:, 2 * j + k] = np.clip(np.mean(proj, axis=0) / m.full, 0.0, 1.0)
+            value = np.clip(np.mean(proj, axis=0) / m.full, 0.0, None)
+            out[:, 2 * j + k] = np.minimum(value, 1.0) if saturate else value
     return out
 
 

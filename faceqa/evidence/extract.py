@@ -43,10 +43,10 @@ from faceqa.media import Media, MediaInfo, open_media
 CLIP_MAX_S = 6.0
 
 
-def interval_activity(disp: np.ndarray, start: int, stop: int) -> np.ndarray:
+def interval_activity(disp: np.ndarray, start: int, stop: int, saturate: bool = True) -> np.ndarray:
     """Per AU and side, the peak over rows [start, stop] of the activity of ``disp[t] - disp[start]``."""
     rel = np.nan_to_num(disp[start:stop + 1] - disp[start])
-    return au_activity(rel).max(axis=0)
+    return au_activity(rel, saturate=saturate).max(axis=0)
 
 
 @dataclass
@@ -90,37 +90,41 @@ class Evidence:
         idx = idx[seg[idx] == seg[first]]  # one face segment: displacements share a reference
         return int(idx[0]), int(idx[-1])
 
-    def interval_activity(self, onset: int | None = None, offset: int | None = None) -> np.ndarray:
+    def interval_activity(self, onset: int | None = None, offset: int | None = None,
+                          saturate: bool = True) -> np.ndarray:
         """Peak activity (2 * n_aus,) of the change from ``onset`` within [onset, offset] (frames)."""
         span = self._span(onset, offset)
         if span is None:
             return np.zeros(2 * len(AU_MOTIONS), np.float32)
-        return interval_activity(self.displacements(), *span)
+        return interval_activity(self.displacements(), *span, saturate=saturate)
 
     def au_summary(self, onset: int | None = None, offset: int | None = None,
                    config: SpotConfig = DEFAULT_CONFIG):
         """Peak activity per AU and side within [onset, offset] (all frames by default).
 
-        Columns: ``au``, ``name``, ``L``, ``R``, ``peak``, ``side`` (L/R/both), ``active``; sorted by peak.
+        Columns: ``au``, ``name``, ``L``, ``R``, ``peak`` (activities, 0..1), ``strength`` (uncapped, in
+        multiples of full intensity), ``side`` (L/R/both), ``active`` (see
+        :func:`~faceqa.evidence.spotting.active_aus`); sorted by strength.
         """
         import pandas as pd
 
         from faceqa.evidence.facs import au_by_number
 
-        act = self.interval_activity(onset, offset)
+        strength = self.interval_activity(onset, offset, saturate=False)
+        active = {a.au for a in active_aus(strength, config, include_distractors=True)}
         out = []
         for j, m in enumerate(AU_MOTIONS):
-            left, right = float(act[2 * j]), float(act[2 * j + 1])
-            top = max(left, right)
-            out.append({"au": m.au, "name": au_by_number(m.au).name, "L": round(left, 4), "R": round(right, 4),
-                        "peak": round(top, 4), "side": side_of(left, right, config.bilateral_ratio),
-                        "active": top >= config.au_threshold})
-        return pd.DataFrame(out).sort_values("peak", ascending=False, kind="stable", ignore_index=True)
+            left, right = float(strength[2 * j]), float(strength[2 * j + 1])
+            out.append({"au": m.au, "name": au_by_number(m.au).name, "L": round(min(left, 1.0), 4),
+                        "R": round(min(right, 1.0), 4), "peak": round(min(max(left, right), 1.0), 4),
+                        "strength": round(max(left, right), 4), "side": side_of(left, right, config.bilateral_ratio),
+                        "active": m.au in active})
+        return pd.DataFrame(out).sort_values("strength", ascending=False, kind="stable", ignore_index=True)
 
     def active_aus(self, onset: int | None = None, offset: int | None = None,
                    config: SpotConfig = DEFAULT_CONFIG) -> list[ActiveAU]:
         """AUs active within [onset, offset] (change from onset), strongest first, with sides."""
-        return active_aus(self.interval_activity(onset, offset), config)
+        return active_aus(self.interval_activity(onset, offset, saturate=False), config)
 
 
 class EvidenceExtractor:
@@ -242,7 +246,7 @@ def extract_evidence(source, fps: float | None = None, start: int | None = None,
         for ev in spot(act[idx], np.asarray(frames)[idx], np.asarray(times)[idx], fps, pose[idx], config):
             i0 = idx[0] + int(np.searchsorted(np.asarray(frames)[idx], ev.onset))
             i1 = idx[0] + int(np.searchsorted(np.asarray(frames)[idx], ev.offset))
-            ev.aus = active_aus(interval_activity(disp, i0, i1), config)
+            ev.aus = active_aus(interval_activity(disp, i0, i1, saturate=False), config)
             events.append(ev)
     cols["signal"] = signal
     table = pd.concat([table, pd.DataFrame(cols)], axis=1)

@@ -4,14 +4,12 @@ The spotting signal is, per frame, the strongest activity of any expression AU (
 blink AUs 25, 26 and 45 left out), each AU's own median over the segment subtracted first, with
 frames of fast head rotation (over ``max_head_speed_dps``, measured across 0.1 s) zeroed and lip
 AUs ignored while the mouth oscillates as in speech. The noise level is the signal's resting level
-plus ``noise_k`` times its frame-to-frame noise (see :func:`noise_level`); peaks above ``threshold`` and above the noise level
-become events; each extends left and right while the signal stays above the noise level plus
-``edge`` times the peak's excess over it (hysteresis), then on down the slope while the signal
-keeps falling, giving onset and offset where the rise began and the fall ended; apex is the
-peak. Events whose total duration is at most 0.5 s are micro-expressions (MEGC's convention),
-longer ones macro. The active AUs of an event are those whose activity at
-the apex reaches ``au_threshold``; the side is L, R, or both when the weaker side reaches
-``bilateral_ratio`` of the stronger.
+plus ``noise_k`` times its frame-to-frame noise (see :func:`noise_level`); peaks above
+``threshold`` and above the noise level become events; each extends left and right while the
+signal stays above the noise level plus ``edge`` times the peak's excess over it (hysteresis),
+then on down the slope while the signal keeps falling, giving onset and offset where the rise
+began and the fall ended; apex is the peak. Events whose total duration is at most 0.5 s are
+micro-expressions (MEGC's convention), longer ones macro.
 """
 
 from __future__ import annotations
@@ -65,9 +63,10 @@ class SpotConfig:
 
     threshold: float = 0.35
     edge: float = 0.3
-    min_duration_s: float = 0.08
+    min_duration_s: float = 0.15
     merge_gap_s: float = 0.1
     au_threshold: float = 0.3
+    au_relative: float = 0.4
     bilateral_ratio: float = 0.5
     max_head_speed_dps: float = 60.0
     noise_k: float = 4.0
@@ -200,17 +199,23 @@ def side_of(left: float, right: float, bilateral_ratio: float = 0.5) -> str:
 
 def active_aus(row: np.ndarray, config: SpotConfig = DEFAULT_CONFIG, include_distractors: bool = False,
                ) -> list[ActiveAU]:
-    """AUs active in one activity row (2*n_aus,), strongest first, with their side."""
-    out = []
+    """AUs active in one row (2*n_aus,) of AU strengths, strongest first, with their side.
+
+    An AU is active when its strength reaches ``au_threshold`` and ``au_relative`` times the
+    strongest AU's (so in a strong expression only the AUs that carry it are listed); strengths may
+    exceed 1 (see :func:`~faceqa.evidence.au_activity.au_activity` with ``saturate=False``), the
+    reported score is capped at 1. Talking/blink AUs (25, 26, 45) are left out unless asked for.
+    """
+    cands = []
     for j, m in enumerate(AU_MOTIONS):
         if m.au in DISTRACTOR_AUS and not include_distractors:
             continue
         left, right = float(row[2 * j]), float(row[2 * j + 1])
-        top = max(left, right)
-        if top < config.au_threshold:
-            continue
-        out.append(ActiveAU(m.au, side_of(left, right, config.bilateral_ratio), round(top, 4)))
-    return sorted(out, key=lambda a: -a.score)
+        cands.append((max(left, right), m.au, side_of(left, right, config.bilateral_ratio)))
+    strongest = max((c[0] for c in cands), default=0.0)
+    out = [ActiveAU(au, side, round(min(1.0, top), 4)) for top, au, side in cands
+           if top >= config.au_threshold and top >= config.au_relative * strongest]
+    return sorted(out, key=lambda a: (-a.score, a.au))
 
 
 def events_dataframe(events: list[Event]):

@@ -10,6 +10,20 @@ from faceqa.perception.records import FaceRecord, to_dataframe
 FORMATS = (".csv", ".parquet")
 
 
+def save_table(df, path: str | Path) -> Path:
+    """Write a DataFrame to ``.csv`` or ``.parquet`` (by extension), naming the problem if it can't."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise InvalidInputError(f"{path}: output must end in .csv or .parquet")
+    if not path.parent.exists():
+        raise InvalidInputError(f"{path}: folder {path.parent} does not exist")
+    if path.suffix.lower() == ".csv":
+        df.to_csv(path, index=False)
+    else:
+        df.to_parquet(path, index=False)
+    return path
+
+
 class TableWriter:
     """Append face records to a ``.csv`` or ``.parquet`` file; call :meth:`close` (or use ``with``)."""
 

@@ -1,0 +1,56 @@
+"""``faceqa spot MEDIA``: spot expression intervals (onset/apex/offset, micro vs macro, AUs, side)."""
+
+from __future__ import annotations
+
+import argparse
+
+from faceqa.cli.output import print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``spot`` subcommand."""
+    p = sub.add_parser("spot", help="spot micro- and macro-expressions in a video (onset, apex, offset, AUs)",
+                       description="Spot expression intervals in a video or frame folder from regional facial "
+                                   "motion, with head motion, blinks and talking suppressed.")
+    p.add_argument("media", help="video file or folder of frames")
+    p.add_argument("--fps", type=float, help="frame rate (SAMM/CASME II: 200; default: the video's, or 30)")
+    p.add_argument("--start", type=int, help="first frame index")
+    p.add_argument("--end", type=int, help="last frame index (inclusive)")
+    p.add_argument("--mode", choices=["auto", "clip", "long"], default="auto",
+                   help="reference: first frame (clip) or rolling baseline (long); auto: clip up to 6 s")
+    p.add_argument("--json", action="store_true", help="print the events as JSON")
+    p.add_argument("--plot", metavar="PNG", help="save a timeline of AU activity with the events shaded")
+    p.add_argument("--out", metavar="CSV", help="write the per-frame evidence table (.csv or .parquet)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Spot and report."""
+    from faceqa.evidence.extract import extract_evidence
+    from faceqa.evidence.facs import au_by_number
+
+    ev = extract_evidence(args.media, fps=args.fps, start=args.start, end=args.end, mode=args.mode,
+                          progress=not args.no_progress)
+    if args.plot:
+        from faceqa.evidence.plot import plot_timeline
+
+        plot_timeline(ev, args.plot)
+    if args.out:
+        from faceqa.perception.export import save_table
+
+        save_table(ev.table, args.out)
+    if args.json:
+        print_json({"media": ev.info.path, "fps": ev.fps, "mode": ev.mode, "frames": len(ev.table),
+                    "events": [e.to_dict() | {"aus": [{"au": a.au, "name": au_by_number(a.au).name,
+                                                        "side": a.side, "score": a.score} for a in e.aus]}
+                               for e in ev.events]})
+        return 0
+    print(f"{ev.info.path}: {len(ev.table)} frames at {ev.fps:g} fps ({ev.mode} mode), {len(ev.events)} event(s)")
+    for e in ev.events:
+        aus = ", ".join(f"AU{a.au} {au_by_number(a.au).name} ({a.side})" for a in e.aus) or "no clear AU"
+        print(f"  {e.kind:5s} onset {e.onset} ({e.onset_s:.2f}s)  apex {e.apex} ({e.apex_s:.2f}s)  "
+              f"offset {e.offset} ({e.offset_s:.2f}s): {aus}")
+    if args.plot:
+        print(f"  timeline saved to {args.plot}")
+    return 0
