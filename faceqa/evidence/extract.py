@@ -247,7 +247,8 @@ def extract_evidence(source, fps: float | None = None, start: int | None = None,
             i0 = idx[0] + int(np.searchsorted(np.asarray(frames)[idx], ev.onset))
             i1 = idx[0] + int(np.searchsorted(np.asarray(frames)[idx], ev.offset))
             ev.aus = active_aus(interval_activity(disp, i0, i1, saturate=False), config)
-            events.append(ev)
+            if ev.aus:  # motion that moves no AU region in an AU's direction is not an expression
+                events.append(ev)
     cols["signal"] = signal
     table = pd.concat([table, pd.DataFrame(cols)], axis=1)
     return Evidence(media.info, fps, mode, table, sorted(events, key=lambda e: e.onset))

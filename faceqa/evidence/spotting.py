@@ -2,14 +2,18 @@
 
 The spotting signal is, per frame, the strongest activity of any expression AU (talking and
 blink AUs 25, 26 and 45 left out), each AU's own median over the segment subtracted first, with
-frames of fast head rotation (over ``max_head_speed_dps``, measured across 0.1 s) zeroed and lip
-AUs ignored while the mouth oscillates as in speech. The noise level is the signal's resting level
-plus ``noise_k`` times its frame-to-frame noise (see :func:`noise_level`); peaks above
-``threshold`` and above the noise level become events; each extends left and right while the
-signal stays above the noise level plus ``edge`` times the peak's excess over it (hysteresis),
-then on down the slope while the signal keeps falling, giving onset and offset where the rise
-began and the fall ended; apex is the peak. Events whose total duration is at most 0.5 s are
-micro-expressions (MEGC's convention), longer ones macro.
+frames of fast head rotation (over ``max_head_speed_dps``, measured across 0.1 s) zeroed, lip
+AUs ignored while the mouth oscillates as in speech and lid AUs while the eyes blink. The noise
+level is the signal's resting level plus ``noise_k`` times its frame-to-frame noise (see
+:func:`noise_level`).
+
+Peaks above ``threshold`` and above the noise level become events. Each extends left and right
+while the signal stays above the noise level plus ``edge`` times the peak's excess over it
+(hysteresis), then on down the slope while the signal keeps falling and stays above ``foot``
+times that excess, so onset and offset land where the rise began and the fall ended; apex is the
+peak. Events closer than ``merge_gap_s`` merge; events shorter than ``min_duration_s`` are
+dropped. Events whose total duration is at most 0.5 s are micro-expressions (MEGC's
+convention), longer ones macro.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from faceqa.evidence.au_activity import AU_MOTIONS, DISTRACTOR_AUS
 
 MICRO_MAX_S = 0.5
 MOUTH_AUS = frozenset({10, 12, 14, 15, 17, 20, 24})
+LID_AUS = frozenset({5, 6, 7})
+"""AUs whose regions a blink moves; ignored in frames where AU45 (blink) is active."""
 
 
 @dataclass
@@ -61,8 +67,9 @@ class Event:
 class SpotConfig:
     """Spotting parameters (see the module docstring)."""
 
-    threshold: float = 0.35
+    threshold: float = 0.45
     edge: float = 0.3
+    foot: float = 0.1
     min_duration_s: float = 0.15
     merge_gap_s: float = 0.1
     au_threshold: float = 0.3
@@ -82,6 +89,8 @@ def spotting_signal(activity: np.ndarray, fps: float, pose: np.ndarray | None = 
     """Per-frame spotting signal from activities (T, 2*n_aus) and optional pose (T, 3) degrees."""
     aus = [m.au for m in AU_MOTIONS]
     talking = talking_mask(activity, fps, config)
+    j45 = [m.au for m in AU_MOTIONS].index(45)
+    blinking = np.nanmax(activity[:, 2 * j45:2 * j45 + 2], axis=1) > 0.5
     cols = []
     for j, au in enumerate(aus):
         if au in DISTRACTOR_AUS:
@@ -89,6 +98,8 @@ def spotting_signal(activity: np.ndarray, fps: float, pose: np.ndarray | None = 
         a = np.maximum(activity[:, 2 * j], activity[:, 2 * j + 1])
         if au in MOUTH_AUS:
             a = np.where(talking, 0.0, a)
+        if au in LID_AUS:
+            a = np.where(blinking, 0.0, a)
         cols.append(a)
     if cols:
         stacked = np.nan_to_num(np.stack(cols, axis=1))
@@ -162,9 +173,10 @@ def events_from_signal(signal: np.ndarray, activity: np.ndarray, frames: np.ndar
             a -= 1
         while b + 1 < n and signal[b + 1] >= low:
             b += 1
-        while a > 0 and floor * 0.5 < signal[a - 1] < signal[a]:  # down the slope to where the rise began
+        foot = floor + config.foot * (signal[apex] - floor)
+        while a > 0 and foot < signal[a - 1] < signal[a]:  # down the slope to where the rise began
             a -= 1
-        while b + 1 < n and floor * 0.5 < signal[b + 1] < signal[b]:
+        while b + 1 < n and foot < signal[b + 1] < signal[b]:
             b += 1
         intervals.append([a, apex, b])
         i = b + 1
