@@ -1,4 +1,10 @@
-"""``make demo``: run faceqa on built-in data (skimage's astronaut portrait) and print what it found."""
+"""``make demo``: faceqa on built-in data.
+
+1. ``faceqa analyze`` on skimage's astronaut portrait (a real face shipped by scikit-image).
+2. A synthetic micro-expression clip made from that portrait (brow lowerer + lid tightener on
+   both sides, 0.4 s, with head sway and a blink as distractors), then ``faceqa spot`` on it, which
+   names the AUs and the emotion deduced from them.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +16,44 @@ import numpy as np
 from PIL import Image
 
 
-def astronaut_png(folder: Path) -> Path:
-    """Save skimage's astronaut (a real portrait shipped by scikit-image) as a PNG in ``folder``."""
+def astronaut() -> np.ndarray:
+    """skimage's astronaut portrait, RGB uint8."""
     from skimage import data
 
-    path = folder / "astronaut.png"
-    Image.fromarray(np.ascontiguousarray(data.astronaut())).save(path)
-    return path
+    return np.ascontiguousarray(data.astronaut())
+
+
+def demo_clip(folder: Path):
+    """Write the demo's micro-expression clip (a frame folder) and return its spec."""
+    from faceqa.synth import ClipSpec, Distractors, InjectedAU, InjectedEvent, make_clip
+
+    spec = ClipSpec(
+        n_frames=90, fps=30.0,
+        events=[InjectedEvent(40, 46, 52, [InjectedAU(4, "both", 0.9), InjectedAU(7, "both", 0.8)])],
+        distractors=Distractors(head_shift_px=3.0, head_rotation_deg=1.0, blinks=[15], blink_frames=5),
+    )
+    make_clip(astronaut()[0:360, 45:405], spec, folder)
+    return spec
 
 
 def main() -> int:
-    """Analyse the astronaut with the ``faceqa analyze`` command and print the result."""
+    """Run the demo steps and print what faceqa finds."""
     from faceqa.cli.main import main as cli
 
     with tempfile.TemporaryDirectory(prefix="faceqa-demo-") as tmp:
-        image = astronaut_png(Path(tmp))
+        image = Path(tmp) / "astronaut.png"
+        Image.fromarray(astronaut()).save(image)
         print(f"$ faceqa analyze {image.name}")
         rc = cli(["analyze", str(image)])
+        if rc:
+            return rc
+        clip = Path(tmp) / "astronaut_micro"
+        spec = demo_clip(clip)
+        ev = spec.events[0]
+        print(f"\nSynthetic clip {clip.name}/: 90 frames at 30 fps; injected brow lowerer + lid tightener, "
+              f"onset {ev.onset}, apex {ev.apex}, offset {ev.offset}, with head sway and a blink at frame 15")
+        print(f"$ faceqa spot {clip.name} --fps 30")
+        rc = cli(["spot", str(clip), "--fps", "30", "--no-progress"])
     return rc
 
 

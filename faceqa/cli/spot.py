@@ -1,4 +1,5 @@
-"""``faceqa spot MEDIA``: spot expression intervals (onset/apex/offset, micro vs macro, AUs, side)."""
+"""``faceqa spot MEDIA``: spot expression intervals (onset/apex/offset, micro vs macro, AUs, side),
+with the emotion deduced from each event's AUs."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Spot and report."""
+    from faceqa.evidence.deduction import deduce
     from faceqa.evidence.extract import extract_evidence
     from faceqa.evidence.facs import au_by_number
 
@@ -40,17 +42,19 @@ def run(args: argparse.Namespace) -> int:
         from faceqa.perception.export import save_table
 
         save_table(ev.table, args.out)
+    emotions = [deduce([a.au for a in e.aus]) for e in ev.events]
     if args.json:
         print_json({"media": ev.info.path, "fps": ev.fps, "mode": ev.mode, "frames": len(ev.table),
                     "events": [e.to_dict() | {"aus": [{"au": a.au, "name": au_by_number(a.au).name,
-                                                        "side": a.side, "score": a.score} for a in e.aus]}
-                               for e in ev.events]})
+                                                        "side": a.side, "score": a.score} for a in e.aus],
+                                              "emotion": {"fine": d.fine, "coarse": d.coarse}}
+                               for e, d in zip(ev.events, emotions, strict=True)]})
         return 0
     print(f"{ev.info.path}: {len(ev.table)} frames at {ev.fps:g} fps ({ev.mode} mode), {len(ev.events)} event(s)")
-    for e in ev.events:
-        aus = ", ".join(f"AU{a.au} {au_by_number(a.au).name} ({a.side})" for a in e.aus) or "no clear AU"
+    for e, d in zip(ev.events, emotions, strict=True):
+        aus = ", ".join(f"AU{a.au} {au_by_number(a.au).name} ({a.side})" for a in e.aus)
         print(f"  {e.kind:5s} onset {e.onset} ({e.onset_s:.2f}s)  apex {e.apex} ({e.apex_s:.2f}s)  "
-              f"offset {e.offset} ({e.offset_s:.2f}s): {aus}")
+              f"offset {e.offset} ({e.offset_s:.2f}s): {aus} -> likely {d.fine} ({d.coarse})")
     if args.plot:
         print(f"  timeline saved to {args.plot}")
     return 0
