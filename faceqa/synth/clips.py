@@ -156,7 +156,7 @@ def make_clip(source, spec: ClipSpec, out: str | Path, landmarks: np.ndarray | N
     Args:
         source: image path or RGB array with one clearly visible face.
         spec: events and distractors.
-        out: a folder (frames ``img00001.jpg`` ... as the micro-expression datasets ship them,
+        out: a folder (frames ``img00000.jpg`` ... as the micro-expression datasets ship them,
             JPEG quality 95, truth in ``truth.json``), a ``.avi`` (lossless FFV1) or a ``.mp4``
             (mp4v; its compression noise is ~0.01 IOD of apparent motion), truth in ``<out>.json``.
         landmarks: the face's mesh (found with the perception pipeline when not given).
@@ -185,7 +185,7 @@ def write_frames(frames, out: Path, fps: float) -> None:
     """Write RGB frames to a frame folder, a lossless .avi or an .mp4 (see :func:`make_clip`)."""
     if out.suffix == "":
         out.mkdir(parents=True, exist_ok=True)
-        for i, frame in enumerate(frames, 1):
+        for i, frame in enumerate(frames):  # numbered from 0, like the truth's frame indices
             cv2.imwrite(str(out / f"img{i:05d}.jpg"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
                         [cv2.IMWRITE_JPEG_QUALITY, 95])
         return
