@@ -1,0 +1,120 @@
+"""Adapter bundles: everything trained, in one folder, with ``save_pretrained`` / ``from_pretrained``.
+
+Folder layout (like peft's, plus faceqa's own parts)::
+
+    bundle/
+      config.json            AULLMConfig (base model, token counts, LoRA, loss weights)
+      adapter/               the peft LoRA adapter (adapter_config.json, adapter_model.safetensors)
+      evidence.safetensors   MGE-EFP projector and R-AUGNN weights (prefixes "projector.", "gnn.")
+      prompt.txt             the prompt template the bundle was trained with (its version is its name)
+      prior.json             sha256 of the AU relation prior whose node order the graph uses
+      scores.json            held-out scores (optional)
+      README.md              the model card (optional)
+
+The base model is not copied: ``config.base_model`` names it (``"smollm2"``: the embedded default).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from faceqa.aullm.config import AULLMConfig
+from faceqa.aullm.model import AULLM
+from faceqa.errors import InvalidInputError, ModelUnavailableError
+
+
+def load_base(config: AULLMConfig, device: str | None = None):
+    """(llm, tokenizer) for ``config.base_model``."""
+    if config.base_model == "smollm2":
+        from faceqa.llm import load_smollm2
+
+        return load_smollm2(device=device)
+    from faceqa.llm import load_causal_lm
+
+    return load_causal_lm(config.base_model, device=device or "auto", quantization=config.quantization)
+
+
+def _prior_file() -> Path:
+    from faceqa.evidence import au_graph
+
+    return Path(au_graph.__file__).resolve().parents[1] / "data" / "au_relation_prior.json"
+
+
+def create_model(config: AULLMConfig, llm=None, tokenizer=None, lora: bool = True) -> AULLM:
+    """A fresh AULLM++ (random projector and graph, new LoRA adapter) on the base model."""
+    from peft import LoraConfig, get_peft_model
+
+    from faceqa.evidence.au_graph import load_au_relation_prior
+
+    if llm is None:
+        llm, tokenizer = load_base(config)
+    if config.quantization:
+        from peft import prepare_model_for_kbit_training
+
+        llm = prepare_model_for_kbit_training(llm)
+    if lora:
+        llm = get_peft_model(llm, LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha,
+                                             lora_dropout=config.lora_dropout, target_modules=list(config.lora_targets),
+                                             task_type="CAUSAL_LM"))
+    model = AULLM(llm, tokenizer, config, load_au_relation_prior())
+    return model.to(llm.device) if not config.quantization else model
+
+
+def save_pretrained(model: AULLM, folder: str | Path, scores: dict | None = None, card: str | None = None) -> Path:
+    """Write the bundle folder (see the module docstring)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.config.save(folder / "config.json")
+    model.llm.save_pretrained(folder / "adapter", save_embedding_layers=False)
+    state = {f"projector.{k}": v.detach().cpu().contiguous() for k, v in model.projector.state_dict().items()}
+    state |= {f"gnn.{k}": v.detach().cpu().contiguous() for k, v in model.gnn.state_dict().items()}
+    save_file(state, folder / "evidence.safetensors")
+    (folder / "prompt.txt").write_text(model.prompt_text)
+    prior = _prior_file()
+    (folder / "prior.json").write_text(json.dumps(
+        {"file": prior.name, "sha256": hashlib.sha256(prior.read_bytes()).hexdigest(), "aus": list(model.node_aus)},
+        indent=2) + "\n")
+    if scores is not None:
+        (folder / "scores.json").write_text(json.dumps(scores, indent=2) + "\n")
+    if card is not None:
+        (folder / "README.md").write_text(card)
+    return folder
+
+
+def from_pretrained(folder: str | Path, llm=None, tokenizer=None, device: str | None = None,
+                    trainable: bool = False) -> AULLM:
+    """Load a bundle onto its base model (loaded here unless ``llm``/``tokenizer`` are given)."""
+    from peft import PeftModel
+
+    from faceqa.evidence.au_graph import load_au_relation_prior
+
+    folder = Path(folder)
+    for part in ("config.json", "adapter", "evidence.safetensors", "prompt.txt", "prior.json"):
+        if not (folder / part).exists():
+            raise ModelUnavailableError(f"{folder}: not an AULLM++ bundle (missing {part})")
+    config = AULLMConfig.load(folder / "config.json")
+    prior = load_au_relation_prior()
+    saved = json.loads((folder / "prior.json").read_text())
+    if tuple(saved["aus"]) != tuple(int(a) for a in prior.aus):
+        raise InvalidInputError(f"{folder}: trained on AU nodes {saved['aus']}, this faceqa has {list(prior.aus)}")
+    if llm is None:
+        llm, tokenizer = load_base(config, device)
+    llm = PeftModel.from_pretrained(llm, folder / "adapter", is_trainable=trainable)
+    model = AULLM(llm, tokenizer, config, prior, prompt_text=(folder / "prompt.txt").read_text())
+    state = load_file(folder / "evidence.safetensors")
+    model.projector.load_state_dict({k[len("projector."):]: v for k, v in state.items() if k.startswith("projector.")})
+    model.gnn.load_state_dict({k[len("gnn."):]: v for k, v in state.items() if k.startswith("gnn.")})
+    model.to(next(llm.parameters()).device)
+    if not trainable:
+        model.eval()
+    return model
+
+
+def trainable_parameters(model: AULLM) -> list[torch.nn.Parameter]:
+    """The parameters training updates: LoRA weights, projector and graph."""
+    return [p for p in model.parameters() if p.requires_grad]
