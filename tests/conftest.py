@@ -10,6 +10,7 @@ import pytest
 from media_fixtures import shifted_frames, write_video
 
 REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may come from a model hub during tests
 
 
 def shared_data_dir() -> Path | None:
@@ -44,3 +45,11 @@ def astronaut() -> np.ndarray:
 def astronaut_video(tmp_path_factory, astronaut) -> Path:
     """A 40-frame 25 fps mp4 made from the astronaut with a slow pan (for tracking)."""
     return write_video(tmp_path_factory.mktemp("video") / "astronaut_pan.mp4", shifted_frames(astronaut, 40))
+
+
+@pytest.fixture(scope="session")
+def tiny_llm_dir(tmp_path_factory) -> Path:
+    """A tiny random Llama with a locally trained tokenizer (faceqa.llm.build_tiny_llm), shared by tests."""
+    from faceqa.llm import build_tiny_llm
+
+    return build_tiny_llm(tmp_path_factory.mktemp("tiny_llm"))
