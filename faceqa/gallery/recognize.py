@@ -1,0 +1,166 @@
+"""Identify the faces of an image or a video against a :class:`Gallery`.
+
+- Image: every detected face is embedded in its detector box (as the threshold was calibrated)
+  and identified.
+- Video or frame folder: faces are tracked (:class:`~faceqa.perception.FacePipeline`) and each
+  track is identified once, on its best frame: the sharpest (``quality_sharpness``) among the
+  frames where the head is within :data:`FRONTAL_DEG` of frontal in yaw and pitch, or the
+  sharpest of all when it never is. Only a crop around the face of the current best frame is
+  kept per track, so memory stays flat. On that crop the detector is run again and the detection
+  overlapping the track box is embedded (the mesh box is used if none does).
+
+:func:`embed_faces` and :func:`embed_largest` are ready-made ``embed_fn`` for
+:meth:`Gallery.enroll_images` and :meth:`Gallery.identify_image`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from faceqa.errors import InvalidInputError, NoFaceError
+from faceqa.gallery.gallery import Gallery, Identification
+from faceqa.gallery.store import check_k
+from faceqa.media import open_media, read_image
+from faceqa.perception.detection import default_detector
+from faceqa.perception.geometry import iou
+from faceqa.perception.identity import default_embedder, embed_largest_face
+
+FRONTAL_DEG = 30.0
+"""A track's best frame is chosen among frames with |yaw| and |pitch| at most this many degrees."""
+
+CROP_MARGIN = 0.5
+"""Margin kept around a track's best face box, as a fraction of the box side on each side."""
+
+
+def embed_faces(path: str | os.PathLike[str]) -> list[np.ndarray]:
+    """One 128-D embedding per face the default detector finds in the image at ``path`` (best first)."""
+    image = read_image(path)
+    faces = default_detector().detect(image)
+    return list(default_embedder().embed_many(image, [f.bbox for f in faces]))
+
+
+def embed_largest(path: str | os.PathLike[str]) -> list[np.ndarray]:
+    """The embedding of the largest face in the image at ``path``, as a one-item list."""
+    return [embed_largest_face(Path(path))]
+
+
+@dataclass
+class _Best:
+    """The best frame seen so far for one track: a crop around the face, the crop's top-left corner
+    in the frame, and the face box inside the crop."""
+
+    frame: int
+    time_s: float
+    key: tuple[bool, float]
+    crop: np.ndarray
+    origin: tuple[int, int]
+    box: tuple[float, float, float, float]
+    frames: int = 1
+
+
+def _crop(image: np.ndarray, bbox: tuple[float, float, float, float]
+          ) -> tuple[np.ndarray, tuple[int, int], tuple[float, float, float, float]]:
+    """(crop with :data:`CROP_MARGIN` around ``bbox``, its top-left corner, ``bbox`` in crop pixels)."""
+    x0, y0, x1, y1 = bbox
+    m = CROP_MARGIN * max(x1 - x0, y1 - y0)
+    h, w = image.shape[:2]
+    cx0, cy0 = max(0, int(x0 - m)), max(0, int(y0 - m))
+    cx1, cy1 = min(w, int(x1 + m) + 1), min(h, int(y1 + m) + 1)
+    return image[cy0:cy1, cx0:cx1].copy(), (cx0, cy0), (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0)
+
+
+def _best_frames(path: str | os.PathLike[str], every: int, max_faces: int, progress: bool
+                 ) -> tuple[dict[int, _Best], int]:
+    """Track the faces of a video and keep each track's best frame (see the module docstring)."""
+    from faceqa.perception.pipeline import FacePipeline
+
+    media = open_media(path, every=every)
+    pipe = FacePipeline(max_faces=max_faces, emotion=None, quality=True)
+    best: dict[int, _Best] = {}
+    n = 0
+    for frame, records in pipe.stream(media, progress=progress):
+        n += 1
+        for r in records:
+            frontal = r.pose is not None and abs(r.pose[0]) <= FRONTAL_DEG and abs(r.pose[1]) <= FRONTAL_DEG
+            key = (frontal, float(r.quality.get("sharpness", 0.0)))
+            old = best.get(r.face_id)
+            if old is None or key > old.key:
+                crop, origin, box = _crop(frame.image, r.bbox)
+                best[r.face_id] = _Best(frame.index, frame.time_s, key, crop, origin, box,
+                                        1 if old is None else old.frames + 1)
+            else:
+                old.frames += 1
+    return best, n
+
+
+def _embed_best(b: _Best) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """(embedding, box in frame pixels) of a track's best face, in the detector box that overlaps
+    the track box most."""
+    found = [d for d in default_detector().detect(b.crop) if iou(d.bbox, b.box) > 0.3]
+    box = max(found, key=lambda d: iou(d.bbox, b.box)).bbox if found else b.box
+    ox, oy = b.origin
+    return default_embedder().embed(b.crop, box), (box[0] + ox, box[1] + oy, box[2] + ox, box[3] + oy)
+
+
+def _face_entry(face_id: int, frame: int, time_s: float, bbox, frames: int, answer: Identification) -> dict:
+    return {"face_id": face_id, "frame": frame, "time_s": round(float(time_s), 4),
+            "bbox": [round(float(v), 1) for v in bbox], "frames": frames, **answer.to_dict()}
+
+
+def identify_media(path: str | os.PathLike[str] | np.ndarray, gallery: Gallery | str | os.PathLike[str] | None = None,
+                   top_k: int = 5, threshold: float | None = None, every: int = 1, max_faces: int = 10,
+                   progress: bool = False) -> dict:
+    """Who is in an image or a video, answered open-set against ``gallery``.
+
+    Args:
+        path: image, video file or folder of frames (or an RGB array).
+        gallery: an open :class:`Gallery`, or a gallery URI (default: ``$FACEQA_HOME/gallery.sqlite``).
+        top_k: ranked persons reported per face.
+        threshold: acceptance distance (default: the gallery's, 0.6).
+        every: for videos, analyse one frame in ``every``.
+        max_faces: most faces tracked at once in a video.
+        progress: show a tqdm bar over the video frames.
+
+    Returns a JSON-ready dict: ``media``, ``kind``, ``gallery``, ``persons`` (enrolled),
+    ``threshold``, ``frames_analyzed`` and ``faces``, one per detected face (image) or face track
+    (video), each with ``face_id``, ``frame``/``time_s`` (of the frame used), ``bbox``, ``frames``
+    (frames the track was seen in), ``identity`` (a name or "unknown"), ``known``, ``distance`` and
+    ``matches`` (person, distance, source, known; closest first). Raises NoFaceError when no face
+    is found.
+    """
+    check_k(top_k)  # bad settings fail before the video is read, not after
+    if threshold is not None and not (isinstance(threshold, int | float) and math.isfinite(threshold)
+                                      and threshold >= 0):
+        raise InvalidInputError(f"threshold={threshold!r}: expected a finite distance >= 0")
+    media = open_media(path)
+    own = not isinstance(gallery, Gallery)
+    g = Gallery.open(gallery) if own else gallery
+    try:
+        faces = []
+        if media.info.kind in ("image", "array"):
+            image = next(iter(media.frames())).image
+            found = default_detector().detect(image)
+            vectors = default_embedder().embed_many(image, [d.bbox for d in found])
+            for i, (d, v) in enumerate(zip(found, vectors, strict=True)):
+                answer = g.identify(v, top_k=top_k, threshold=threshold)
+                faces.append(_face_entry(i, 0, 0.0, d.bbox, 1, answer))
+            analysed = 1
+        else:
+            best, analysed = _best_frames(path, every, max_faces, progress)
+            for face_id, b in sorted(best.items()):
+                vector, box = _embed_best(b)
+                answer = g.identify(vector, top_k=top_k, threshold=threshold)
+                faces.append(_face_entry(face_id, b.frame, b.time_s, box, b.frames, answer))
+        if not faces:
+            raise NoFaceError(f"{media.info.path}: no face found")
+        return {"media": media.info.path, "kind": media.info.kind, "gallery": g.location, "persons": len(g.list()),
+                "threshold": g.threshold if threshold is None else float(threshold),
+                "frames_analyzed": analysed, "faces": faces}
+    finally:
+        if own:
+            g.close()
