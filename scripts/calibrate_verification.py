@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from faceqa.errors import FaceQAError
+from faceqa.perception.calibration import accuracy, best_intervals, equal_error_rate, roc_auc
 from faceqa.perception.identity import DEFAULT_THRESHOLD, distance, embed_largest_face
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -32,43 +33,6 @@ def read_pairs(data_dir: Path) -> list[tuple[str, str, bool]]:
     with open(data_dir / PAIRS, newline="") as fh:
         return [(r["file_x"].rsplit("/", 1)[-1], r["file_y"].rsplit("/", 1)[-1], r["decision"] == "Yes")
                 for r in csv.DictReader(fh)]
-
-
-def roc_auc(dist: np.ndarray, same: np.ndarray) -> float:
-    """Probability that a same pair is closer than a different pair (ties count half)."""
-    s, d = dist[same][:, None], dist[~same][None, :]
-    return float(((s < d).sum() + 0.5 * (s == d).sum()) / (s.size * d.size))
-
-
-def equal_error_rate(dist: np.ndarray, same: np.ndarray) -> tuple[float, float]:
-    """(EER, threshold): where false accepts and false rejects are closest, their mean."""
-    best = (np.inf, 0.0, 0.0)
-    for t in np.unique(dist):
-        far = float(np.mean(dist[~same] <= t))
-        frr = float(np.mean(dist[same] > t))
-        if abs(far - frr) < best[0]:
-            best = (abs(far - frr), (far + frr) / 2, float(t))
-    return best[1], best[2]
-
-
-def accuracy(dist: np.ndarray, same: np.ndarray, threshold: float) -> float:
-    """Fraction of pairs decided right when ``distance <= threshold`` means the same person."""
-    return float(np.mean((dist <= threshold) == same))
-
-
-def best_intervals(dist: np.ndarray, same: np.ndarray) -> tuple[float, list[tuple[float, float]]]:
-    """(best accuracy, [(low, high), ...]): every threshold interval [low, high) that reaches it."""
-    cuts = np.unique(dist)
-    accs = np.array([accuracy(dist, same, t) for t in cuts])
-    top = accs.max()
-    intervals: list[tuple[float, float]] = []
-    for i in np.flatnonzero(accs == top):
-        low, high = float(cuts[i]), float(cuts[min(i + 1, len(cuts) - 1)])
-        if intervals and intervals[-1][1] == low:
-            intervals[-1] = (intervals[-1][0], high)
-        else:
-            intervals.append((low, high))
-    return float(top), intervals
 
 
 def main(argv: list[str] | None = None) -> int:

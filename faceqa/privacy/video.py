@@ -26,6 +26,7 @@ import numpy as np
 from faceqa.errors import InvalidInputError
 from faceqa.media import Frame, Media, open_media
 from faceqa.media.sources import IMAGE_EXTS
+from faceqa.media.writer import write_frames
 from faceqa.perception.tracking import FaceTracker
 from faceqa.privacy.methods import Method, Target
 
@@ -140,10 +141,8 @@ def protect_media(source: str | os.PathLike[str], out: str | os.PathLike[str], m
     """Protect every face of an image, a video or a frame folder and write the result to ``out``.
 
     Images go to an image file; videos and frame folders to ``.mp4`` (mp4v), ``.avi`` (lossless
-    FFV1) or a folder of ``img00001.jpg`` frames, at the source's frame rate.
+    FFV1) or a folder of ``img00000.jpg`` frames, at the source's frame rate.
     """
-    from faceqa.synth.clips import write_frames
-
     media = open_media(source)
     target = check_output(media, out)
     hold = hold_frames(media.info.fps, hold_s)

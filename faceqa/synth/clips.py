@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceqa.media.writer import write_frames
 from faceqa.synth.au_warps import AU_WARPS, displacement_field
 
 EXPRESSION_AUS = (1, 2, 4, 6, 7, 9, 10, 12, 14, 15, 17, 20)
@@ -179,25 +180,6 @@ def make_clip(source, spec: ClipSpec, out: str | Path, landmarks: np.ndarray | N
     truth_path = out / "truth.json" if out.suffix == "" else out.with_suffix(".json")
     truth_path.write_text(json.dumps(truth, indent=2))
     return truth
-
-
-def write_frames(frames, out: Path, fps: float) -> None:
-    """Write RGB frames to a frame folder, a lossless .avi or an .mp4 (see :func:`make_clip`)."""
-    if out.suffix == "":
-        out.mkdir(parents=True, exist_ok=True)
-        for i, frame in enumerate(frames):  # numbered from 0, like the truth's frame indices
-            cv2.imwrite(str(out / f"img{i:05d}.jpg"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
-                        [cv2.IMWRITE_JPEG_QUALITY, 95])
-        return
-    writer = None
-    for frame in frames:
-        if writer is None:
-            h, w = frame.shape[:2]
-            fourcc = cv2.VideoWriter_fourcc(*("FFV1" if out.suffix.lower() == ".avi" else "mp4v"))
-            writer = cv2.VideoWriter(str(out), fourcc, fps, (w, h))
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    if writer is not None:
-        writer.release()
 
 
 def random_clip_spec(seed: int, fps: float = 30.0, duration_s: float = 3.0, distractors: bool = True,

@@ -1,0 +1,112 @@
+"""Training configuration, read from a TOML or JSON file (``faceqa train --config FILE``).
+
+Example (TOML)::
+
+    output_dir = "runs/smollm2"
+    data_root = "../shared/data"        # MEGC QA + CAS(ME)^3 labels
+    mode = "annotations"                # or "media" (needs media_root and licensed videos)
+    sources = ["megc2025", "casme3"]
+    holdout = 0.2                       # fraction of subjects held out (subject split)
+    folds = 0                           # > 0: subject-grouped k-fold (folds >= #subjects: LOSO)
+    steps = 400
+    batch_size = 8
+    lr = 3e-4
+    [model]                             # AULLMConfig fields
+    base_model = "smollm2"
+    lora_r = 16
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from faceqa.aullm.config import AULLMConfig
+from faceqa.errors import InvalidInputError
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs (see the module docstring for a file example).
+
+    Attributes:
+        output_dir: where checkpoints, logs and the final bundle go.
+        data_root: folder with the label files (../shared/data layout).
+        mode: ``"annotations"`` (evidence synthesised from AU labels) or ``"media"`` (evidence
+            computed from the clips under ``media_root``).
+        media_root: clip folders/videos named by the MEGC clip id (media mode).
+        sources: label sources (``megc2025``, ``casme3``).
+        holdout: fraction of each dataset's subjects held out for evaluation.
+        folds: subject-grouped k-fold instead (0: off); the final bundle is trained on the first fold.
+        steps, batch_size, grad_accum, lr, weight_decay, warmup: optimisation.
+        eval_every, save_every, log_every: in steps.
+        mixed_precision: ``"no"``, ``"bf16"`` or ``"fp16"`` (GPU).
+        gradient_checkpointing: trade compute for memory in the LLM.
+        seed: everything random (splits, synthesis, init).
+        eval_clips: cap on held-out clips scored at each evaluation (0: all).
+        model: the AULLM++ configuration.
+    """
+
+    output_dir: str = "runs/aullm"
+    data_root: str = "../shared/data"
+    mode: str = "annotations"
+    media_root: str | None = None
+    sources: list[str] = field(default_factory=lambda: ["megc2025", "casme3"])
+    holdout: float = 0.2
+    folds: int = 0
+    steps: int = 400
+    batch_size: int = 8
+    grad_accum: int = 1
+    lr: float = 3e-4
+    weight_decay: float = 0.01
+    warmup: int = 20
+    eval_every: int = 0
+    save_every: int = 100
+    log_every: int = 10
+    mixed_precision: str = "no"
+    gradient_checkpointing: bool = False
+    seed: int = 0
+    eval_clips: int = 0
+    model: AULLMConfig = field(default_factory=AULLMConfig)
+
+    def to_dict(self) -> dict:
+        """Plain dict (JSON-ready)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "config") -> TrainConfig:
+        """Build from a dict, refusing unknown keys and bad values with the key named."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidInputError(f"{source}: unknown training config keys {unknown}")
+        model = data.get("model", {})
+        model_known = {f.name for f in fields(AULLMConfig)}
+        bad = sorted(set(model) - model_known)
+        if bad:
+            raise InvalidInputError(f"{source}: unknown [model] keys {bad}")
+        cfg = cls(**{k: v for k, v in data.items() if k != "model"}, model=AULLMConfig(**model))
+        if cfg.mode not in ("annotations", "media"):
+            raise InvalidInputError(f"{source}: mode must be 'annotations' or 'media', got {cfg.mode!r}")
+        if cfg.mode == "media" and not cfg.media_root:
+            raise InvalidInputError(f"{source}: mode 'media' needs media_root")
+        if cfg.mixed_precision not in ("no", "bf16", "fp16"):
+            raise InvalidInputError(f"{source}: mixed_precision must be no, bf16 or fp16")
+        return cfg
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        """Read a ``.toml`` or ``.json`` file; relative paths in it are taken from the file's folder."""
+        path = Path(path)
+        if not path.is_file():
+            raise InvalidInputError(f"{path}: training config not found")
+        try:
+            data = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(path.read_text())
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+            raise InvalidInputError(f"{path}: cannot parse ({e})") from None
+        for key in ("output_dir", "data_root", "media_root"):
+            if data.get(key) and not Path(data[key]).is_absolute():
+                data[key] = str((path.parent / data[key]).resolve())
+        return cls.from_dict(data, str(path))

@@ -1,0 +1,124 @@
+"""AULLM++ on a tiny random LLM: tokens at the placeholders, gradients, CCR, bundle round trip, training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from faceqa.aullm.bundle import create_model, from_pretrained, save_pretrained
+from faceqa.aullm.config import AULLMConfig
+from faceqa.aullm.features import HIGH_DIM, MID_DIM, NODE_DIM, collate, features_from_evidence, features_from_labels
+from faceqa.aullm.losses import asymmetric_loss
+from faceqa.evidence.au_codes import parse_aus
+from faceqa.train.batches import annotation_features, make_batch
+from faceqa.train.examples import qa_examples
+
+
+@pytest.fixture()
+def model(tiny_llm_dir):
+    torch.manual_seed(0)
+    return create_model(AULLMConfig(base_model=str(tiny_llm_dir), hidden=32))
+
+
+def _batch(model, codes=("4+7", "R12"), seed=0):
+    rng = np.random.default_rng(seed)
+    return collate([features_from_labels(parse_aus(c), model.node_aus, rng) for c in codes])
+
+
+def test_feature_shapes_and_synthesis_follows_labels(model):
+    f = features_from_labels(parse_aus("R12"), model.node_aus, np.random.default_rng(1), oracle_dropout=1.0)
+    assert f.mid.shape == (22, MID_DIM) and f.high.shape == (HIGH_DIM,) and f.nodes.shape[1] == NODE_DIM
+    row = f.nodes[model.node_aus.index(12)]
+    assert row[1] > 0.5 and row[0] < 0.3 * row[1]  # right side moved, left hardly
+    assert float(f.nodes[:, 4:].abs().sum()) == 0.0  # oracle channel dropped
+
+
+def test_tokens_land_at_the_placeholders(model):
+    feats = _batch(model)
+    ct, it, logits = model.evidence_tokens(feats)
+    assert ct.shape == (2, 4, 64) and it.shape == (2, 2, 64) and logits.shape == (2, len(model.node_aus))
+    prefix = model.prefix_embeds(ct[0], it[0])
+    sizes = [len(p) if isinstance(p, list) else (4 if p == "content" else 2) for p in model.layout.prefix]
+    start = sizes[0]
+    assert model.layout.prefix[1] == "content" and model.layout.prefix[3] == "instruction"
+    assert torch.equal(prefix[start:start + 4], ct[0])
+    start_it = sum(sizes[:3])
+    assert torch.equal(prefix[start_it:start_it + 2], it[0])
+    text_ids = model.layout.prefix[0]
+    assert torch.equal(prefix[:start], model.llm.get_input_embeddings()(torch.tensor(text_ids)))
+
+
+def test_gradients_reach_projector_graph_and_lora(model):
+    out = model(_batch(model), ["What are the action units?", "What is the coarse expression class?"],
+                ["brow lowerer, lid tightener", "positive"], au_targets=torch.zeros(2, len(model.node_aus)))
+    out["loss"].backward()
+    assert model.projector.queries.grad.abs().sum() > 0
+    assert model.gnn.edge_logit.grad.abs().sum() > 0
+    lora = [p for n, p in model.llm.named_parameters() if "lora_" in n]
+    assert lora and any(p.grad is not None and p.grad.abs().sum() > 0 for p in lora)
+    base = [p for n, p in model.llm.named_parameters() if "lora_" not in n]
+    assert all(not p.requires_grad for p in base)
+
+
+def test_ccr_changes_the_loss(model):
+    from faceqa.evidence.annotations import LabelledExpression
+
+    clip = LabelledExpression("samm", "1", "c", tuple(parse_aus("4+7")), "anger", "negative")
+    ex = [e for e in qa_examples(clip, np.random.default_rng(0)) if e.kind == "aus"]
+    with_ccr = make_batch(ex, model.node_aus, np.random.default_rng(3), annotation_features(model.node_aus), True)
+    without = make_batch(ex, model.node_aus, np.random.default_rng(3), annotation_features(model.node_aus), False)
+    assert with_ccr.ccr_mask.tolist() == [1.0]
+    a = model(**with_ccr.model_kwargs())
+    b = model(**without.model_kwargs())
+    assert "ccr" in a and "ccr" not in b
+    assert float(a["loss"]) != pytest.approx(float(b["loss"]))
+    assert float(a["lm"]) == pytest.approx(float(b["lm"]), rel=1e-5)
+
+
+def test_asymmetric_loss_downweights_easy_negatives():
+    logits = torch.tensor([[-4.0, 3.0]])
+    targets = torch.tensor([[0.0, 1.0]])
+    assert asymmetric_loss(logits, targets) < torch.nn.functional.binary_cross_entropy_with_logits(logits, targets)
+    assert asymmetric_loss(torch.tensor([[3.0]]), torch.tensor([[0.0]])) > 0.1
+
+
+def test_save_reload_same_logits_and_answers(model, tmp_path, tiny_llm_dir):
+    model.eval()
+    feats = _batch(model)
+    with torch.no_grad():  # move LoRA away from its zero init, so a reload that lost it would show
+        for n, p in model.llm.named_parameters():
+            if "lora_B" in n:
+                p.add_(0.01)
+        before = model(feats, ["What is the coarse expression class?"] * 2, ["negative", "positive"])
+    save_pretrained(model, tmp_path / "bundle", scores={"x": 1})
+    again = from_pretrained(tmp_path / "bundle")
+    with torch.no_grad():
+        after = again(feats, ["What is the coarse expression class?"] * 2, ["negative", "positive"])
+    assert torch.allclose(before["logits"], after["logits"], atol=1e-6)
+    assert float(before["lm"]) == pytest.approx(float(after["lm"]), abs=1e-5)
+    one = features_from_labels(parse_aus("4"), model.node_aus, np.random.default_rng(0))
+    qs = ["What is the coarse expression class?", "What are the action units?"]
+    assert model.answer(one, qs, max_new_tokens=6) == again.answer(one, qs, max_new_tokens=6)
+
+
+def test_answer_reuses_the_prefix_for_each_question(model):
+    """Answering several questions at once gives what answering each alone gives."""
+    model.eval()
+    one = features_from_labels(parse_aus("1+2"), model.node_aus, np.random.default_rng(0))
+    qs = ["What is the coarse expression class?", "Is the action unit brow lowerer shown on the face?"]
+    together = model.answer(one, qs, max_new_tokens=5)
+    assert together == [model.answer(one, [q], max_new_tokens=5)[0] for q in qs]
+
+
+def test_features_from_real_evidence(model, tmp_path, astronaut):
+    from faceqa.evidence.extract import extract_evidence
+    from faceqa.synth import ClipSpec, InjectedAU, InjectedEvent, make_clip
+
+    make_clip(np.ascontiguousarray(astronaut[0:360, 45:405]),
+              ClipSpec(40, 30.0, [InjectedEvent(10, 16, 24, [InjectedAU(12, "L", 1.0)])]), tmp_path / "c")
+    ev = extract_evidence(tmp_path / "c", fps=30)
+    f = features_from_evidence(ev, model.node_aus, onset=10, offset=24)
+    row = f.nodes[model.node_aus.index(12)]
+    assert row[0] > 0.5 and row[0] > 2 * row[1]
+    assert f.mid.abs().max() > 0.1
