@@ -95,3 +95,32 @@ def test_train_cli_runs_checkpoints_and_resumes(shared_data, tiny_llm_dir, tmp_p
     capsys.readouterr()
     log = [json.loads(line) for line in (tmp_path / "out" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log][-3:] == [3, 4, 5]  # resumed from the step-2 checkpoint
+
+
+def test_media_mode_trains_from_video_evidence(tiny_llm_dir, tmp_path, astronaut, capsys):
+    """Media mode: MEGC-format training QA + a media root of clips (here synthetic ones) named by clip id."""
+    from faceqa.synth import ClipSpec, InjectedAU, InjectedEvent, make_clip
+
+    face = np.ascontiguousarray(astronaut[0:360, 45:405])
+    rows = []
+    for i, (subject, au, name, fine, coarse) in enumerate([("1", 12, "lip corner puller", "happiness", "positive"),
+                                                           ("1", 4, "brow lowerer", "anger", "negative"),
+                                                           ("2", 12, "lip corner puller", "happiness", "positive"),
+                                                           ("2", 1, "inner brow raiser", "sadness", "negative")]):
+        clip = f"s{subject}_{i}"
+        make_clip(face, ClipSpec(24, 30.0, [InjectedEvent(4, 10, 16, [InjectedAU(au, "both", 1.0)])]),
+                  tmp_path / "media" / clip)
+        for q, a in [("What is the coarse expression class?", coarse), ("What is the fine-grained expression class?",
+                     fine), ("What is the action unit?", name)]:
+            rows.append({"id": f"{clip}_{len(rows)}", "dataset": "samm", "image_id": clip, "subject": subject,
+                         "filename": clip, "question": q, "answer": a})
+    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    cfg = tmp_path / "media.toml"
+    cfg.write_text(f'output_dir = "out"\nmode = "media"\nmedia_root = "media"\nsources = []\n'
+                   f'qa_files = ["train.jsonl"]\nholdout = 0.5\nsteps = 2\nbatch_size = 2\nsave_every = 0\n'
+                   f'[model]\nbase_model = "{tiny_llm_dir}"\nhidden = 32\n')
+    assert main(["train", "--config", str(cfg), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["scores"]) == {"video_evidence"}
+    assert result["scores"]["video_evidence"]["overall"]["questions"] == 12  # 2 held-out clips x 6 questions
+    assert "evidence from video" in (tmp_path / "out" / "bundle" / "README.md").read_text()

@@ -37,6 +37,23 @@ def counterfactual_aus(aus: list[AUCode], candidates: tuple[int, ...], rng: np.r
     return rest, removed
 
 
+def mask_features(feats, au: int | None, node_aus: tuple[int, ...]):
+    """Video-evidence counterfactual: the clip's features with AU ``au``'s evidence removed (its node
+    row zeroed, and the mid-level tokens of the regions it moves)."""
+    from faceqa.aullm.features import EvidenceFeatures
+    from faceqa.evidence.au_activity import AU_MOTIONS
+    from faceqa.evidence.regions import region_keys
+
+    mid, high, nodes = feats.mid.clone(), feats.high.clone(), feats.nodes.clone()
+    if au is not None and au in node_aus:
+        nodes[node_aus.index(au)] = 0
+        moves = {r for m in AU_MOTIONS if m.au == au for r, _ in m.moves}
+        for i, (region, _) in enumerate(region_keys()):
+            if region in moves:
+                mid[i] = 0
+    return EvidenceFeatures(mid, high, nodes)
+
+
 def consistency_loss(nll_true: torch.Tensor, nll_counterfactual: torch.Tensor, au_logits_counterfactual: torch.Tensor,
                      au_targets_counterfactual: torch.Tensor | None, mask: torch.Tensor | None,
                      margin: float = 1.0) -> torch.Tensor:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from faceqa.aullm.ccr import counterfactual_aus
+from faceqa.aullm.ccr import counterfactual_aus, mask_features
 from faceqa.aullm.features import MEASURED, EvidenceFeatures, collate, features_from_labels
 from faceqa.train.examples import QAExample
 
@@ -45,6 +46,45 @@ def annotation_features(node_aus: tuple[int, ...]) -> FeatureFn:
     return lambda ex, rng: features_from_labels(list(ex.clip.aus), node_aus, rng)
 
 
+def find_media(root: Path, clip) -> Path | None:
+    """A clip's media under ``root``: ``root/<clip>`` or ``root/<subject>/<clip>``, as a frame folder or a
+    video file (any of the usual extensions)."""
+    from faceqa.media.sources import VIDEO_EXTS
+
+    for base in (root / clip.clip, root / str(clip.subject) / clip.clip):
+        if base.is_dir():
+            return base
+        for ext in sorted(VIDEO_EXTS):
+            if base.with_suffix(ext).is_file():
+                return base.with_suffix(ext)
+    return None
+
+
+def media_features(root: str | Path, node_aus: tuple[int, ...], fps: float | None = None) -> FeatureFn:
+    """Media mode: features from each clip's video evidence (onset..offset), computed once and cached."""
+    from faceqa.aullm.features import features_from_evidence
+    from faceqa.errors import MediaNotFoundError
+    from faceqa.evidence.extract import extract_evidence
+    from faceqa.perception import FacePipeline
+
+    root = Path(root)
+    pipe = FacePipeline(emotion=None, quality=False)
+    cache: dict[tuple[str, str], EvidenceFeatures] = {}
+
+    def features(ex: QAExample, rng: np.random.Generator) -> EvidenceFeatures:
+        key = (ex.clip.dataset, ex.clip.clip)
+        if key not in cache:
+            path = find_media(root, ex.clip)
+            if path is None:
+                raise MediaNotFoundError(f"{root}: no media for clip {ex.clip.clip!r} (looked for a folder or video "
+                                         f"named {ex.clip.clip} or {ex.clip.subject}/{ex.clip.clip})")
+            ev = extract_evidence(path, fps=fps, start=ex.clip.onset, end=ex.clip.offset, mode="clip", pipeline=pipe)
+            cache[key] = features_from_evidence(ev, node_aus)
+        return cache[key]
+
+    return features
+
+
 def _contradicted(ex: QAExample, removed: int | None) -> bool:
     """Does removing AU ``removed`` from the evidence contradict this example's answer?"""
     if removed is None or removed not in MEASURED:
@@ -55,8 +95,10 @@ def _contradicted(ex: QAExample, removed: int | None) -> bool:
 
 
 def make_batch(examples: list[QAExample], node_aus: tuple[int, ...], rng: np.random.Generator,
-               features: FeatureFn, counterfactuals: bool) -> Batch:
-    """One batch; with ``counterfactuals`` (annotation mode) each clip also gets a changed-AU twin."""
+               features: FeatureFn, counterfactuals: bool, synthesise: bool = True) -> Batch:
+    """One batch; with ``counterfactuals`` each clip also gets a changed-AU twin: its evidence rebuilt from
+    the changed labels (``synthesise``, annotation mode) or its measured evidence with the removed AU
+    masked out (media mode)."""
     feats = [features(ex, rng) for ex in examples]
     batch = Batch(collate(feats), [e.question for e in examples], [e.answer for e in examples],
                   torch.stack([au_targets(e.clip.aus, node_aus) for e in examples]))
@@ -64,7 +106,11 @@ def make_batch(examples: list[QAExample], node_aus: tuple[int, ...], rng: np.ran
         twins, targets, mask = [], [], []
         for ex in examples:
             changed, removed = counterfactual_aus(list(ex.clip.aus), MEASURED, rng)
-            twins.append(features_from_labels(changed, node_aus, rng))
+            if synthesise:
+                twins.append(features_from_labels(changed, node_aus, rng))
+            else:
+                changed = [a for a in ex.clip.aus if a.number != removed]
+                twins.append(mask_features(features(ex, rng), removed, node_aus))
             targets.append(au_targets(changed, node_aus))
             mask.append(float(_contradicted(ex, removed)))
         batch.counterfactual = collate(twins)

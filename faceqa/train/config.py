@@ -37,7 +37,9 @@ class TrainConfig:
         mode: ``"annotations"`` (evidence synthesised from AU labels) or ``"media"`` (evidence
             computed from the clips under ``media_root``).
         media_root: clip folders/videos named by the MEGC clip id (media mode).
-        sources: label sources (``megc2025``, ``casme3``).
+        sources: label sources in ``data_root`` (``megc2025``, ``casme3``).
+        qa_files: further training files in MEGC ME-VQA JSONL format (e.g. your own licensed data).
+        fps: frame rate of frame folders under ``media_root`` (SAMM/CASME II: 200; default 30).
         holdout: fraction of each dataset's subjects held out for evaluation.
         folds: subject-grouped k-fold instead (0: off); the final bundle is trained on the first fold.
         steps, batch_size, grad_accum, lr, weight_decay, warmup: optimisation.
@@ -54,6 +56,8 @@ class TrainConfig:
     mode: str = "annotations"
     media_root: str | None = None
     sources: list[str] = field(default_factory=lambda: ["megc2025", "casme3"])
+    qa_files: list[str] = field(default_factory=list)
+    fps: float | None = None
     holdout: float = 0.2
     folds: int = 0
     steps: int = 400
@@ -109,4 +113,6 @@ class TrainConfig:
         for key in ("output_dir", "data_root", "media_root"):
             if data.get(key) and not Path(data[key]).is_absolute():
                 data[key] = str((path.parent / data[key]).resolve())
+        data["qa_files"] = [f if Path(f).is_absolute() else str((path.parent / f).resolve())
+                            for f in data.get("qa_files", [])]
         return cls.from_dict(data, str(path))

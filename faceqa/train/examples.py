@@ -50,10 +50,14 @@ class QAExample:
     about_au: int | None = None  # the AU a presence/side question names
 
 
-def load_clips(data_root: str | Path, sources: tuple[str, ...] = ("megc2025", "casme3")) -> list[LabelledExpression]:
-    """Labelled clips from the shared data folder (``megc2025``: SAMM + SMIC QA; ``casme3``: part A MEs)."""
+def load_clips(data_root: str | Path, sources: tuple[str, ...] = ("megc2025", "casme3"),
+               qa_files: tuple[str | Path, ...] = ()) -> list[LabelledExpression]:
+    """Labelled clips: from the shared data folder (``megc2025``: SAMM + SMIC QA; ``casme3``: part A
+    MEs) and from any further ME-VQA training files in MEGC's JSONL format (``qa_files``)."""
     root = Path(data_root)
     clips: list[LabelledExpression] = []
+    for path in qa_files:
+        clips += read_megc_qa(Path(path))
     if "megc2025" in sources:
         clips += read_megc_qa(root / MEGC2025_TRAIN_QA)
     if "casme3" in sources:

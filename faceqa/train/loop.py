@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from faceqa.aullm.bundle import create_model, save_pretrained
 from faceqa.aullm.features import features_from_labels
-from faceqa.train.batches import annotation_features, make_batch
+from faceqa.train.batches import annotation_features, make_batch, media_features
 from faceqa.train.card import model_card
 from faceqa.train.config import TrainConfig
 from faceqa.train.evaluate import evaluate_model
@@ -38,7 +38,7 @@ def _schedule(cfg: TrainConfig):
 
 def split(cfg: TrainConfig):
     """(train clips, held-out clips) by subject, per the config (first fold when ``folds`` > 0)."""
-    clips = load_clips(cfg.data_root, tuple(cfg.sources))
+    clips = load_clips(cfg.data_root, tuple(cfg.sources), tuple(cfg.qa_files))
     if cfg.folds:
         held = subject_folds(clips, cfg.folds, cfg.seed)[0]
         return [c for c in clips if subject_key(c) not in held], [c for c in clips if subject_key(c) in held]
@@ -63,7 +63,8 @@ def train(cfg: TrainConfig, progress: bool = True, model=None) -> dict:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(cfg))
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     core = accelerator.unwrap_model(model)
-    features = annotation_features(core.node_aus)
+    media = cfg.mode == "media"
+    features = media_features(cfg.media_root, core.node_aus, cfg.fps) if media else annotation_features(core.node_aus)
     ckpt = out_dir / "checkpoint"
     start = 0
     if (ckpt / "progress.json").exists():
@@ -81,7 +82,8 @@ def train(cfg: TrainConfig, progress: bool = True, model=None) -> dict:
         for c in clips:
             options = qa_examples(c, rng)
             examples.append(options[int(rng.integers(len(options)))])
-        batch = make_batch(examples, core.node_aus, rng, features, counterfactuals=cfg.model.ccr_weight > 0)
+        batch = make_batch(examples, core.node_aus, rng, features, counterfactuals=cfg.model.ccr_weight > 0,
+                           synthesise=not media)
         with accelerator.accumulate(model):
             out = model(**batch.model_kwargs())
             accelerator.backward(out["loss"])
@@ -99,10 +101,11 @@ def train(cfg: TrainConfig, progress: bool = True, model=None) -> dict:
             accelerator.save_state(str(ckpt))
             (ckpt / "progress.json").write_text(json.dumps({"step": step + 1}))
         if cfg.eval_every and (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps:
-            log.write(json.dumps({"step": step + 1, "eval": held_out_scores(core, cfg, test_clips, False)}) + "\n")
+            evaluation = held_out_scores(core, cfg, test_clips, False, features if media else None)
+            log.write(json.dumps({"step": step + 1, "eval": evaluation}) + "\n")
             model.train()
     log.close()
-    scores = held_out_scores(core, cfg, test_clips, progress)
+    scores = held_out_scores(core, cfg, test_clips, progress, features if media else None)
     info = {"train_clips": len(train_clips), "held_out_clips": len(test_clips),
             "held_out_subjects": sorted({subject_key(c) for c in test_clips}), "steps": cfg.steps}
     bundle = save_pretrained(core, out_dir / "bundle", scores=scores | {"split": info},
@@ -110,10 +113,13 @@ def train(cfg: TrainConfig, progress: bool = True, model=None) -> dict:
     return {"bundle": str(bundle), "scores": scores, "steps": cfg.steps}
 
 
-def held_out_scores(model, cfg: TrainConfig, clips, progress: bool) -> dict:
-    """Scores on held-out clips with motion-only features and with oracle AU presence as well."""
+def held_out_scores(model, cfg: TrainConfig, clips, progress: bool, media_fn=None) -> dict:
+    """Scores on held-out clips: from their video evidence (media mode), or with motion features
+    synthesised from the labels and, separately, with the oracle AU channel filled as well."""
     model.eval()
     sample = clips[: cfg.eval_clips] if cfg.eval_clips else clips
+    if media_fn is not None:
+        return {"video_evidence": evaluate_model(model, sample, media_fn, cfg.seed, progress)}
     node_aus = model.node_aus
     motion = evaluate_model(model, sample, lambda ex, rng: features_from_labels(list(ex.clip.aus), node_aus, rng, 1.0),
                             cfg.seed, progress)
