@@ -122,3 +122,19 @@ def test_features_from_real_evidence(model, tmp_path, astronaut):
     row = f.nodes[model.node_aus.index(12)]
     assert row[0] > 0.5 and row[0] > 2 * row[1]
     assert f.mid.abs().max() > 0.1
+
+
+def test_answerer_contract_with_a_bundle(model, tmp_path, monkeypatch):
+    """faceqa.qa.FaceQA's LLM answerer: load a bundle, answer from label facts and from video evidence."""
+    from faceqa.aullm.answerer import default_bundle_path, load_answerer
+    from faceqa.qa.facts import facts_from_labels
+
+    save_pretrained(model, tmp_path / "bundle")
+    monkeypatch.setenv("FACEQA_BUNDLE", str(tmp_path / "bundle"))
+    assert default_bundle_path() == tmp_path / "bundle"
+    answerer = load_answerer()
+    facts = facts_from_labels(parse_aus("4+R7"))
+    feats = answerer.features(facts, None)
+    assert feats.nodes[model.node_aus.index(7), 5] == 1.0 and feats.nodes[model.node_aus.index(7), 4] == 0.0
+    answers = answerer.answer(facts, None, ["What is the coarse expression class?", "What are the action units?"])
+    assert len(answers) == 2 and all(isinstance(a, str) for a in answers)
