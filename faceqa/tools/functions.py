@@ -1,0 +1,220 @@
+"""The agent tools as plain Python functions returning compact, JSON-ready dicts.
+
+:class:`FaceTools` holds a :class:`~faceqa.tools.safety.ToolPolicy` and the models (loaded once,
+on first use); each public method is one tool of :data:`~faceqa.tools.schemas.TOOL_SPECS` and
+takes the same arguments as its schema; :meth:`FaceTools.call` runs a tool by name from a dict
+of arguments, validated, one call at a time. Every path goes through the policy first; results name
+the media as the caller wrote it.
+
+>>> tools = FaceTools(ToolPolicy(["."]))                          # doctest: +SKIP
+>>> tools.spot_expressions("clip.mp4")["counts"]                  # doctest: +SKIP
+{'events': 1, 'micro': 1, 'macro': 0}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from functools import cached_property
+from typing import Any
+
+from pydantic import ValidationError
+
+from faceqa.cli.output import to_jsonable
+from faceqa.errors import InvalidInputError
+from faceqa.tools.safety import ToolPolicy
+from faceqa.tools.schemas import TOOL_SPECS, ToolSpec, spec
+
+MAX_EVENTS = 50
+"""Most events ``spot_expressions`` lists (the earliest; ``counts`` always covers all)."""
+
+
+def compact_json(result: Any) -> str:
+    """``result`` as one line of JSON (numpy values converted, NaN as null): what a model reads."""
+    return json.dumps(to_jsonable(result), separators=(",", ":"), ensure_ascii=False)
+
+
+def validation_message(name: str, exc: ValidationError) -> str:
+    """A one-line summary of a pydantic validation error of tool ``name``'s arguments."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "arguments"
+        parts.append(f"{where}: {err['msg']}")
+    return f"{name}: invalid arguments ({'; '.join(parts)})"
+
+
+def _round(value: float, digits: int = 3) -> float:
+    return round(float(value), digits)
+
+
+class FaceTools:
+    """The faceqa tools behind one safety policy.
+
+    Args:
+        policy: what the tools may read (default: :class:`ToolPolicy` over the current directory).
+        gallery: gallery URI for ``identify_faces`` (default: ``$FACEQA_HOME/gallery.sqlite``).
+        answerer: ``ask_face_question``'s answerer: ``"auto"``, ``"composer"`` or ``"llm"``.
+        bundle: adapter bundle folder for the LLM answerer.
+    """
+
+    def __init__(self, policy: ToolPolicy | None = None, gallery: str | os.PathLike[str] | None = None,
+                 answerer: str = "auto", bundle: str | os.PathLike[str] | None = None):
+        self.policy = policy or ToolPolicy()
+        self.gallery = gallery
+        self.answerer = answerer
+        self.bundle = bundle
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def specs() -> list[ToolSpec]:
+        """The tools offered here: every spec whose backing module is installed."""
+        return [s for s in TOOL_SPECS if s.available()]
+
+    def call(self, name: str, arguments: dict[str, Any] | None = None) -> dict:
+        """Validate ``arguments`` against tool ``name``'s schema and run it (InvalidInputError on bad arguments).
+
+        Calls run one at a time (the models are shared and not thread-safe), so agent frameworks
+        and MCP clients that run tool calls in parallel threads stay correct.
+        """
+        s = spec(name)
+        if not s.available():
+            raise InvalidInputError(f"tool {name!r} is not available here ({s.module} is not installed)")
+        try:
+            args = s.args_schema.model_validate(arguments or {})
+        except ValidationError as exc:
+            raise InvalidInputError(validation_message(name, exc)) from None
+        with self._lock:
+            return getattr(self, name)(**args.model_dump())
+
+    def close(self) -> None:
+        """Release downloaded files."""
+        self.policy.close()
+
+    # -- models, loaded on first use ---------------------------------------------------------
+
+    @cached_property
+    def _face_pipeline(self):
+        from faceqa.perception import FacePipeline
+
+        return FacePipeline()
+
+    @cached_property
+    def _motion_pipeline(self):
+        from faceqa.perception import FacePipeline
+
+        return FacePipeline(emotion=None, quality=False)
+
+    @cached_property
+    def _qa(self):
+        from faceqa.qa import FaceQA
+
+        return FaceQA(answerer=self.answerer, bundle=self.bundle, gallery=self.gallery)
+
+    # -- the tools -----------------------------------------------------------------------------
+
+    def analyze_faces(self, media: str, fps: float | None = None, start: int | None = None, end: int | None = None,
+                      every: int = 1) -> dict:
+        """Faces found and tracked: counts, per-track timing, size, mean head pose, dominant expression."""
+        m = self.policy.check_media(media, fps=fps, start=start, end=end, every=every)
+        analysis = self._face_pipeline.analyze(m.path, fps=fps, start=m.start, end=m.end, every=every)
+        return to_jsonable(analysis.summary() | {"media": m.name})
+
+    def verify_faces(self, image_a: str, image_b: str, threshold: float | None = None) -> dict:
+        """Whether the largest faces of two images are the same person: ``same``, ``distance``, ``threshold``."""
+        from faceqa.perception.identity import verify
+
+        a = self.policy.check_media(image_a)
+        b = self.policy.check_media(image_b)
+        result = verify(a.path, b.path, threshold=threshold)
+        return {"image_a": a.name, "image_b": b.name, "same": bool(result["same"]),
+                "distance": _round(result["distance"], 4), "threshold": result["threshold"]}
+
+    def identify_faces(self, media: str, top_k: int = 3, every: int = 1) -> dict:
+        """Each face (or video track) identified against the gallery, open-set."""
+        from faceqa.gallery.recognize import identify_media
+
+        m = self.policy.check_media(media, every=every)
+        result = identify_media(m.path, self.gallery, top_k=top_k, every=every)
+        for face in result["faces"]:
+            if face["distance"] is not None:
+                face["distance"] = _round(face["distance"], 4)
+            for match in face["matches"]:
+                match["distance"] = _round(match["distance"], 4)
+        return to_jsonable(result | {"media": m.name})
+
+    def action_units(self, media: str, onset: int | None = None, offset: int | None = None, fps: float | None = None,
+                     include_inactive: bool = False) -> dict:
+        """AU activity from the onset to the offset frame, per side, and the emotion deduced from the active AUs."""
+        from faceqa.evidence.deduction import deduce
+        from faceqa.evidence.extract import extract_evidence
+
+        m = self.policy.check_media(media, fps=fps, start=onset, end=offset)
+        ev = extract_evidence(m.path, fps=fps, start=m.start, end=m.end, mode="clip", pipeline=self._motion_pipeline)
+        table = ev.au_summary()
+        active = table[table["active"]]
+        rows = table if include_inactive else active
+        aus = [{"au": int(r.au), "name": r.name, "side": r.side, "L": _round(r.L), "R": _round(r.R),
+                "strength": _round(r.strength), **({"active": bool(r.active)} if include_inactive else {})}
+               for r in rows.itertuples(index=False)]
+        emotion = None
+        if len(active):
+            d = deduce([int(a) for a in active["au"]])
+            emotion = {"fine": d.fine, "coarse": d.coarse,
+                       "scores": {k: _round(v) for k, v in sorted(d.scores.items(), key=lambda kv: -kv[1])[:3]}}
+        frames = ev.table["frame"]
+        return {"media": m.name, "onset": int(frames.iloc[0]), "offset": int(frames.iloc[-1]), "fps": ev.fps,
+                "aus": aus, "emotion": emotion}
+
+    def spot_expressions(self, media: str, fps: float | None = None, start: int | None = None,
+                         end: int | None = None, mode: str = "auto") -> dict:
+        """Expression events (onset/apex/offset, micro or macro, AUs with sides, likely emotion), in time order."""
+        from faceqa.evidence.deduction import deduce
+        from faceqa.evidence.extract import extract_evidence
+        from faceqa.evidence.facs import au_by_number
+
+        m = self.policy.check_media(media, fps=fps, start=start, end=end)
+        ev = extract_evidence(m.path, fps=fps, start=m.start, end=m.end, mode=mode, pipeline=self._motion_pipeline)
+        events = []
+        for e in ev.events[:MAX_EVENTS]:
+            d = deduce([a.au for a in e.aus])
+            events.append({"onset": e.onset, "apex": e.apex, "offset": e.offset, "onset_s": _round(e.onset_s),
+                           "apex_s": _round(e.apex_s), "offset_s": _round(e.offset_s), "kind": e.kind,
+                           "peak": _round(e.peak), "emotion": {"fine": d.fine, "coarse": d.coarse},
+                           "aus": [{"au": a.au, "name": au_by_number(a.au).name, "side": a.side,
+                                    "score": _round(a.score)} for a in e.aus]})
+        kinds = [e.kind for e in ev.events]
+        out = {"media": m.name, "fps": ev.fps, "mode": ev.mode, "frames": len(ev.table),
+               "counts": {"events": len(kinds), "micro": kinds.count("micro"), "macro": kinds.count("macro")},
+               "events": events}
+        if len(ev.events) > MAX_EVENTS:
+            out["events_not_listed"] = len(ev.events) - MAX_EVENTS
+        return to_jsonable(out)
+
+    def ask_face_question(self, media: str, question: str, fps: float | None = None, onset: int | None = None,
+                          offset: int | None = None, compare: str | None = None) -> dict:
+        """faceqa's answer to a question about the media, with its evidence, confidence and tool calls.
+
+        ``onset``/``offset`` are passed on as given: they also choose how FaceQA reads the clip
+        (a given range is read from its onset), so the checked bound is not substituted here.
+        """
+        m = self.policy.check_media(media, fps=fps, start=onset, end=offset)
+        other = self.policy.check_media(compare).path if compare is not None else None
+        answer = self._qa.ask(m.path, question, fps=fps, onset=onset, offset=offset, compare=other)
+        return to_jsonable(answer.to_dict() | {"media": m.name})
+
+    def deidentify_faces(self, media: str, out: str, method: str = "blur") -> dict:
+        """Every face protected with ``method`` and written to the new file ``out``."""
+        from faceqa.privacy import deidentify
+
+        m = self.policy.check_media(media)
+        target = self.policy.output_path(out)
+        result = deidentify(m.path, method, out=target)
+        return to_jsonable(result | {"media": m.name, "out": out})
+
+    def assess_quality(self, media: str, every: int = 1) -> dict:
+        """Clip and face quality in [0, 1] with its components and the worst frames."""
+        from faceqa.quality import assess_quality
+
+        m = self.policy.check_media(media, every=every)
+        return to_jsonable(assess_quality(m.path, every=every, pipeline=self._motion_pipeline) | {"media": m.name})

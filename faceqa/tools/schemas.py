@@ -1,0 +1,180 @@
+"""The agent tools' argument schemas (pydantic) and descriptions: one :class:`ToolSpec` per tool.
+
+The LangChain toolkit and the MCP server both build their tools from :data:`TOOL_SPECS`, so an
+agent sees the same names, arguments and descriptions through either. Arguments are validated
+against these models before a tool runs (unknown arguments are refused).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from faceqa.errors import InvalidInputError
+
+MEDIA_HELP = ("Path of an image, a video file or a folder of frame images, relative to the allowed folder "
+              "(or an http(s) URL where URL fetching is enabled).")
+FPS_HELP = "Frame rate of the media (SAMM and CASME II frame folders: 200); default: the video's own, or 30."
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AnalyzeFacesArgs(_Args):
+    """Arguments of ``analyze_faces``."""
+
+    media: str = Field(description=MEDIA_HELP)
+    fps: float | None = Field(None, gt=0, description=FPS_HELP)
+    start: int | None = Field(None, ge=0, description="First frame index to analyse (default: the first).")
+    end: int | None = Field(None, ge=0, description="Last frame index to analyse, inclusive (default: the last).")
+    every: int = Field(1, ge=1, description="Analyse one frame in `every` (raise it for long videos).")
+
+
+class VerifyFacesArgs(_Args):
+    """Arguments of ``verify_faces``."""
+
+    image_a: str = Field(description="Path of the first image (its largest face is compared).")
+    image_b: str = Field(description="Path of the second image (its largest face is compared).")
+    threshold: float | None = Field(None, gt=0, le=2, description="Distance at or below which the faces are the "
+                                                                  "same person (default 0.6).")
+
+
+class IdentifyFacesArgs(_Args):
+    """Arguments of ``identify_faces``."""
+
+    media: str = Field(description=MEDIA_HELP)
+    top_k: int = Field(3, ge=1, le=20, description="Closest enrolled persons listed per face.")
+    every: int = Field(1, ge=1, description="Videos: analyse one frame in `every`.")
+
+
+class ActionUnitsArgs(_Args):
+    """Arguments of ``action_units``."""
+
+    media: str = Field(description=MEDIA_HELP)
+    onset: int | None = Field(None, ge=0, description="Onset frame index: the neutral reference (default: the "
+                                                      "first frame).")
+    offset: int | None = Field(None, ge=0, description="Offset frame index, inclusive (default: the last frame).")
+    fps: float | None = Field(None, gt=0, description=FPS_HELP)
+    include_inactive: bool = Field(False, description="Also list the measured AUs that are not active.")
+
+
+class SpotExpressionsArgs(_Args):
+    """Arguments of ``spot_expressions``."""
+
+    media: str = Field(description=MEDIA_HELP)
+    fps: float | None = Field(None, gt=0, description=FPS_HELP)
+    start: int | None = Field(None, ge=0, description="First frame index to search (default: the first).")
+    end: int | None = Field(None, ge=0, description="Last frame index to search, inclusive (default: the last).")
+    mode: Literal["auto", "clip", "long"] = Field("auto", description=(
+        "'clip': motion measured from the first frame (a short clip that starts neutral); 'long': from a "
+        "rolling baseline (long videos); 'auto': clip up to 6 s, long beyond."))
+
+
+class AskFaceQuestionArgs(_Args):
+    """Arguments of ``ask_face_question``."""
+
+    media: str = Field(description=MEDIA_HELP)
+    question: str = Field(min_length=1, max_length=2000, description="The question, in English.")
+    fps: float | None = Field(None, gt=0, description=FPS_HELP)
+    onset: int | None = Field(None, ge=0, description="Onset frame of the clip the question is about.")
+    offset: int | None = Field(None, ge=0, description="Offset frame of the clip the question is about.")
+    compare: str | None = Field(None, description="A second image or video, for questions such as 'are these the "
+                                                  "same person?'.")
+
+
+class DeidentifyFacesArgs(_Args):
+    """Arguments of ``deidentify_faces``."""
+
+    media: str = Field(description=MEDIA_HELP)
+    out: str = Field(description="New output path under the allowed folder: an image file for an image; .mp4, "
+                                 ".avi or a new folder for a video. Existing files are never overwritten.")
+    method: Literal["blur", "pixelate", "mask", "eyebar"] = Field("blur", description=(
+        "blur: Gaussian blur of the face; pixelate: coarse blocks; mask: solid fill; eyebar: a bar over the eyes."))
+
+
+class AssessQualityArgs(_Args):
+    """Arguments of ``assess_quality``."""
+
+    media: str = Field(description=MEDIA_HELP)
+    every: int = Field(1, ge=1, description="Analyse one frame in `every`.")
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One tool: its name, what it does (for the model), its arguments, whether it writes files,
+    and the faceqa module it needs (the tool is offered only when that module is installed)."""
+
+    name: str
+    description: str
+    args_schema: type[BaseModel]
+    writes: bool = False
+    module: str = "faceqa.perception"
+
+    def available(self) -> bool:
+        """Whether the module behind the tool can be imported here."""
+        return importlib.util.find_spec(self.module) is not None
+
+
+TOOL_SPECS: tuple[ToolSpec, ...] = (
+    ToolSpec("analyze_faces", (
+        "Detect and track the faces in an image, a video or a folder of frames. Returns JSON: media size and "
+        "frame rate, frames analysed, frames with a face, and per tracked face: face_id, frames seen, first_s "
+        "and last_s (seconds), mean_size_px, mean head pose (yaw, pitch, roll in degrees) and the dominant "
+        "expression with scores over angry, disgust, fear, happy, sad, surprise, neutral. Use it for: how many "
+        "faces, when is a face visible, head pose, overall expression."), AnalyzeFacesArgs),
+    ToolSpec("verify_faces", (
+        "Decide whether the largest faces of two images are the same person (dlib 128-D identity embedding, "
+        "euclidean distance). Returns JSON: same (true/false), distance, threshold (same when distance <= "
+        "threshold; same-person pairs are typically near 0.4, different people near 0.9)."),
+        VerifyFacesArgs, module="faceqa.perception.identity"),
+    ToolSpec("identify_faces", (
+        "Identify every face of an image or video against the gallery of enrolled known people (open set). "
+        "Returns JSON: persons enrolled, threshold, and per face (per track in a video): face_id, frame and "
+        "time_s used, bbox, identity (a name, or \"unknown\" when no enrolled person is within the threshold), "
+        "known, distance and the closest matches (person, distance)."),
+        IdentifyFacesArgs, module="faceqa.gallery.recognize"),
+    ToolSpec("action_units", (
+        "Measure facial action units (FACS AUs) in a clip as the change from its onset frame to its offset "
+        "frame, per side of the face. Returns JSON: onset, offset, fps, the active AUs strongest first (au "
+        "number, name, side L/R/both, L and R activity 0..1, strength), and the emotion deduced from them "
+        "(fine and coarse class). Use it for: which AUs, is AU X shown, left or right side, which emotion in "
+        "a micro-expression clip."), ActionUnitsArgs, module="faceqa.evidence"),
+    ToolSpec("spot_expressions", (
+        "Find the expression events in a video or frame folder: onset, apex and offset (frames and seconds), "
+        "micro (<= 0.5 s) or macro, peak strength, the AUs with sides, and the likely emotion of each event; "
+        "head motion, blinks and talking are suppressed. Returns JSON: fps, mode, frames, counts (events, "
+        "micro, macro) and events in time order. Use it for: when does she smile, how many (micro-)expressions, "
+        "what is the type of the N-th event."), SpotExpressionsArgs, module="faceqa.evidence"),
+    ToolSpec("ask_face_question", (
+        "Answer a natural-language question about the faces in the media with faceqa's question answerer "
+        "(micro-expression questions in the MEGC style: emotion class, action units, sides, counts of events; "
+        "and free-form face questions: how many faces, who is this, head pose, is the video sharp enough, are "
+        "these the same person with `compare`). Returns JSON: question, kind (the question type understood), "
+        "text (the answer), evidence (the facts it rests on), confidence 0..1, tool_calls, answerer (composer "
+        "or llm) and note. Prefer it for MEGC-style questions."),
+        AskFaceQuestionArgs, module="faceqa.qa"),
+    ToolSpec("deidentify_faces", (
+        "Protect (de-identify) every face of an image or video and write the result to a new file: blur, "
+        "pixelate, solid mask or eye bar, following faces over time so that no frame leaks a face. Returns "
+        "JSON: out (the written path), method and settings, frames, frames with faces, faces protected, "
+        "tracks, seconds."), DeidentifyFacesArgs, writes=True, module="faceqa.privacy"),
+    ToolSpec("assess_quality", (
+        "Rate the quality of an image or video for face analysis: a score in [0, 1] per clip from sharpness, "
+        "noise, exposure, motion blur, face size and head pose. Returns JSON: score, face_score, image_score, "
+        "coverage (fraction of frames with a face), components, and the worst frames with their weakest "
+        "component. Use it for: is the video sharp enough, can the answer be trusted."),
+        AssessQualityArgs, module="faceqa.quality"),
+)
+"""Every tool, in the order they are offered."""
+
+
+def spec(name: str) -> ToolSpec:
+    """The :class:`ToolSpec` called ``name``."""
+    for s in TOOL_SPECS:
+        if s.name == name:
+            return s
+    raise InvalidInputError(f"unknown tool {name!r}: choose one of {', '.join(s.name for s in TOOL_SPECS)}")
