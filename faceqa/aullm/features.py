@@ -105,7 +105,7 @@ def features_from_displacement(series: np.ndarray, node_aus: tuple[int, ...],
 def features_from_evidence(evidence, node_aus: tuple[int, ...], onset: int | None = None, offset: int | None = None,
                            emotion: dict[str, float] | None = None, oracle=None) -> EvidenceFeatures:
     """Features for [onset, offset] of an :class:`~faceqa.evidence.extract.Evidence` (whole clip by default)."""
-    span = evidence._span(onset, offset)
+    span = evidence.span(onset, offset)
     if span is None:
         empty = np.zeros((1, len(region_keys()), 2), np.float32)
         return features_from_displacement(empty, node_aus, emotion, None, oracle_sides(oracle or []))

@@ -78,7 +78,8 @@ class Evidence:
         """Spotted events as a DataFrame."""
         return events_dataframe(self.events)
 
-    def _span(self, onset: int | None, offset: int | None) -> tuple[int, int] | None:
+    def span(self, onset: int | None, offset: int | None) -> tuple[int, int] | None:
+        """Table rows (first, last) of [onset, offset] within one face segment, or None when no face is there."""
         frames = self.table["frame"].to_numpy()
         seg = self.table["segment"].to_numpy()
         keep = (seg >= 0) & (frames >= (onset if onset is not None else frames.min()))
@@ -93,7 +94,7 @@ class Evidence:
     def interval_activity(self, onset: int | None = None, offset: int | None = None,
                           saturate: bool = True) -> np.ndarray:
         """Peak activity (2 * n_aus,) of the change from ``onset`` within [onset, offset] (frames)."""
-        span = self._span(onset, offset)
+        span = self.span(onset, offset)
         if span is None:
             return np.zeros(2 * len(AU_MOTIONS), np.float32)
         return interval_activity(self.displacements(), *span, saturate=saturate)
