@@ -1,0 +1,320 @@
+"""``FaceQA``: ask questions about a face in an image, a video or a folder of frames.
+
+>>> qa = FaceQA()                                              # doctest: +SKIP
+>>> qa.ask("clip.mp4", "What are the action units?").text      # doctest: +SKIP
+'lip corner puller, cheek raiser'
+
+Per clip, the questions are parsed (:mod:`~faceqa.qa.questions`), the tools they need run once
+(the evidence pass for MEGC, timing and emotion questions; the perception pass, gallery,
+verification or quality for the free-form ones), the :class:`~faceqa.qa.facts.Facts` are built,
+and each question is answered:
+
+- by the LLM answerer of an adapter bundle (``faceqa.aullm.answerer.load_answerer(bundle)``,
+  whose ``.answer(facts, evidence, questions)`` gets the :class:`~faceqa.qa.facts.Facts`, the
+  :class:`~faceqa.evidence.extract.Evidence` or None, and the question texts) for the MEGC, emotion
+  and describe questions, when ``answerer`` is ``"llm"``, or ``"auto"`` and a bundle is installed;
+- by the grounded :class:`~faceqa.qa.composer.Composer` otherwise: for the tool questions (faces,
+  identity, verification, pose, quality), with ``answerer="composer"``, and whenever the LLM
+  answerer fails (the :class:`Answer` then says so in ``note``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from faceqa.errors import FaceQAError, InvalidInputError, ModelUnavailableError, NoFaceError
+from faceqa.evidence.deduction import DeductionModel
+from faceqa.qa.composer import Composer
+from faceqa.qa.facts import Facts, facts_from_evidence
+from faceqa.qa.questions import MEGC_LVQA_KINDS, MEGC_VQA_KINDS, Question, parse_question
+
+if TYPE_CHECKING:
+    from faceqa.evidence.extract import Evidence
+    from faceqa.perception import FacePipeline
+
+ANSWERERS = ("auto", "composer", "llm")
+EVIDENCE_KINDS = MEGC_VQA_KINDS | MEGC_LVQA_KINDS | {"when", "check", "emotion", "describe"}
+"""Question kinds answered from the evidence pass."""
+LLM_KINDS = MEGC_VQA_KINDS | MEGC_LVQA_KINDS | {"emotion", "describe"}
+"""Question kinds the LLM answerer is asked (the tool read-outs stay with the composer)."""
+PERCEPTION_KINDS = frozenset({"face_count", "head_pose"})
+SAMPLES_PER_SECOND = 5.0
+"""Frames per second the perception, gallery and quality passes look at in a video."""
+
+Media = str | os.PathLike | np.ndarray
+
+
+@dataclass
+class Answer:
+    """An answer with what it rests on.
+
+    Attributes:
+        question: the question as asked.
+        text: the answer.
+        kind: the question kind (:mod:`~faceqa.qa.questions`).
+        evidence: the facts the answer came from (:meth:`Facts.to_dict`: events, AUs with sides
+            and scores, frames, emotion scores, identities, quality).
+        confidence: 0..1 (see :mod:`~faceqa.qa.composer`).
+        tool_calls: the tools run for it, each ``{"name": ..., "args": {...}}``.
+        answerer: ``"composer"`` or ``"llm"``.
+        note: why the composer answered where the LLM was meant to, or what was missing.
+    """
+
+    question: str
+    text: str
+    kind: str
+    evidence: dict[str, Any]
+    confidence: float
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    answerer: str = "composer"
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-ready)."""
+        return asdict(self)
+
+
+def _media_name(media: Media) -> str:
+    return "<array>" if isinstance(media, np.ndarray) else str(media)
+
+
+class FaceQA:
+    """Question answering about faces.
+
+    Args:
+        answerer: ``"auto"`` (the LLM when a bundle is installed, else the composer),
+            ``"composer"`` (no LLM) or ``"llm"`` (raise ModelUnavailableError when none loads).
+        bundle: adapter bundle folder for the LLM answerer (default: the installed one).
+        pipeline: a :class:`~faceqa.perception.FacePipeline` to reuse for every pass.
+        gallery: gallery URI or open :class:`~faceqa.gallery.Gallery` for "who is this" questions.
+        convention: default labelling convention of the AU -> emotion deduction (``casme3``,
+            ``samm`` or None for the shared weights).
+        deduction_model: a fitted :class:`~faceqa.evidence.deduction.DeductionModel` (default: shipped).
+        templates: answer template folder of the composer (default ``prompts/composer``).
+        progress: show progress bars over video frames.
+    """
+
+    def __init__(self, answerer: str = "auto", bundle: str | Path | None = None, pipeline=None, gallery=None,
+                 convention: str | None = None, deduction_model: DeductionModel | None = None,
+                 templates: str | Path | None = None, progress: bool = False):
+        if answerer not in ANSWERERS:
+            raise InvalidInputError(f"answerer must be one of {ANSWERERS}, got {answerer!r}")
+        self.answerer = answerer
+        self.bundle = bundle
+        self.pipeline = pipeline
+        self.gallery = gallery
+        self.convention = convention
+        self.deduction_model = deduction_model
+        self.composer = Composer(templates)
+        self.progress = progress
+        self._llm = None
+        self._llm_loaded = False
+        self._llm_note: str | None = None
+        self._perception = None
+        self._evidence_pipeline = None
+        self._llm_path: str | None = None
+
+    # --- the LLM answerer --------------------------------------------------------------------
+
+    def llm(self) -> Any:
+        """The loaded LLM answerer, or None (composer mode, none installed, or it failed to load in auto)."""
+        if self._llm_loaded:
+            return self._llm
+        self._llm_loaded = True
+        if self.answerer == "composer":
+            return None
+        try:
+            from faceqa.aullm.answerer import default_bundle_path, load_answerer
+        except ImportError as exc:
+            if self.answerer == "llm":
+                raise ModelUnavailableError(f"the LLM answerer (faceqa.aullm.answerer) cannot be imported ({exc}); "
+                                            "answer with the composer instead (--no-llm)") from None
+            return None
+        path = self.bundle if self.bundle is not None else default_bundle_path()
+        if path is None:
+            if self.answerer == "llm":
+                raise ModelUnavailableError("no adapter bundle is installed: pass one with --bundle DIR, or answer "
+                                            "with the composer (--no-llm)")
+            return None
+        self._llm_path = str(path)
+        try:
+            self._llm = load_answerer(path)
+        except Exception as exc:  # any failure of a third-party model load falls back in auto mode
+            if self.answerer == "llm":
+                if isinstance(exc, FaceQAError):
+                    raise
+                raise ModelUnavailableError(f"{path}: the LLM answerer does not load ({exc})") from exc
+            self._llm_note = f"LLM bundle {path} did not load ({exc}); answered by the composer"
+        return self._llm
+
+    # --- asking ------------------------------------------------------------------------------
+
+    def ask(self, media: Media, question: str, fps: float | None = None, onset: int | None = None,
+            offset: int | None = None, compare: Media | None = None) -> Answer:
+        """Answer one question about ``media`` (image, video file, frame folder or RGB array).
+
+        ``onset``/``offset`` (frames) restrict the clip, as the MEGC files do; ``compare`` is a
+        second image or video for "are these the same person".
+        """
+        return self.ask_many(media, [question], fps=fps, onset=onset, offset=offset, compare=compare)[0]
+
+    def ask_many(self, media: Media, questions: Sequence[str], fps: float | None = None, onset: int | None = None,
+                 offset: int | None = None, compare: Media | None = None, clip: str | None = None,
+                 convention: str | None = None) -> list[Answer]:
+        """Answer several questions about one clip; each tool (the evidence pass above all) runs once.
+
+        ``clip`` names the clip in the facts; ``convention`` overrides the instance's deduction convention.
+        """
+        parsed = [parse_question(q) for q in questions]
+        kinds = {q.kind for q in parsed}
+        conv = convention if convention is not None else self.convention
+        calls: list[dict[str, Any]] = []
+        evidence = None
+        notes: list[str] = []
+        if kinds & EVIDENCE_KINDS:
+            evidence = self._evidence(media, fps, onset, offset, calls)
+            facts = facts_from_evidence(evidence, onset, offset, clip=clip, convention=conv, model=self.deduction_model)
+            calls.append({"name": "deduce", "args": {"aus": [a.au for a in facts.aus], "convention": conv}})
+            if facts.source == "video" and not (evidence.table["segment"] >= 0).any():
+                notes.append("no face was found in the media")
+        else:
+            facts = Facts(_source_of(media, fps), clip=clip, media=_media_name(media), fps=fps, convention=conv)
+        if kinds & PERCEPTION_KINDS or "emotion" in kinds or ("check" in kinds and facts.source == "image"):
+            self._perceive(media, fps, onset, offset, facts, calls)
+        if "identity" in kinds:
+            self._identify(media, facts, calls)
+        if "verify" in kinds and compare is not None:
+            self._verify(media, compare, facts, calls)
+        if "quality" in kinds:
+            self._quality(media, facts, calls)
+        return self._answer(parsed, facts, evidence, calls, "; ".join(notes) or None)
+
+    def answer_facts(self, facts: Facts, questions: Sequence[str], evidence=None,
+                     tool_calls: Sequence[dict[str, Any]] = ()) -> list[Answer]:
+        """Answer questions from ready-made facts (e.g. :func:`~faceqa.qa.facts.facts_from_labels`)."""
+        return self._answer([parse_question(q) for q in questions], facts, evidence, list(tool_calls), None)
+
+    def _answer(self, parsed: list[Question], facts: Facts, evidence, calls: list[dict[str, Any]],
+                note: str | None) -> list[Answer]:
+        composed = [self.composer.answer(q, facts) for q in parsed]
+        texts: list[str | None] = [None] * len(parsed)
+        llm_note = None
+        ask_llm = [i for i, q in enumerate(parsed) if q.kind in LLM_KINDS]
+        llm = self.llm() if ask_llm else None
+        if ask_llm and self._llm_note:
+            llm_note = self._llm_note
+        if llm is not None and ask_llm:
+            llm_calls = [*calls, {"name": "llm.answer", "args": {"bundle": self._llm_path,
+                                                                 "questions": len(ask_llm)}}]
+            try:
+                out = llm.answer(facts, evidence, [parsed[i].text for i in ask_llm])
+                if len(out) != len(ask_llm) or not all(isinstance(t, str) and t.strip() for t in out):
+                    raise ValueError(f"expected {len(ask_llm)} non-empty answers, got {out!r:.200}")
+                for i, text in zip(ask_llm, out, strict=True):
+                    texts[i] = text.strip()
+                calls = llm_calls
+            except Exception as exc:  # the contract: any LLM failure falls back to the composer
+                llm_note = f"the LLM answerer failed ({type(exc).__name__}: {exc}); answered by the composer"
+        evidence_dict = facts.to_dict()
+        answers = []
+        for i, (q, c) in enumerate(zip(parsed, composed, strict=True)):
+            by_llm = texts[i] is not None
+            notes = [n for n in (note, None if by_llm or q.kind not in LLM_KINDS else llm_note) if n]
+            answers.append(Answer(q.text, texts[i] if by_llm else c.text, q.kind, evidence_dict,
+                                  round(float(c.confidence), 4), list(calls), "llm" if by_llm else "composer",
+                                  "; ".join(notes) or None))
+        return answers
+
+    # --- tools -------------------------------------------------------------------------------
+
+    def _evidence(self, media: Media, fps, onset, offset, calls) -> Evidence:
+        from faceqa.evidence.extract import extract_evidence
+        from faceqa.perception import FacePipeline
+
+        mode = "clip" if onset is not None or offset is not None else "auto"
+        calls.append({"name": "extract_evidence", "args": {"media": _media_name(media), "fps": fps, "start": onset,
+                                                           "end": offset, "mode": mode}})
+        if self.pipeline is None and self._evidence_pipeline is None:
+            self._evidence_pipeline = FacePipeline(emotion=None, quality=False)
+        return extract_evidence(media, fps=fps, start=onset, end=offset, mode=mode,
+                                pipeline=self.pipeline or self._evidence_pipeline, progress=self.progress)
+
+    def _perception_pipeline(self) -> FacePipeline:
+        if self.pipeline is not None:
+            return self.pipeline
+        if self._perception is None:
+            from faceqa.perception import FacePipeline
+
+            self._perception = FacePipeline(quality=False)
+        return self._perception
+
+    @staticmethod
+    def _every(media: Media, fps: float | None) -> int:
+        from faceqa.media import open_media
+
+        info = open_media(media, fps=fps).info
+        return 1 if info.kind in ("image", "array") else max(1, round(info.fps / SAMPLES_PER_SECOND))
+
+    def _perceive(self, media: Media, fps, onset, offset, facts: Facts, calls) -> None:
+        every = self._every(media, fps)
+        calls.append({"name": "analyze", "args": {"media": _media_name(media), "every": every}})
+        analysis = self._perception_pipeline().analyze(media, fps=fps, start=onset, end=offset, every=every,
+                                                       progress=self.progress)
+        summary = analysis.summary()
+        per_frame: dict[int, int] = {}
+        for r in analysis.records:
+            per_frame[r.frame] = per_frame.get(r.frame, 0) + 1
+        summary["max_faces_per_frame"] = max(per_frame.values(), default=0)
+        facts.faces = summary
+        tracks = summary["faces"]
+        if tracks:
+            main = max(tracks, key=lambda t: (t["frames"], t["mean_size_px"]))
+            facts.emotion_scores = main.get("expression_scores")
+
+    def _identify(self, media: Media, facts: Facts, calls) -> None:
+        from faceqa.gallery.recognize import identify_media
+
+        if isinstance(media, np.ndarray):
+            raise InvalidInputError("who-is-this questions need the media as a file path, not an array")
+        every = self._every(media, None)
+        calls.append({"name": "identify_media", "args": {"media": _media_name(media), "every": every}})
+        try:
+            facts.identities = identify_media(media, gallery=self.gallery, every=every, progress=self.progress)
+        except NoFaceError:
+            facts.identities = {"media": _media_name(media), "faces": []}
+
+    def _verify(self, media: Media, compare: Media, facts: Facts, calls) -> None:
+        from faceqa.perception.identity import verify
+
+        calls.append({"name": "verify", "args": {"image_a": _media_name(media), "image_b": _media_name(compare)}})
+        facts.verification = verify(_still(media), _still(compare))
+
+    def _quality(self, media: Media, facts: Facts, calls) -> None:
+        from faceqa.quality import assess_quality
+
+        every = self._every(media, None)
+        calls.append({"name": "assess_quality", "args": {"media": _media_name(media), "every": every}})
+        facts.quality = assess_quality(media, every=every, progress=self.progress, pipeline=self.pipeline)
+
+
+def _source_of(media: Media, fps: float | None) -> str:
+    """``"image"`` for a still, ``"video"`` for a video file or frame folder."""
+    from faceqa.media import open_media
+
+    return "image" if open_media(media, fps=fps).info.kind in ("image", "array") else "video"
+
+
+def _still(media: Media) -> Media:
+    """An image path or array as is; for a video or frame folder, its first frame."""
+    from faceqa.media import open_media
+
+    m = open_media(media)
+    if m.info.kind in ("image", "array"):
+        return media
+    return next(iter(m)).image

@@ -1,0 +1,169 @@
+"""``FaceQA`` / ``faceqa ask``: answers on synthetic clips agree with the injected AUs; the LLM answerer contract."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from faceqa.cli.main import main
+from faceqa.errors import ModelUnavailableError
+from faceqa.evidence import parse_aus
+from faceqa.qa import FaceQA, facts_from_labels
+from faceqa.synth import ClipSpec, InjectedAU, InjectedEvent, make_clip
+
+MEGC_QUESTIONS = [
+    "What is the action unit?",
+    "Is the action unit lip corner puller located on the left or right face?",
+    "Is the action unit lip corner puller shown on the face?",
+    "What is the coarse expression class?",
+    "What is the fine-grained expression class?",
+    "What is the action unit present, and based on it, what is the fine-grained expression and the coarse "
+    "expression class?",
+]
+
+
+@pytest.fixture(scope="module")
+def face(astronaut):
+    return np.ascontiguousarray(astronaut[0:360, 45:405])
+
+
+@pytest.fixture(scope="module")
+def smile_clip(tmp_path_factory, face):
+    folder = tmp_path_factory.mktemp("qa") / "au12R"
+    make_clip(face, ClipSpec(75, 30.0, [InjectedEvent(30, 36, 43, [InjectedAU(12, "R", 1.0)])]), folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def frown_clip(tmp_path_factory, face):
+    folder = tmp_path_factory.mktemp("qa") / "au4_7"
+    make_clip(face, ClipSpec(60, 30.0, [InjectedEvent(20, 27, 34, [InjectedAU(4), InjectedAU(7)])]), folder)
+    return folder
+
+
+def test_smile_clip_answers_match_the_injected_au(smile_clip):
+    answers = FaceQA(answerer="composer").ask_many(smile_clip, MEGC_QUESTIONS + ["When does she smile?"], fps=30,
+                                                   onset=25, offset=55)
+    texts = [a.text for a in answers]
+    assert texts[:5] == ["lip corner puller", "right", "yes", "positive", "happiness"]
+    assert texts[5] == ("The action unit present is: lip corner puller. Therefore, the fine-grained expression class "
+                        "is happiness, and the coarse expression class is positive.")
+    assert texts[6].startswith("The smile appears from 1.")
+    a = answers[0]
+    assert a.answerer == "composer" and a.kind == "aus" and 0 < a.confidence <= 1 and a.note is None
+    top = a.evidence["aus"][0]
+    assert (top["au"], top["side"]) == (12, "R") and top["right"] > top["left"]
+    assert a.evidence["frames"]["onset"] == 25 and 30 <= a.evidence["frames"]["apex"] <= 43
+    assert a.evidence["counts"]["micro"] == 1
+    assert [c["name"] for c in a.tool_calls] == ["extract_evidence", "deduce"]
+    assert json.loads(json.dumps(a.to_dict()))["text"] == "lip corner puller"
+
+
+def test_frown_clip_is_negative(frown_clip):
+    qa = FaceQA(answerer="composer", convention="samm")
+    texts = [a.text for a in qa.ask_many(frown_clip, ["What are the action units?", "What is the coarse expression "
+                                                      "class?", "Did she frown?"], fps=30)]
+    assert texts[0] == "brow lowerer, lid tightener" and texts[1] == "negative"
+    assert texts[2].startswith("Yes: the frown appears from")
+
+
+def test_ask_cli(smile_clip, capsys):
+    assert main(["ask", str(smile_clip), "What are the action units?", "--fps", "30", "--onset", "25", "--offset",
+                 "55", "--no-llm", "--json", "--no-progress"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["text"].split(", ")[0] == "lip corner puller" and out["answerer"] == "composer"
+    assert main(["ask", str(smile_clip), "What is the coarse expression class?", "How many micro-expression events "
+                 "appear in this video?", "--fps", "30", "--no-llm", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "positive" in text and "\n1\n" in text
+    assert main(["ask", str(smile_clip / "missing.mp4"), "Who is this?", "--no-llm"]) == 2
+    assert "missing.mp4: no such file" in capsys.readouterr().err
+
+
+def test_free_form_questions_on_a_still(face, tmp_path):
+    from PIL import Image
+
+    still = tmp_path / "face.png"
+    Image.fromarray(face).save(still)
+    qa = FaceQA(answerer="composer", gallery=str(tmp_path / "gallery.sqlite"))
+    answers = qa.ask_many(still, ["How many faces are there?", "What is the head pose?", "Is the image sharp enough?",
+                                  "Who is this?", "Are these the same person?", "What are the action units?"],
+                          compare=still)
+    texts = {a.kind: a.text for a in answers}
+    assert texts["face_count"] == "I see 1 face in the image."
+    assert texts["head_pose"].startswith("The head is roughly frontal: yaw")
+    assert texts["quality"].startswith("Quality 0.") and "good enough for face analysis" in texts["quality"]
+    assert "the gallery holds no enrolled person" in texts["identity"]
+    assert texts["verify"].startswith("Yes, these are the same person (distance 0.000")
+    assert texts["aus"] == "none: no facial movement could be measured"
+    names = {c["name"] for a in answers for c in a.tool_calls}
+    assert {"analyze", "assess_quality", "identify_media", "verify", "extract_evidence"} <= names
+    assert answers[0].evidence["faces"]["faces"][0]["frames"] == 1
+
+
+def _fake_answerer(monkeypatch, answer=None, bundle="bundle-dir", load=None):
+    module = types.ModuleType("faceqa.aullm.answerer")
+    module.default_bundle_path = lambda: bundle
+
+    class Fake:
+        def answer(self, facts, evidence, questions):
+            return answer(facts, evidence, questions)
+
+    module.load_answerer = load or (lambda path: Fake())
+    monkeypatch.setitem(sys.modules, "faceqa.aullm.answerer", module)
+
+
+QUESTIONS = ["What is the coarse expression class?", "Who is this?"]
+
+
+def test_llm_answers_megc_questions_and_the_composer_the_tools(monkeypatch):
+    seen = {}
+
+    def answer(facts, evidence, questions):
+        seen.update(facts=facts, evidence=evidence, questions=questions)
+        return ["llm says negative"]
+
+    _fake_answerer(monkeypatch, answer)
+    facts = facts_from_labels(parse_aus("4+7"))
+    a, b = FaceQA().answer_facts(facts, QUESTIONS)
+    assert (a.text, a.answerer, a.note) == ("llm says negative", "llm", None)
+    assert a.tool_calls[-1]["name"] == "llm.answer"
+    assert b.answerer == "composer" and b.text == "No face is found, so nobody can be identified."
+    assert seen == {"facts": facts, "evidence": None, "questions": [QUESTIONS[0]]}
+
+
+def test_llm_failure_falls_back_to_the_composer(monkeypatch):
+    def broken(facts, evidence, questions):
+        raise RuntimeError("out of memory")
+
+    _fake_answerer(monkeypatch, broken)
+    a = FaceQA(answerer="llm").answer_facts(facts_from_labels(parse_aus("12")), QUESTIONS[:1])[0]
+    assert (a.text, a.answerer) == ("positive", "composer")
+    assert "the LLM answerer failed (RuntimeError: out of memory)" in a.note
+    _fake_answerer(monkeypatch, lambda f, e, q: [])  # a wrong number of answers is a failure too
+    assert FaceQA().answer_facts(facts_from_labels(parse_aus("12")), QUESTIONS[:1])[0].answerer == "composer"
+
+
+def test_llm_availability(monkeypatch):
+    facts = facts_from_labels(parse_aus("12"))
+    monkeypatch.setitem(sys.modules, "faceqa.aullm.answerer", None)  # not built: import fails
+    assert FaceQA().answer_facts(facts, QUESTIONS[:1])[0].answerer == "composer"
+    with pytest.raises(ModelUnavailableError, match="cannot be imported"):
+        FaceQA(answerer="llm").answer_facts(facts, QUESTIONS[:1])
+    _fake_answerer(monkeypatch, bundle=None)  # built, but no bundle installed
+    assert FaceQA().answer_facts(facts, QUESTIONS[:1])[0].note is None
+    with pytest.raises(ModelUnavailableError, match="no adapter bundle is installed"):
+        FaceQA(answerer="llm").answer_facts(facts, QUESTIONS[:1])
+
+    def bad_load(path):
+        raise OSError(f"{path}: adapter_model.safetensors missing")
+
+    _fake_answerer(monkeypatch, load=bad_load)
+    a = FaceQA().answer_facts(facts, QUESTIONS[:1])[0]
+    assert a.answerer == "composer" and "did not load" in a.note
+    with pytest.raises(ModelUnavailableError, match="adapter_model.safetensors missing"):
+        FaceQA(answerer="llm", bundle="b").answer_facts(facts, QUESTIONS[:1])
