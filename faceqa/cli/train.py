@@ -33,8 +33,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
     else:
-        overall = result["scores"]["motion_features"]["overall"]
+        evidence, per = next(iter(result["scores"].items()))
+        overall = per["overall"]
         print(f"bundle written to {result['bundle']} after {result['steps']} steps")
-        print(f"held-out (motion features): coarse UF1 {overall.get('coarse', {}).get('uf1', 0):.3f}, "
+        print(f"held-out ({evidence.replace('_', ' ')}): coarse UF1 {overall.get('coarse', {}).get('uf1', 0):.3f}, "
               f"fine UF1 {overall.get('fine', {}).get('uf1', 0):.3f}, AU F1 {overall.get('au_f1', 0):.3f}")
     return 0
