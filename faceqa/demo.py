@@ -4,6 +4,8 @@
 2. A synthetic micro-expression clip made from that portrait (brow lowerer + lid tightener on
    both sides, 0.4 s, with head sway and a blink as distractors), then ``faceqa spot`` on it, which
    names the AUs and the emotion deduced from them.
+3. ``faceqa ask`` with MEGC questions about that clip's onset..offset: answered by the LLM with
+   the installed adapter bundle (``adapters/default``), and by the grounded composer.
 """
 
 from __future__ import annotations
@@ -54,6 +56,17 @@ def main() -> int:
               f"onset {ev.onset}, apex {ev.apex}, offset {ev.offset}, with head sway and a blink at frame 15")
         print(f"$ faceqa spot {clip.name} --fps 30")
         rc = cli(["spot", str(clip), "--fps", "30", "--no-progress"])
+        if rc:
+            return rc
+        window = ["--fps", "30", "--onset", str(ev.onset - 3), "--offset", str(ev.offset + 3), "--no-progress"]
+        questions = ["What are the action units present, and based on them, what is the fine-grained expression "
+                     "and the coarse expression class?", "Is the action unit brow lowerer shown on the face?"]
+        print(f"\n$ faceqa ask {clip.name} {' '.join(window[:6])} \"{questions[0]}\" \"{questions[1]}\"")
+        rc = cli(["ask", str(clip), *questions, *window])
+        if rc:
+            return rc
+        print(f"\n$ faceqa ask {clip.name} ... --no-llm   (the grounded composer)")
+        rc = cli(["ask", str(clip), *questions, *window, "--no-llm"])
     return rc
 
 

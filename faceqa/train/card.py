@@ -16,7 +16,7 @@ def _row(name: str, s: dict) -> str:
         return f"{s[key]:.3f}" if key in s else "-"
 
     return (f"| {name} | {g('coarse', 'uf1')} | {g('coarse', 'uar')} | {g('fine', 'uf1')} | {g('fine', 'uar')} "
-            f"| {v('au_f1')} | {v('bleu4')} | {v('rouge1')} |")
+            f"| {v('au_f1')} | {v('bleu4')} | {v('corpus_bleu4')} | {v('rouge1')} |")
 
 
 def model_card(cfg: TrainConfig, scores: dict, info: dict) -> str:
@@ -45,8 +45,9 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict) -> str:
         "sees only the motion evidence synthesised from the labels (what video evidence gives it); *with AU labels*: "
         "the oracle AU channel is filled too (the `--au-labels` mode).",
         "",
-        "| evidence, dataset | coarse UF1 | coarse UAR | fine UF1 | fine UAR | AU F1 | BLEU-4 | ROUGE-1 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| evidence, dataset | coarse UF1 | coarse UAR | fine UF1 | fine UAR | AU F1 | sentence BLEU-4 | corpus BLEU-4 "
+        "| ROUGE-1 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for ev, per in scores.items():
         for ds, s in per.items():

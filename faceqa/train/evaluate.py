@@ -7,7 +7,8 @@ For every held-out clip the model answers the clip's MEGC questions (see
 - AUs: F1 between the predicted and true AU sets of each "what are the action units" answer,
   averaged over clips (sample-averaged set F1; an unparseable answer is the empty set);
 - yes/no presence and left/right side: accuracy;
-- every answer against its reference: BLEU-4 (sentence-level, smoothed, averaged) and ROUGE-1 F.
+- every answer against its reference: sentence BLEU-4 (method-1 smoothing, averaged), corpus
+  BLEU-4 and ROUGE-1 F, as :mod:`faceqa.megc.text_metrics` defines them.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def au_set_f1(predicted: str, truth: str) -> float:
 
 def score_answers(rows: list[dict]) -> dict:
     """Scores from answered rows (``kind``, ``answer``, ``reference``), as in the module docstring."""
-    from faceqa.train.text_metrics import bleu4_sentence, rouge1_f
+    from faceqa.megc.text_metrics import corpus_bleu, rouge1, sentence_bleu
 
     def by(kind):
         return [r for r in rows if r["kind"] == kind]
@@ -58,8 +59,9 @@ def score_answers(rows: list[dict]) -> dict:
         if sel:
             out[f"{kind}_accuracy"] = round(float(np.mean([r["answer"].strip().lower() == r["reference"]
                                                             for r in sel])), 4)
-    out["bleu4"] = round(float(np.mean([bleu4_sentence(r["answer"], [r["reference"]]) for r in rows])), 4)
-    out["rouge1"] = round(float(np.mean([rouge1_f(r["answer"], r["reference"]) for r in rows])), 4)
+    out["bleu4"] = round(float(np.mean([sentence_bleu(r["reference"], r["answer"]) for r in rows])), 4)
+    out["corpus_bleu4"] = round(corpus_bleu([r["reference"] for r in rows], [r["answer"] for r in rows]), 4)
+    out["rouge1"] = round(float(np.mean([rouge1(r["reference"], r["answer"]).f1 for r in rows])), 4)
     return out
 
 
