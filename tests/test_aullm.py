@@ -138,3 +138,37 @@ def test_answerer_contract_with_a_bundle(model, tmp_path, monkeypatch):
     assert feats.nodes[model.node_aus.index(7), 5] == 1.0 and feats.nodes[model.node_aus.index(7), 4] == 0.0
     answers = answerer.answer(facts, None, ["What is the coarse expression class?", "What are the action units?"])
     assert len(answers) == 2 and all(isinstance(a, str) for a in answers)
+
+
+def test_vision_encoder_feeds_the_content_tokens(tiny_llm_dir, tmp_path, astronaut):
+    """A tiny random ViT (Auto classes, saved locally) embeds the aligned face crops into MGE-EFP."""
+    from transformers import ViTConfig, ViTModel
+
+    from faceqa.evidence.extract import extract_evidence
+    from faceqa.synth import ClipSpec, InjectedAU, InjectedEvent, make_clip
+
+    vit_dir = tmp_path / "vit"
+    ViTModel(ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=64)).save_pretrained(vit_dir)
+    torch.manual_seed(0)
+    model = create_model(AULLMConfig(base_model=str(tiny_llm_dir), hidden=32, vision_encoder=str(vit_dir)))
+    assert model.vision is not None and not any(p.requires_grad for p in model.vision.parameters())
+    make_clip(np.ascontiguousarray(astronaut[0:360, 45:405]),
+              ClipSpec(30, 30.0, [InjectedEvent(8, 14, 20, [InjectedAU(4, "both", 1.0)])]), tmp_path / "c")
+    ev = extract_evidence(tmp_path / "c", fps=30, keep_faces=True)
+    assert ev.faces.shape == (30, 128, 128)
+    f = features_from_evidence(ev, model.node_aus, onset=8, offset=20)
+    assert f.crops.shape == (2, 128, 128)
+    model.eval()
+    ct, _, _ = model.evidence_tokens(collate([f]))
+    f2 = features_from_evidence(ev, model.node_aus, onset=8, offset=20)
+    f2.crops = torch.zeros_like(f2.crops)
+    ct2, _, _ = model.evidence_tokens(collate([f2]))
+    assert not torch.allclose(ct, ct2)  # the crops reach the content tokens
+    out = model(collate([f]), ["What is the coarse expression class?"], ["negative"])
+    out["lm"].backward()
+    assert model.projector.vision_in[1].weight.grad.abs().sum() > 0
+    save_pretrained(model, tmp_path / "bundle")
+    again = from_pretrained(tmp_path / "bundle")
+    assert model.answer(f, ["What are the action units?"], max_new_tokens=4) == \
+        again.answer(f, ["What are the action units?"], max_new_tokens=4)

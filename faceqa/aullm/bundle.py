@@ -5,7 +5,8 @@ Folder layout (like peft's, plus faceqa's own parts)::
     bundle/
       config.json            AULLMConfig (base model, token counts, LoRA, loss weights)
       adapter/               the peft LoRA adapter (adapter_config.json, adapter_model.safetensors)
-      evidence.safetensors   MGE-EFP projector and R-AUGNN weights (prefixes "projector.", "gnn.")
+      evidence.safetensors   MGE-EFP projector and R-AUGNN weights (prefixes "projector.", "gnn."), and
+                             the vision encoder's when it was fine-tuned ("vision.")
       prompt.txt             the prompt template the bundle was trained with (its version is its name)
       prior.json             sha256 of the AU relation prior whose node order the graph uses
       scores.json            held-out scores (optional)
@@ -73,6 +74,8 @@ def save_pretrained(model: AULLM, folder: str | Path, scores: dict | None = None
     model.llm.save_pretrained(folder / "adapter", save_embedding_layers=False)
     state = {f"projector.{k}": v.detach().cpu().contiguous() for k, v in model.projector.state_dict().items()}
     state |= {f"gnn.{k}": v.detach().cpu().contiguous() for k, v in model.gnn.state_dict().items()}
+    if model.vision is not None and model.config.vision_trainable:
+        state |= {f"vision.{k}": v.detach().cpu().contiguous() for k, v in model.vision.state_dict().items()}
     save_file(state, folder / "evidence.safetensors")
     (folder / "prompt.txt").write_text(model.prompt_text)
     prior = _prior_file()
@@ -109,6 +112,8 @@ def from_pretrained(folder: str | Path, llm=None, tokenizer=None, device: str | 
     state = load_file(folder / "evidence.safetensors")
     model.projector.load_state_dict({k[len("projector."):]: v for k, v in state.items() if k.startswith("projector.")})
     model.gnn.load_state_dict({k[len("gnn."):]: v for k, v in state.items() if k.startswith("gnn.")})
+    if model.vision is not None and config.vision_trainable:
+        model.vision.load_state_dict({k[len("vision."):]: v for k, v in state.items() if k.startswith("vision.")})
     model.to(next(llm.parameters()).device)
     if not trainable:
         model.eval()

@@ -24,6 +24,8 @@ class AULLMConfig:
         ccr_margin: log-likelihood margin the original evidence must keep over the counterfactual.
         max_new_tokens: answer length cap at inference.
         quantization: None, "4bit" or "8bit" (QLoRA through bitsandbytes).
+        vision_encoder: a Hugging Face image/video encoder (path or hub id) for the aligned face
+            crops, or None (motion and semantics only); ``vision_trainable`` fine-tunes it.
     """
 
     base_model: str = "smollm2"
@@ -40,6 +42,8 @@ class AULLMConfig:
     ccr_margin: float = 1.0
     max_new_tokens: int = 48
     quantization: str | None = None
+    vision_encoder: str | None = None
+    vision_trainable: bool = False
 
     def save(self, path: str | Path) -> None:
         """Write this config as JSON."""

@@ -42,10 +42,12 @@ class EvidenceFeatures:
     mid: torch.Tensor  # (R, MID_DIM)
     high: torch.Tensor  # (HIGH_DIM,)
     nodes: torch.Tensor  # (N, NODE_DIM)
+    crops: torch.Tensor | None = None  # (2, H, W) aligned gray face at onset and apex, for a vision encoder
 
     def to(self, device) -> EvidenceFeatures:
         """The same features on ``device``."""
-        return EvidenceFeatures(self.mid.to(device), self.high.to(device), self.nodes.to(device))
+        crops = self.crops.to(device) if self.crops is not None else None
+        return EvidenceFeatures(self.mid.to(device), self.high.to(device), self.nodes.to(device), crops)
 
 
 def _high(strength: np.ndarray, emotion: dict[str, float] | None, geom: np.ndarray | None) -> np.ndarray:
@@ -116,7 +118,10 @@ def features_from_evidence(evidence, node_aus: tuple[int, ...], onset: int | Non
     geoms = evidence.table[geom_cols].to_numpy(np.float32)[i0:i1 + 1]
     apex = int(np.argmax(np.linalg.norm(np.nan_to_num(series), axis=2).sum(axis=1)))
     geom = geoms[apex] - geoms[0]
-    return features_from_displacement(series, node_aus, emotion, geom, oracle_sides(oracle or []))
+    feats = features_from_displacement(series, node_aus, emotion, geom, oracle_sides(oracle or []))
+    if evidence.faces is not None:
+        feats.crops = torch.from_numpy(np.stack([evidence.faces[i0], evidence.faces[i0 + apex]]))
+    return feats
 
 
 def synthetic_displacement(aus, rng: np.random.Generator, frames: int = 9, noise: float = 0.004,
@@ -166,6 +171,7 @@ def features_from_labels(aus, node_aus: tuple[int, ...], rng: np.random.Generato
 
 
 def collate(items: list[EvidenceFeatures]) -> EvidenceFeatures:
-    """Stack per-clip features into a batch (leading dimension B)."""
+    """Stack per-clip features into a batch (leading dimension B); crops only when every clip has them."""
+    crops = torch.stack([f.crops for f in items]) if all(f.crops is not None for f in items) else None
     return EvidenceFeatures(torch.stack([f.mid for f in items]), torch.stack([f.high for f in items]),
-                            torch.stack([f.nodes for f in items]))
+                            torch.stack([f.nodes for f in items]), crops)

@@ -34,7 +34,13 @@ class AULLM(nn.Module):
         self.tokenizer = tokenizer
         self.node_aus = tuple(int(a) for a in prior.aus)
         dim = llm.get_input_embeddings().embedding_dim
-        self.projector = MGEEFP(len(region_keys()), MID_DIM, HIGH_DIM, dim, config.hidden, config.n_content_tokens)
+        self.vision = None
+        if config.vision_encoder:
+            from faceqa.aullm.vision import FaceVisionEncoder, load_vision_model
+
+            self.vision = FaceVisionEncoder(load_vision_model(config.vision_encoder), config.vision_trainable)
+        self.projector = MGEEFP(len(region_keys()), MID_DIM, HIGH_DIM, dim, config.hidden, config.n_content_tokens,
+                                vision_dim=self.vision.dim if self.vision is not None else 0)
         self.gnn = RAUGNN(prior.edge_index, prior.edge_weight, NODE_DIM, dim, config.hidden,
                           config.n_instruction_tokens)
         self.prompt_text = prompt_text or prompt_path(config.prompt).read_text()
@@ -50,7 +56,8 @@ class AULLM(nn.Module):
     def evidence_tokens(self, feats: EvidenceFeatures) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(content tokens (B, k, D), instruction tokens (B, m, D), AU logits (B, N)) for batched features."""
         feats = feats.to(self.device)
-        ct = self.projector(feats.mid, feats.high)
+        vision = self.vision(feats.crops) if self.vision is not None and feats.crops is not None else None
+        ct = self.projector(feats.mid, feats.high, vision)
         it, logits = self.gnn(feats.nodes)
         return ct, it, logits
 
@@ -134,9 +141,10 @@ class AULLM(nn.Module):
     @torch.inference_mode()
     def answer(self, feats: EvidenceFeatures, questions: list[str], max_new_tokens: int | None = None) -> list[str]:
         """Greedy answers to several questions about one clip; the evidence prefix is computed once."""
-        single = EvidenceFeatures(feats.mid[None], feats.high[None], feats.nodes[None]) if feats.mid.dim() == 2 \
-            else feats
-        ct, it, _ = self.evidence_tokens(single)
+        if feats.mid.dim() == 2:
+            feats = EvidenceFeatures(feats.mid[None], feats.high[None], feats.nodes[None],
+                                     feats.crops[None] if feats.crops is not None else None)
+        ct, it, _ = self.evidence_tokens(feats)
         prefix = self.prefix_embeds(ct[0], it[0]).unsqueeze(0)
         cache = self.llm(inputs_embeds=prefix, use_cache=True).cache
         limit = max_new_tokens or self.config.max_new_tokens

@@ -64,6 +64,9 @@ class Evidence:
     mode: str
     table: object  # pandas.DataFrame
     events: list[Event] = field(default_factory=list)
+    faces: np.ndarray | None = None
+    """Aligned gray faces (T, 128, 128) uint8, one per table row (zeros where no face), when
+    ``keep_faces`` was asked (short clips: for a vision encoder); None otherwise."""
 
     def displacements(self) -> np.ndarray:
         """Region displacements (T, K, 2) from the segment start, in IOD."""
@@ -139,6 +142,7 @@ class EvidenceExtractor:
         self._aligner: FaceAligner | None = None
         self._motion: RegionalMotion | None = None
         self._geom0: np.ndarray | None = None
+        self.last_face: np.ndarray | None = None
 
     def start_segment(self) -> None:
         """Begin a new reference (a new face, or the face found again after being lost)."""
@@ -151,6 +155,7 @@ class EvidenceExtractor:
         """(region displacements (K, 2), mesh-feature deltas (F,)) for one frame of the followed face."""
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         face, lm = self._aligner.align(gray, landmarks)
+        self.last_face = face
         disp = self._motion.update(face, lm)
         geom = mesh_features(lm, self._aligner.iod)
         if self._geom0 is None:
@@ -169,7 +174,7 @@ def _pick(records: list, face_id: int | None):
 def extract_evidence(source, fps: float | None = None, start: int | None = None, end: int | None = None,
                      mode: str = "auto", face_id: int | None = None, pipeline=None, flow: str = "farneback",
                      baseline_s: float = 4.0, config: SpotConfig = DEFAULT_CONFIG,
-                     progress: bool = False) -> Evidence:
+                     progress: bool = False, keep_faces: bool = False) -> Evidence:
     """Run perception and evidence over a source and spot events.
 
     Args:
@@ -182,6 +187,8 @@ def extract_evidence(source, fps: float | None = None, start: int | None = None,
         baseline_s: rolling-median window of the ``long`` mode.
         config: spotting and AU read-out thresholds.
         progress: show a progress bar.
+        keep_faces: keep every aligned face crop (128x128 gray, 16 KB a frame) in ``Evidence.faces``,
+            for a vision encoder; memory then grows with the clip, so use it for short clips.
     """
     import pandas as pd
 
@@ -198,6 +205,8 @@ def extract_evidence(source, fps: float | None = None, start: int | None = None,
     ext = EvidenceExtractor(fps, flow=flow)
     k, f = len(region_keys()), len(FEATURES)
     frames, times, fids, segs, poses, disps, geoms = [], [], [], [], [], [], []
+    faces: list[np.ndarray] = []
+    blank = np.zeros((ext.size, ext.size), np.uint8)
     follow = face_id
     for frame, records in pipe.stream(media, progress=progress):
         rec = _pick(records, follow)
@@ -211,12 +220,16 @@ def extract_evidence(source, fps: float | None = None, start: int | None = None,
             poses.append((np.nan, np.nan, np.nan))
             disps.append(np.full((k, 2), np.nan, np.float32))
             geoms.append(np.full(f, np.nan, np.float32))
+            if keep_faces:
+                faces.append(blank)
             follow = face_id
             continue
         if rec.face_id != follow or ext.segment < 0 or segs[-2:-1] == [-1]:
             ext.start_segment()
             follow = rec.face_id
         d, g = ext.update(frame.image, rec.landmarks)
+        if keep_faces:
+            faces.append(ext.last_face)
         fids.append(rec.face_id)
         segs.append(ext.segment)
         poses.append(rec.pose)
@@ -252,7 +265,8 @@ def extract_evidence(source, fps: float | None = None, start: int | None = None,
                 events.append(ev)
     cols["signal"] = signal
     table = pd.concat([table, pd.DataFrame(cols)], axis=1)
-    return Evidence(media.info, fps, mode, table, sorted(events, key=lambda e: e.onset))
+    return Evidence(media.info, fps, mode, table, sorted(events, key=lambda e: e.onset),
+                    np.stack(faces) if keep_faces else None)
 
 
 def _smooth(x: np.ndarray, seg: np.ndarray, fps: float, window_s: float = 0.07) -> np.ndarray:

@@ -243,7 +243,8 @@ class FaceQA:
         if self.pipeline is None and self._evidence_pipeline is None:
             self._evidence_pipeline = FacePipeline(emotion=None, quality=False)
         return extract_evidence(media, fps=fps, start=onset, end=offset, mode=mode,
-                                pipeline=self.pipeline or self._evidence_pipeline, progress=self.progress)
+                                pipeline=self.pipeline or self._evidence_pipeline, progress=self.progress,
+                                keep_faces=mode == "clip")  # aligned crops, for a bundle's vision encoder
 
     def _perception_pipeline(self) -> FacePipeline:
         if self.pipeline is not None:

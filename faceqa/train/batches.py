@@ -60,8 +60,10 @@ def find_media(root: Path, clip) -> Path | None:
     return None
 
 
-def media_features(root: str | Path, node_aus: tuple[int, ...], fps: float | None = None) -> FeatureFn:
-    """Media mode: features from each clip's video evidence (onset..offset), computed once and cached."""
+def media_features(root: str | Path, node_aus: tuple[int, ...], fps: float | None = None,
+                   crops: bool = False) -> FeatureFn:
+    """Media mode: features from each clip's video evidence (onset..offset), computed once and cached;
+    ``crops`` keeps the aligned face crops for a vision encoder."""
     from faceqa.aullm.features import features_from_evidence
     from faceqa.errors import MediaNotFoundError
     from faceqa.evidence.extract import extract_evidence
@@ -78,7 +80,8 @@ def media_features(root: str | Path, node_aus: tuple[int, ...], fps: float | Non
             if path is None:
                 raise MediaNotFoundError(f"{root}: no media for clip {ex.clip.clip!r} (looked for a folder or video "
                                          f"named {ex.clip.clip} or {ex.clip.subject}/{ex.clip.clip})")
-            ev = extract_evidence(path, fps=fps, start=ex.clip.onset, end=ex.clip.offset, mode="clip", pipeline=pipe)
+            ev = extract_evidence(path, fps=fps, start=ex.clip.onset, end=ex.clip.offset, mode="clip", pipeline=pipe,
+                                  keep_faces=crops)
             cache[key] = features_from_evidence(ev, node_aus)
         return cache[key]
 

@@ -64,7 +64,9 @@ def train(cfg: TrainConfig, progress: bool = True, model=None) -> dict:
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     core = accelerator.unwrap_model(model)
     media = cfg.mode == "media"
-    features = media_features(cfg.media_root, core.node_aus, cfg.fps) if media else annotation_features(core.node_aus)
+    crops = bool(cfg.model.vision_encoder)
+    features = (media_features(cfg.media_root, core.node_aus, cfg.fps, crops) if media
+                else annotation_features(core.node_aus))
     ckpt = out_dir / "checkpoint"
     start = 0
     if (ckpt / "progress.json").exists():
