@@ -43,10 +43,23 @@ class AULLM(nn.Module):
                                 vision_dim=self.vision.dim if self.vision is not None else 0)
         self.gnn = RAUGNN(prior.edge_index, prior.edge_weight, NODE_DIM, dim, config.hidden,
                           config.n_instruction_tokens)
+        self.register_buffer("au_name_embeds", self._au_name_embeddings(), persistent=False)
         self.prompt_text = prompt_text or prompt_path(config.prompt).read_text()
         self.layout: Layout = build_layout(tokenizer, self.prompt_text)
         self.eos_ids = {i for i in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>"))
                         if isinstance(i, int) and i >= 0}
+
+    def _au_name_embeddings(self) -> torch.Tensor:
+        """(N, D) mean input embedding of each AU node's MEGC name ("lip corner puller"), from the base LLM."""
+        from faceqa.evidence.facs import au_by_number
+
+        emb = self.llm.get_input_embeddings()
+        rows = []
+        with torch.no_grad():
+            for au in self.node_aus:
+                ids = self.tokenizer(" " + au_by_number(au).name, add_special_tokens=False)["input_ids"]
+                rows.append(emb(torch.tensor(ids, device=emb.weight.device)).float().mean(0))
+        return torch.stack(rows)
 
     @property
     def device(self) -> torch.device:
@@ -54,12 +67,19 @@ class AULLM(nn.Module):
         return next(self.projector.parameters()).device
 
     def evidence_tokens(self, feats: EvidenceFeatures) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(content tokens (B, k, D), instruction tokens (B, m, D), AU logits (B, N)) for batched features."""
+        """(content tokens (B, k, D), instruction tokens (B, m, D), AU logits (B, N)) for batched features.
+
+        Each instruction token is anchored in the LLM's vocabulary: the graph's output plus the mean
+        of the AU names' word embeddings weighted by the AU head's probabilities, so the LLM reads
+        which AUs the evidence shows in words it already knows.
+        """
         feats = feats.to(self.device)
         vision = self.vision(feats.crops) if self.vision is not None and feats.crops is not None else None
         ct = self.projector(feats.mid, feats.high, vision)
         it, logits = self.gnn(feats.nodes)
-        return ct, it, logits
+        probs = torch.sigmoid(logits)
+        anchor = probs @ self.au_name_embeds / probs.sum(dim=1, keepdim=True).clamp(min=1.0)
+        return ct, it + anchor.unsqueeze(1).to(it.dtype), logits
 
     def _embed(self, ids: list[int]) -> torch.Tensor:
         emb = self.llm.get_input_embeddings()

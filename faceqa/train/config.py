@@ -42,7 +42,9 @@ class TrainConfig:
         fps: frame rate of frame folders under ``media_root`` (SAMM/CASME II: 200; default 30).
         holdout: fraction of each dataset's subjects held out for evaluation.
         folds: subject-grouped k-fold instead (0: off); the final bundle is trained on the first fold.
-        steps, batch_size, grad_accum, lr, weight_decay, warmup: optimisation.
+        steps, batch_size, grad_accum, lr, weight_decay, warmup: optimisation (``lr`` for LoRA).
+        evidence_lr_scale: the projector, graph (and vision encoder) learn at ``lr`` times this: they
+            start from random weights, the LLM from pretrained ones.
         eval_every, save_every, log_every: in steps.
         mixed_precision: ``"no"``, ``"bf16"`` or ``"fp16"`` (GPU).
         gradient_checkpointing: trade compute for memory in the LLM.
@@ -64,6 +66,7 @@ class TrainConfig:
     batch_size: int = 8
     grad_accum: int = 1
     lr: float = 3e-4
+    evidence_lr_scale: float = 4.0
     weight_decay: float = 0.01
     warmup: int = 20
     eval_every: int = 0

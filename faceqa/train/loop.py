@@ -59,7 +59,11 @@ def train(cfg: TrainConfig, progress: bool = True, model=None) -> dict:
         model.llm.gradient_checkpointing_enable()
         model.llm.enable_input_require_grads()
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    evidence = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("llm.")]
+    ids = {id(p) for p in evidence}
+    optimizer = torch.optim.AdamW([{"params": [p for p in params if id(p) not in ids], "lr": cfg.lr},
+                                   {"params": evidence, "lr": cfg.lr * cfg.evidence_lr_scale}],
+                                  weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(cfg))
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     core = accelerator.unwrap_model(model)
@@ -119,7 +123,8 @@ def held_out_scores(model, cfg: TrainConfig, clips, progress: bool, media_fn=Non
     """Scores on held-out clips: from their video evidence (media mode), or with motion features
     synthesised from the labels and, separately, with the oracle AU channel filled as well."""
     model.eval()
-    sample = clips[: cfg.eval_clips] if cfg.eval_clips else clips
+    order = np.random.default_rng(cfg.seed).permutation(len(clips))  # a mix of every dataset
+    sample = [clips[i] for i in order[: cfg.eval_clips]] if cfg.eval_clips else clips
     if media_fn is not None:
         return {"video_evidence": evaluate_model(model, sample, media_fn, cfg.seed, progress)}
     node_aus = model.node_aus
