@@ -1,4 +1,4 @@
-"""Prompt templates with placeholder slots for the content and instruction tokens.
+"""Prompt templates with slots for the content and instruction tokens.
 
 A template file in ``prompts/`` (``aullm_v1.txt``) has a ``[system]`` and a ``[user]`` section;
 the user section holds ``{content}``, ``{instruction}`` and, last, ``{question}``. The prompt is
