@@ -36,7 +36,8 @@ def main() -> None:
         sys.exit("no bundle installed (adapters/default); train one with faceqa train")
     t0 = time.perf_counter()
     answerer = load_answerer(bundle)
-    print(f"bundle {bundle}: loaded in {time.perf_counter() - t0:.1f} s (base model from the cache)")
+    print(f"bundle {bundle}: loaded in {time.perf_counter() - t0:.1f} s (a first load also converts the GGUF "
+          "into the cache)")
     codes = ["4+7", "R12", "1+2", "15+17", "L10", "6+12", "9", "14"]
     latencies = []
     for i in range(args.repeats):

@@ -45,11 +45,17 @@ def cache_root() -> Path:
 
 
 def source_fingerprint(path: Path) -> dict:
-    """Size, mtime and the sha256 of the first MiB of ``path``: what a cache entry depends on."""
-    st = path.stat()
+    """Size and the sha256 of the first and last MiB of ``path``: what a cache entry depends on.
+
+    Content only, not the file's path or time: the same wheel installed in two virtual
+    environments (a checkout and a fresh clone, say) shares one cache entry.
+    """
+    size = path.stat().st_size
     with open(path, "rb") as fh:
         head = hashlib.sha256(fh.read(_HEAD_BYTES)).hexdigest()
-    return {"path": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256_head": head}
+        fh.seek(max(0, size - _HEAD_BYTES))
+        tail = hashlib.sha256(fh.read(_HEAD_BYTES)).hexdigest()
+    return {"size": size, "sha256_head": head, "sha256_tail": tail}
 
 
 def read_manifest(entry: Path) -> dict | None:
