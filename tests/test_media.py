@@ -113,3 +113,22 @@ def test_range_outside_video(tmp_path):
     path = write_video(tmp_path / "short.mp4", [np.zeros((32, 32, 3), np.uint8)] * 5)
     with pytest.raises(EmptyMediaError, match="no frame in range"):
         open_media(path, start=50, end=60)
+
+
+def test_prefetch_keeps_order_and_raises_the_producers_error():
+    from faceqa.media.prefetch import prefetch
+
+    assert list(prefetch(range(100), size=3)) == list(range(100))
+
+    def broken():
+        yield 1
+        raise EmptyMediaError("clip.mp4: gone")
+
+    got = []
+    with pytest.raises(EmptyMediaError, match="clip.mp4"):
+        for x in prefetch(broken()):
+            got.append(x)
+    assert got == [1]
+    gen = prefetch(iter(range(10**6)), size=2)
+    assert next(gen) == 0
+    gen.close()  # stops the producer thread

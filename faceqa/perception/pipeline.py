@@ -16,6 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from faceqa.media import Frame, Media, MediaInfo, open_media
+from faceqa.media.prefetch import prefetch
 from faceqa.perception.detection import FaceDetector
 from faceqa.perception.mesh import FaceMesh
 from faceqa.perception.pose import head_pose
@@ -146,7 +147,7 @@ class FacePipeline:
             bar = tqdm(total=len(media), unit="frame", desc=os.path.basename(media.info.path) or "media",
                        leave=False)
         try:
-            for n, frame in enumerate(media.frames(), 1):
+            for n, frame in enumerate(prefetch(media.frames()), 1):
                 faces = tracker.update(frame.image, frame.index)
                 yield frame, [self._record(frame, f) for f in faces]
                 if bar is not None:
