@@ -46,8 +46,10 @@ class AULLM(nn.Module):
         self.register_buffer("au_name_embeds", self._au_name_embeddings(), persistent=False)
         self.prompt_text = prompt_text or prompt_path(config.prompt).read_text()
         self.layout: Layout = build_layout(tokenizer, self.prompt_text)
-        self.eos_ids = {i for i in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>"))
-                        if isinstance(i, int) and i >= 0}
+        end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+        self.answer_end = end if isinstance(end, int) and end >= 0 else tokenizer.eos_token_id
+        """The token that ends an answer in training (the chat turn's end, else EOS)."""
+        self.eos_ids = {i for i in (tokenizer.eos_token_id, self.answer_end) if isinstance(i, int) and i >= 0}
 
     def _au_name_embeddings(self) -> torch.Tensor:
         """(N, D) mean input embedding of each AU node's MEGC name ("lip corner puller"), from the base LLM."""
@@ -99,13 +101,11 @@ class AULLM(nn.Module):
         return torch.cat(parts, dim=0)
 
     def _sequences(self, ct, it, questions: list[str], answers: list[str]):
-        eos = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
-        eos = eos if isinstance(eos, int) and eos >= 0 else self.tokenizer.eos_token_id
         embeds, labels = [], []
         for b, (q, a) in enumerate(zip(questions, answers, strict=True)):
             prefix = self.prefix_embeds(ct[b], it[b])
             suffix = self.layout.suffix_ids(self.tokenizer, q)
-            answer = self.tokenizer(a, add_special_tokens=False)["input_ids"] + [eos]
+            answer = self.tokenizer(a, add_special_tokens=False)["input_ids"] + [self.answer_end]
             rest = self._embed(suffix + answer)
             embeds.append(torch.cat([prefix, rest], dim=0))
             labels.append([-100] * (len(prefix) + len(suffix)) + answer)

@@ -224,7 +224,7 @@ def extract_evidence(source, fps: float | None = None, start: int | None = None,
                 faces.append(blank)
             follow = face_id
             continue
-        if rec.face_id != follow or ext.segment < 0 or segs[-2:-1] == [-1]:
+        if rec.face_id != follow or ext.segment < 0 or segs[-1] == -1:  # new face, or found again
             ext.start_segment()
             follow = rec.face_id
         d, g = ext.update(frame.image, rec.landmarks)

@@ -53,10 +53,10 @@ def _text(message: AIMessage) -> str:
 
 
 def _bind(model: BaseChatModel, tools: Sequence[BaseTool]):
-    try:
-        return model.bind_tools(list(tools))
-    except NotImplementedError:
+    """The model with the tools bound, or the bare model when its class does not implement tool binding."""
+    if type(model).bind_tools is BaseChatModel.bind_tools:
         return model
+    return model.bind_tools(list(tools))
 
 
 def run_tool_call(call: dict[str, Any], tools: dict[str, BaseTool]) -> ToolMessage:
