@@ -38,15 +38,47 @@ def test_tokens_land_at_the_placeholders(model):
     feats = _batch(model)
     ct, it, logits = model.evidence_tokens(feats)
     assert ct.shape == (2, 4, 64) and it.shape == (2, 2, 64) and logits.shape == (2, len(model.node_aus))
-    prefix = model.prefix_embeds(ct[0], it[0])
-    sizes = [len(p) if isinstance(p, list) else (4 if p == "content" else 2) for p in model.layout.prefix]
+    premises = "AUs: brow lowerer 98% both."
+    prefix = model.prefix_embeds(ct[0], it[0], premises)
+    premise_ids = model.tokenizer(premises, add_special_tokens=False)["input_ids"]
+    sizes = [len(p) if isinstance(p, list) else {"content": 4, "instruction": 2, "premises": len(premise_ids)}[p]
+             for p in model.layout.prefix]
+    assert [p for p in model.layout.prefix if isinstance(p, str)] == ["content", "instruction", "premises"]
     start = sizes[0]
     assert model.layout.prefix[1] == "content" and model.layout.prefix[3] == "instruction"
     assert torch.equal(prefix[start:start + 4], ct[0])
     start_it = sum(sizes[:3])
     assert torch.equal(prefix[start_it:start_it + 2], it[0])
-    text_ids = model.layout.prefix[0]
-    assert torch.equal(prefix[:start], model.llm.get_input_embeddings()(torch.tensor(text_ids)))
+    start_p = sum(sizes[:5])
+    emb = model.llm.get_input_embeddings()
+    assert torch.equal(prefix[start_p:start_p + len(premise_ids)], emb(torch.tensor(premise_ids)))
+    assert torch.equal(prefix[:start], emb(torch.tensor(model.layout.prefix[0])))
+    assert model.layout.suffix_template.startswith("{candidates}Question: {question}")
+
+
+def test_prompt_v1_still_loads(tiny_llm_dir):
+    """Bundles trained with prompt version 1 (no premises) keep working."""
+    old = create_model(AULLMConfig(base_model=str(tiny_llm_dir), hidden=32, prompt="aullm_v1"))
+    assert not old.uses_premises and not old.layout.has_candidates
+    f = features_from_labels(parse_aus("4"), old.node_aus, np.random.default_rng(0))
+    assert len(old.answer(f, ["What is the coarse expression class?"], max_new_tokens=3)) == 1
+
+
+def test_packed_questions_score_as_if_alone(model):
+    """Packing a clip's questions behind one prefix (block mask, restarted positions) changes no loss."""
+    model.eval()
+    feats = _batch(model)
+    qs = ["What are the action units?", "What is the coarse expression class?",
+          "Is the action unit brow lowerer shown on the face?"]
+    ans = ["brow lowerer, lid tightener", "negative", "yes"]
+    groups, premises = [0, 0, 1], ["AUs: brow lowerer 98% both.", "AUs: lip corner puller 90% right."]
+    cands = ["", "Candidates: anger 50%; negative 90%.\n", ""]
+    with torch.no_grad():
+        ct, it, _ = model.evidence_tokens(feats)
+        packed = model.packed_nll(ct, it, premises, qs, ans, groups, cands)
+        alone = torch.cat([model.packed_nll(ct, it, premises, [q], [a], [g], [c])
+                           for q, a, g, c in zip(qs, ans, groups, cands, strict=True)])
+    assert torch.allclose(packed, alone, atol=1e-5)
 
 
 def test_gradients_reach_projector_graph_and_lora(model):
@@ -64,11 +96,15 @@ def test_gradients_reach_projector_graph_and_lora(model):
 def test_ccr_changes_the_loss(model):
     from faceqa.evidence.annotations import LabelledExpression
 
+    model.eval()  # no dropout: the two batches' LM losses must match
     clip = LabelledExpression("samm", "1", "c", tuple(parse_aus("4+7")), "anger", "negative")
-    ex = [e for e in qa_examples(clip, np.random.default_rng(0)) if e.kind == "aus"]
-    with_ccr = make_batch(ex, model.node_aus, np.random.default_rng(3), annotation_features(model.node_aus), True)
-    without = make_batch(ex, model.node_aus, np.random.default_rng(3), annotation_features(model.node_aus), False)
-    assert with_ccr.ccr_mask.tolist() == [1.0]
+    ex = [e for e in qa_examples(clip, np.random.default_rng(0)) if e.kind in ("aus", "coarse")]
+    feats = annotation_features(model.node_aus)
+    with_ccr = make_batch([ex], model, np.random.default_rng(3), feats, True)
+    without = make_batch([ex], model, np.random.default_rng(3), feats, False)
+    assert with_ccr.ccr_mask.tolist() == [1.0 if e.kind == "aus" else 0.0 for e in ex]
+    assert with_ccr.premises[0].startswith("AUs: ") and with_ccr.counterfactual_premises[0].startswith("AUs: ")
+    assert [bool(c) for c in with_ccr.candidates] == [e.kind == "coarse" for e in ex]
     a = model(**with_ccr.model_kwargs())
     b = model(**without.model_kwargs())
     assert "ccr" in a and "ccr" not in b
@@ -107,8 +143,8 @@ def test_answer_reuses_the_prefix_for_each_question(model):
     model.eval()
     one = features_from_labels(parse_aus("1+2"), model.node_aus, np.random.default_rng(0))
     qs = ["What is the coarse expression class?", "Is the action unit brow lowerer shown on the face?"]
-    together = model.answer(one, qs, max_new_tokens=5)
-    assert together == [model.answer(one, [q], max_new_tokens=5)[0] for q in qs]
+    together = model.answer(one, qs, max_new_tokens=5, premises="AUs: none.")
+    assert together == [model.answer(one, [q], max_new_tokens=5, premises="AUs: none.")[0] for q in qs]
 
 
 def test_features_from_real_evidence(model, tmp_path, astronaut):
@@ -137,7 +173,13 @@ def test_answerer_contract_with_a_bundle(model, tmp_path, monkeypatch):
     feats = answerer.features(facts, None)
     assert feats.nodes[model.node_aus.index(7), 5] == 1.0 and feats.nodes[model.node_aus.index(7), 4] == 0.0
     answers = answerer.answer(facts, None, ["What is the coarse expression class?", "What are the action units?"])
-    assert len(answers) == 2 and all(isinstance(a, str) for a in answers)
+    assert answers[0] in ("positive", "negative", "surprise")  # constrained: a valid label even untrained
+    names = answers[1].split(", ")
+    assert len(names) >= 2 and len(set(names)) == len(names)
+    premises = answerer.premises(facts, feats)
+    assert premises.text().startswith("AUs: ") and premises.fine and premises.coarse
+    route = answerer.route("coarse", "labels", "samm")
+    assert not route.llm and "no held-out score" in route.reason  # a bundle without scores never routes to the LLM
 
 
 def test_vision_encoder_feeds_the_content_tokens(tiny_llm_dir, tmp_path, astronaut):

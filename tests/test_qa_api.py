@@ -105,13 +105,16 @@ def test_free_form_questions_on_a_still(face, tmp_path):
     assert answers[0].evidence["faces"]["faces"][0]["frames"] == 1
 
 
-def _fake_answerer(monkeypatch, answer=None, bundle="bundle-dir", load=None):
+def _fake_answerer(monkeypatch, answer=None, bundle="bundle-dir", load=None, route=None):
     module = types.ModuleType("faceqa.aullm.answerer")
     module.default_bundle_path = lambda: bundle
 
     class Fake:
-        def answer(self, facts, evidence, questions):
+        def answer(self, facts, evidence, questions, dataset=None, deduction_model=None):
             return answer(facts, evidence, questions)
+
+        def route(self, kind, source, dataset=None):
+            return (route or (lambda k, s, d: types.SimpleNamespace(llm=True, reason="measured")))(kind, source, dataset)
 
     module.load_answerer = load or (lambda path: Fake())
     monkeypatch.setitem(sys.modules, "faceqa.aullm.answerer", module)
@@ -130,10 +133,34 @@ def test_llm_answers_megc_questions_and_the_composer_the_tools(monkeypatch):
     _fake_answerer(monkeypatch, answer)
     facts = facts_from_labels(parse_aus("4+7"))
     a, b = FaceQA().answer_facts(facts, QUESTIONS)
-    assert (a.text, a.answerer, a.note) == ("llm says negative", "llm", None)
+    assert (a.text, a.answerer, a.note, a.route) == ("llm says negative", "llm", None, "measured")
     assert a.tool_calls[-1]["name"] == "llm.answer"
     assert b.answerer == "composer" and b.text == "No face is found, so nobody can be identified."
+    assert b.route is None  # a tool question: the LLM never takes it
     assert seen == {"facts": facts, "evidence": None, "questions": [QUESTIONS[0]]}
+
+
+def test_auto_routes_each_question_type_by_measured_merit(monkeypatch):
+    """auto: the LLM answers only the types its bundle measured at least as good as the composer; llm: all."""
+    asked = []
+
+    def answer(facts, evidence, questions):
+        asked.append(list(questions))
+        return [f"llm: {q}" for q in questions]
+
+    def route(kind, source, dataset):
+        good = kind == "fine" and source == "labels" and dataset == "samm"
+        return types.SimpleNamespace(llm=good, reason=f"{kind}/{source}/{dataset}")
+
+    _fake_answerer(monkeypatch, answer, route=route)
+    facts = facts_from_labels(parse_aus("4+7"))
+    qs = ["What is the coarse expression class?", "What is the fine-grained expression class?"]
+    coarse, fine = FaceQA().answer_facts(facts, qs, dataset="samm")
+    assert (coarse.answerer, fine.answerer) == ("composer", "llm") and asked == [[qs[1]]]
+    assert coarse.route == "coarse/labels/samm" and coarse.text == "negative" and coarse.note is None
+    assert [a.answerer for a in FaceQA().answer_facts(facts, qs, dataset="casme3")] == ["composer", "composer"]
+    assert [a.answerer for a in FaceQA(answerer="llm").answer_facts(facts, qs)] == ["llm", "llm"]
+    assert [a.answerer for a in FaceQA(answerer="composer").answer_facts(facts, qs)] == ["composer", "composer"]
 
 
 def test_llm_failure_falls_back_to_the_composer(monkeypatch):

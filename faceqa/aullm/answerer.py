@@ -1,20 +1,35 @@
-"""The LLM answerer behind :class:`faceqa.qa.FaceQA`: an adapter bundle answering from evidence tokens.
+"""The LLM answerer behind :class:`faceqa.qa.FaceQA`: an adapter bundle answering from evidence.
 
-``load_answerer(bundle)`` loads an AULLM++ bundle once; ``answer(facts, evidence, questions)``
-turns the clip's evidence into content and instruction tokens and answers every question with
-one shared prefix (KV cache reused, greedy decoding). The evidence features come from the
-video evidence when there is one (the asked onset..offset interval), and from the facts' AU
-labels otherwise (the ``--au-labels`` mode: motion synthesised from the labels, a fixed seed so
-answers are reproducible, plus the oracle AU channel).
+``load_answerer(bundle)`` loads an AULLM++ bundle once. For one clip, ``answer(facts, evidence,
+questions, dataset=...)``:
+
+1. turns the clip's evidence into features: from the video evidence when there is one (the asked
+   onset..offset interval), else from the facts' AU labels (the ``--au-labels`` mode: motion
+   synthesised from the labels with a fixed seed, so answers are reproducible, plus the oracle
+   AU channel);
+2. runs the graph's AU head and writes the premises (:mod:`~faceqa.aullm.premises`: the AUs it
+   finds with confidence and side, the interval, and for the emotion questions the candidates the
+   AU -> emotion deduction gives those AUs), for bundles whose prompt reads them (version 2);
+3. answers every question after one shared prefix, closed-set questions under constraints
+   (:mod:`~faceqa.aullm.decoding`) with the class vocabulary of the question's dataset as the
+   bundle saw it in training, or the generic MEGC vocabulary for a dataset it never saw.
+
+``route(kind, source, dataset)`` says whether the LLM should answer a question type: only where
+the bundle's held-out score for that type (``scores.json`` -> ``routing``) is at least the
+composer's on the same clips, under the same kind of evidence (AU labels or video) and for the
+same dataset when the bundle was scored on it (else over all its held-out clips).
 """
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from faceqa.aullm.decoding import GENERIC_VOCAB, ClassVocab, grammar_for
 from faceqa.aullm.features import (
     EvidenceFeatures,
     features_from_displacement,
@@ -22,9 +37,15 @@ from faceqa.aullm.features import (
     oracle_sides,
     synthetic_displacement,
 )
+from faceqa.aullm.premises import EMOTION_KINDS, Premises, build_premises
 from faceqa.evidence.au_codes import AUCode
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "adapters" / "default"
+
+ROUTE_METRICS = {"coarse": "coarse UF1", "fine": "fine UF1", "aus": "AU F1", "au_present": "accuracy",
+                 "au_side": "accuracy", "compound": "compound score", "count": "exact-match accuracy",
+                 "distinct_aus": "AU-set F1", "event_type": "accuracy"}
+"""The held-out figure that decides each question type's route (see :mod:`faceqa.train.evaluate`)."""
 
 
 def default_bundle_path() -> Path | None:
@@ -36,16 +57,73 @@ def default_bundle_path() -> Path | None:
     return None
 
 
-def _codes(facts) -> list[AUCode]:
-    side = {"L": "L", "R": "R"}
-    return [AUCode(a.au, side.get(a.side), None) for a in facts.aus]
+def dataset_key(name: str | None) -> str | None:
+    """A dataset name as bundles record it: ``casme3_a`` (CAS(ME)^3 part A) -> ``casme3``; lower case."""
+    if not name:
+        return None
+    key = str(name).strip().lower()
+    return {"casme3_a": "casme3"}.get(key, key)
+
+
+def evidence_mode(source: str) -> str:
+    """``"labels"`` for facts from oracle AU labels, else ``"video"`` (the evidence pass)."""
+    return "labels" if source == "labels" else "video"
+
+
+def label_codes(facts) -> list[AUCode]:
+    """The facts' AUs as codes with sides (``both`` written as an L and an R code)."""
+    out = []
+    for a in facts.aus:
+        if a.side in ("L", "R"):
+            out.append(AUCode(a.au, a.side))
+        elif a.side == "both":
+            out += [AUCode(a.au, "L"), AUCode(a.au, "R")]
+        else:
+            out.append(AUCode(a.au))
+    return out
+
+
+@dataclass(frozen=True)
+class Route:
+    """Who answers a question type, and why."""
+
+    llm: bool
+    reason: str
 
 
 class LLMAnswerer:
-    """A loaded bundle answering questions about one clip at a time."""
+    """A loaded bundle answering questions about one clip at a time.
 
-    def __init__(self, model):
+    Args:
+        model: the :class:`~faceqa.aullm.model.AULLM`.
+        vocab: dataset -> class vocabulary seen in training (``vocab.json``).
+        routing: evidence mode -> dataset (or ``overall``) -> question kind -> ``{"llm": x, "composer": y}``.
+    """
+
+    def __init__(self, model, vocab: dict[str, ClassVocab] | None = None, routing: dict | None = None):
         self.model = model
+        self.vocab = vocab or {}
+        self.routing = routing or {}
+
+    def vocab_for(self, dataset: str | None) -> ClassVocab:
+        """The class vocabulary for questions about ``dataset`` (generic when the bundle never saw it)."""
+        return self.vocab.get(dataset_key(dataset) or "", GENERIC_VOCAB)
+
+    def route(self, kind: str, source: str, dataset: str | None = None) -> Route:
+        """Whether the LLM answers questions of ``kind`` (see the module docstring)."""
+        mode = evidence_mode(source)
+        table = self.routing.get(mode) or {}
+        key = dataset_key(dataset)
+        scope = key if key in table else "overall"
+        entry = (table.get(scope) or {}).get(kind)
+        if entry is None or entry.get("llm") is None:
+            return Route(False, f"no held-out score of the LLM for {kind} questions ({mode} evidence)")
+        metric = ROUTE_METRICS.get(kind, "score")
+        where = f"{scope}, {'AU labels' if mode == 'labels' else 'video'} evidence"
+        llm, comp = float(entry["llm"]), float(entry["composer"])
+        if llm >= comp:
+            return Route(True, f"held-out {metric} {llm:.3f} >= composer {comp:.3f} ({where})")
+        return Route(False, f"held-out {metric} {llm:.3f} < composer {comp:.3f} ({where})")
 
     def features(self, facts, evidence) -> EvidenceFeatures:
         """The evidence features for one clip: from video evidence if given, else from the facts' AUs."""
@@ -54,13 +132,60 @@ class LLMAnswerer:
             frames = facts.frames or {}
             return features_from_evidence(evidence, nodes, frames.get("onset"), frames.get("offset"),
                                           emotion=facts.emotion_scores)
-        codes = _codes(facts)
+        codes = label_codes(facts)
         series = synthetic_displacement(codes, np.random.default_rng(0), distractors=0.0)
         return features_from_displacement(series, nodes, oracle=oracle_sides(codes))
 
-    def answer(self, facts, evidence, questions: list[str]) -> list[str]:
+    def premises(self, facts, feats: EvidenceFeatures, deduction_model=None) -> Premises:
+        """The premises about the clip: the AU head's AUs, the interval, the emotion candidates."""
+        from faceqa.aullm.features import collate
+
+        probs = self.model.au_probabilities(collate([feats]))[0].cpu().numpy()
+        extra = label_codes(facts) if facts.source == "labels" else []
+        frames = facts.frames or {}
+        interval = None
+        if frames.get("onset") is not None and frames.get("offset") is not None:
+            interval = {"onset": frames["onset"], "apex": frames.get("apex"), "offset": frames["offset"],
+                        "fps": facts.fps}
+        return build_premises(probs, self.model.node_aus, feats.nodes.cpu().numpy(), extra, interval,
+                              facts.convention, deduction_model)
+
+    def answer(self, facts, evidence, questions: list[str], dataset: str | None = None,
+               deduction_model=None) -> list[str]:
         """Answers to ``questions`` about the clip that ``facts``/``evidence`` describe."""
-        return self.model.answer(self.features(facts, evidence), list(questions))
+        return self.answer_features(self.features(facts, evidence), facts, questions, dataset, deduction_model)
+
+    def answer_features(self, feats: EvidenceFeatures, facts, questions: list[str], dataset: str | None = None,
+                        deduction_model=None) -> list[str]:
+        """Answers from ready features (the training evaluation's path; :meth:`answer` builds them)."""
+        from faceqa.qa.questions import parse_question
+
+        parsed = [parse_question(q) for q in questions]
+        vocab = self.vocab_for(dataset)
+        grammars = [grammar_for(q, vocab) for q in parsed]
+        if not self.model.uses_premises:
+            return self.model.answer(feats, list(questions), grammars=grammars)
+        premises = self.premises(facts, feats, deduction_model)
+        cands = premises.candidates_text()
+        return self.model.answer(feats, list(questions), premises=premises.text(),
+                                 candidates=[cands if q.kind in EMOTION_KINDS else "" for q in parsed],
+                                 grammars=grammars)
+
+
+def read_vocab(folder: Path) -> dict[str, ClassVocab]:
+    """The bundle's class vocabularies per dataset (``vocab.json``; empty for older bundles)."""
+    path = Path(folder) / "vocab.json"
+    if not path.is_file():
+        return {}
+    return {k: ClassVocab.from_dict(v) for k, v in json.loads(path.read_text()).items()}
+
+
+def read_routing(folder: Path) -> dict:
+    """The bundle's routing table (``scores.json`` -> ``routing``; empty for older bundles)."""
+    path = Path(folder) / "scores.json"
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text()).get("routing") or {}
 
 
 def load_answerer(bundle: str | Path | None = None) -> LLMAnswerer:
@@ -71,4 +196,4 @@ def load_answerer(bundle: str | Path | None = None) -> LLMAnswerer:
     path = Path(bundle) if bundle is not None else default_bundle_path()
     if path is None:
         raise ModelUnavailableError("no AULLM++ bundle installed (adapters/default or $FACEQA_BUNDLE)")
-    return LLMAnswerer(from_pretrained(path))
+    return LLMAnswerer(from_pretrained(path), read_vocab(path), read_routing(path))

@@ -9,7 +9,9 @@ Folder layout (like peft's, plus faceqa's own parts)::
                              the vision encoder's when it was fine-tuned ("vision.")
       prompt.txt             the prompt template the bundle was trained with (its version is its name)
       prior.json             sha256 of the AU relation prior whose node order the graph uses
-      scores.json            held-out scores (optional)
+      vocab.json             class vocabularies per dataset seen in training (optional; generic without)
+      scores.json            held-out scores, LLM and composer side by side, and the routing table (optional)
+      heldout.jsonl          every held-out answer behind scores.json (optional)
       README.md              the model card (optional)
 
 The base model is not copied: ``config.base_model`` names it (``"smollm2"``: the embedded default).
@@ -30,14 +32,19 @@ from faceqa.errors import InvalidInputError, ModelUnavailableError
 
 
 def load_base(config: AULLMConfig, device: str | None = None):
-    """(llm, tokenizer) for ``config.base_model``."""
+    """(llm, tokenizer) for ``config.base_model``, in ``config.dtype`` with ``config.attention``."""
     if config.base_model == "smollm2":
         from faceqa.llm import load_smollm2
 
-        return load_smollm2(device=device)
-    from faceqa.llm import load_causal_lm
+        llm, tokenizer = load_smollm2(dtype=config.dtype, device=device, quantization=config.quantization)
+    else:
+        from faceqa.llm import load_causal_lm
 
-    return load_causal_lm(config.base_model, device=device or "auto", quantization=config.quantization)
+        llm, tokenizer = load_causal_lm(config.base_model, dtype=config.dtype or "auto", device=device or "auto",
+                                        quantization=config.quantization)
+    if config.attention:
+        llm.set_attn_implementation(config.attention)
+    return llm, tokenizer
 
 
 def _prior_file() -> Path:
@@ -66,8 +73,9 @@ def create_model(config: AULLMConfig, llm=None, tokenizer=None, lora: bool = Tru
     return model.to(llm.device) if not config.quantization else model
 
 
-def save_pretrained(model: AULLM, folder: str | Path, scores: dict | None = None, card: str | None = None) -> Path:
-    """Write the bundle folder (see the module docstring)."""
+def save_pretrained(model: AULLM, folder: str | Path, scores: dict | None = None, card: str | None = None,
+                    vocab: dict | None = None, heldout: list[dict] | None = None) -> Path:
+    """Write the bundle folder (see the module docstring); ``vocab``: dataset -> ClassVocab dict."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model.config.save(folder / "config.json")
@@ -82,6 +90,10 @@ def save_pretrained(model: AULLM, folder: str | Path, scores: dict | None = None
     (folder / "prior.json").write_text(json.dumps(
         {"file": prior.name, "sha256": hashlib.sha256(prior.read_bytes()).hexdigest(), "aus": list(model.node_aus)},
         indent=2) + "\n")
+    if vocab is not None:
+        (folder / "vocab.json").write_text(json.dumps(vocab, indent=2) + "\n")
+    if heldout is not None:
+        (folder / "heldout.jsonl").write_text("".join(json.dumps(r) + "\n" for r in heldout))
     if scores is not None:
         (folder / "scores.json").write_text(json.dumps(scores, indent=2) + "\n")
     if card is not None:

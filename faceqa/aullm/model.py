@@ -1,16 +1,24 @@
 """AULLM++: content and instruction tokens from facial evidence, injected into a LoRA-tuned LLM.
 
-``forward`` builds, per sample, the prompt's prefix (system text, the ``k`` content tokens from
+``forward`` builds, per clip, the prompt's prefix (system text, the ``k`` content tokens from
 :class:`~faceqa.aullm.projector.MGEEFP`, the ``m`` instruction tokens from
-:class:`~faceqa.aullm.graph.RAUGNN`), the question and the answer, as input embeddings; the loss is
-the language-model loss on the answer tokens, plus the asymmetric loss of the graph's AU head,
-plus counterfactual consistency (:mod:`faceqa.aullm.ccr`). ``answer`` runs the shared prefix once
-per clip and reuses its KV cache for every question (greedy decoding).
+:class:`~faceqa.aullm.graph.RAUGNN`, and with prompt version 2 the premises as text,
+:mod:`~faceqa.aullm.premises`), then every question asked about that clip with its answer, as
+input embeddings. The questions of one clip are *packed* into one row after one copy of the
+prefix: a block attention mask lets each question and answer see the prefix and itself only, and
+position ids restart after the prefix for each, so each answer is scored exactly as if it were
+alone after the prefix (as at inference), while the prefix is computed once. The loss is the
+language-model loss on the answer tokens (the mean over questions of each answer's mean token
+loss; the vocabulary projection is computed only where an answer token is predicted), plus the
+asymmetric loss of the graph's AU head, plus counterfactual consistency (:mod:`faceqa.aullm.ccr`).
+``answer`` runs the shared prefix once per clip, reuses its KV cache for every question, and
+decodes closed-set questions under constraints (:mod:`faceqa.aullm.decoding`).
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -87,8 +95,13 @@ class AULLM(nn.Module):
         emb = self.llm.get_input_embeddings()
         return emb(torch.tensor(ids, dtype=torch.long, device=emb.weight.device))
 
-    def prefix_embeds(self, ct: torch.Tensor, it: torch.Tensor) -> torch.Tensor:
-        """(L, D) prefix embeddings for one sample's content and instruction tokens."""
+    @property
+    def uses_premises(self) -> bool:
+        """The prompt (version 2 and later) reads the premises as text."""
+        return self.layout.has_premises
+
+    def prefix_embeds(self, ct: torch.Tensor, it: torch.Tensor, premises: str = "") -> torch.Tensor:
+        """(L, D) prefix embeddings for one clip's content and instruction tokens (and premises text)."""
         dtype = self.llm.get_input_embeddings().weight.dtype
         parts = []
         for piece in self.layout.prefix:
@@ -96,33 +109,112 @@ class AULLM(nn.Module):
                 parts.append(ct.to(dtype))
             elif piece == "instruction":
                 parts.append(it.to(dtype))
+            elif piece == "premises":
+                ids = self.tokenizer(premises or "AUs: none.", add_special_tokens=False)["input_ids"]
+                parts.append(self._embed(ids))
             else:
                 parts.append(self._embed(piece))
         return torch.cat(parts, dim=0)
 
-    def _sequences(self, ct, it, questions: list[str], answers: list[str]):
-        embeds, labels = [], []
-        for b, (q, a) in enumerate(zip(questions, answers, strict=True)):
-            prefix = self.prefix_embeds(ct[b], it[b])
-            suffix = self.layout.suffix_ids(self.tokenizer, q)
-            answer = self.tokenizer(a, add_special_tokens=False)["input_ids"] + [self.answer_end]
-            rest = self._embed(suffix + answer)
-            embeds.append(torch.cat([prefix, rest], dim=0))
-            labels.append([-100] * (len(prefix) + len(suffix)) + answer)
-        return embeds, labels
+    @torch.no_grad()
+    def au_probabilities(self, feats: EvidenceFeatures) -> torch.Tensor:
+        """(B, N) probabilities of the graph's AU head (evaluation mode, no gradient): what the premises state."""
+        feats = feats.to(self.device)
+        was = self.gnn.training
+        self.gnn.eval()
+        try:
+            _, logits = self.gnn(feats.nodes)
+        finally:
+            self.gnn.train(was)
+        return torch.sigmoid(logits.float())
+
+    def _decoder_parts(self):
+        core = self.llm.get_base_model() if hasattr(self.llm, "get_base_model") else self.llm
+        return core.get_decoder(), core.get_output_embeddings()
+
+    def packed_nll(self, ct: torch.Tensor, it: torch.Tensor, premises: Sequence[str], questions: Sequence[str],
+                   answers: Sequence[str], groups: Sequence[int], candidates: Sequence[str] | None = None,
+                   items: Sequence[int] | None = None) -> torch.Tensor:
+        """Mean answer-token NLL of each item (question ``i`` about clip ``groups[i]``), as (len(items),).
+
+        One row per clip: its prefix once, then each of its questions with its answer; a block mask
+        keeps the questions apart (see the module docstring). ``items`` selects the questions scored.
+        """
+        items = list(range(len(questions))) if items is None else list(items)
+        cands = candidates if candidates is not None else [""] * len(questions)
+        rows: dict[int, list[int]] = {}
+        for i in items:
+            rows.setdefault(int(groups[i]), []).append(i)
+        dtype = self.llm.get_input_embeddings().weight.dtype
+        seqs, spans, targets = [], [], []  # per row: embeds; (start, end) per branch; (position, token, item)
+        for b, its in rows.items():
+            prefix = self.prefix_embeds(ct[b], it[b], premises[b] if premises else "")
+            lp = len(prefix)
+            ids: list[int] = []
+            branch_spans, row_targets = [], []
+            for i in its:
+                suffix = self.layout.suffix_ids(self.tokenizer, questions[i], cands[i])
+                answer = self.tokenizer(answers[i], add_special_tokens=False)["input_ids"]
+                start = lp + len(ids)
+                tokens = suffix + answer
+                ids += tokens
+                want = answer + [self.answer_end]
+                first = start + len(suffix) - 1
+                row_targets += [(first + j, t, i) for j, t in enumerate(want)]
+                branch_spans.append((start, start + len(tokens)))
+            seqs.append(torch.cat([prefix, self._embed(ids).to(dtype)], dim=0))
+            spans.append((lp, branch_spans))
+            targets.append(row_targets)
+        length = max(len(s) for s in seqs)
+        dev = seqs[0].device
+        batch = seqs[0].new_zeros(len(seqs), length, seqs[0].shape[-1])
+        mask = torch.zeros(len(seqs), 1, length, length, dtype=torch.bool, device=dev)
+        pos = torch.zeros(len(seqs), length, dtype=torch.long, device=dev)
+        causal = torch.ones(length, length, dtype=torch.bool, device=dev).tril()
+        for r, (seq, (lp, branches)) in enumerate(zip(seqs, spans, strict=True)):
+            batch[r, :len(seq)] = seq
+            mask[r, 0, :lp, :lp] = causal[:lp, :lp]
+            pos[r, :lp] = torch.arange(lp, device=dev)
+            for s, e in branches:
+                mask[r, 0, s:e, :lp] = True
+                mask[r, 0, s:e, s:e] = causal[:e - s, :e - s]
+                pos[r, s:e] = torch.arange(lp, lp + e - s, device=dev)
+            idx = torch.arange(len(seq), length, device=dev)
+            mask[r, 0, idx, idx] = True  # padding attends to itself only (no empty softmax rows)
+        decoder, head = self._decoder_parts()
+        additive = torch.zeros(mask.shape, dtype=batch.dtype, device=dev).masked_fill(~mask,
+                                                                                      torch.finfo(batch.dtype).min)
+        hidden = decoder(inputs_embeds=batch, attention_mask=additive, position_ids=pos).last_hidden_state
+        rr = torch.tensor([r for r, ts in enumerate(targets) for _ in ts], device=dev)
+        pp = torch.tensor([p for ts in targets for p, _, _ in ts], device=dev)
+        tt = torch.tensor([t for ts in targets for _, t, _ in ts], device=dev)
+        owner = torch.tensor([items.index(i) for ts in targets for _, _, i in ts], device=dev)
+        logits = head(hidden[rr, pp]).float()
+        nll = nn.functional.cross_entropy(logits, tt, reduction="none")
+        total = torch.zeros(len(items), device=dev).index_add(0, owner, nll)
+        counts = torch.zeros(len(items), device=dev).index_add(0, owner, torch.ones_like(nll))
+        return total / counts.clamp(min=1)
 
     def forward(self, feats: EvidenceFeatures, questions: list[str], answers: list[str],
                 au_targets: torch.Tensor | None = None, counterfactual: EvidenceFeatures | None = None,
-                counterfactual_targets: torch.Tensor | None = None,
-                ccr_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                counterfactual_targets: torch.Tensor | None = None, ccr_mask: torch.Tensor | None = None,
+                premises: Sequence[str] | None = None, candidates: Sequence[str] | None = None,
+                groups: Sequence[int] | None = None, counterfactual_premises: Sequence[str] | None = None,
+                counterfactual_candidates: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
         """Losses for a batch: ``loss`` (total), ``lm``, ``au``, ``ccr`` (and the AU ``logits``).
 
-        ``counterfactual`` is the same batch with evidence changed (AUs masked or swapped),
-        ``counterfactual_targets`` its AU labels, ``ccr_mask`` marks the samples whose answer the
-        change contradicts (see :mod:`faceqa.aullm.ccr`).
+        ``feats`` holds B clips; ``questions``/``answers`` (and ``candidates``, the per-question
+        candidates text) are Q items, item ``i`` about clip ``groups[i]`` (default: one item per
+        clip, in order); ``premises`` the B clips' premises text (prompt version 2).
+        ``counterfactual`` is the same clips with evidence changed (AUs masked or swapped), with
+        its AU labels ``counterfactual_targets`` and premises ``counterfactual_premises``;
+        ``ccr_mask`` (Q,) marks the items whose answer the change contradicts (see
+        :mod:`faceqa.aullm.ccr`); only those are scored again under the counterfactual.
         """
+        groups = list(range(len(questions))) if groups is None else list(groups)
         ct, it, logits = self.evidence_tokens(feats)
-        lm, per_sample = self._lm_loss(ct, it, questions, answers)
+        per_item = self.packed_nll(ct, it, premises or [], questions, answers, groups, candidates)
+        lm = per_item.mean()
         out = {"lm": lm, "logits": logits}
         total = lm
         if au_targets is not None and self.config.au_weight:
@@ -132,53 +224,57 @@ class AULLM(nn.Module):
             from faceqa.aullm.ccr import consistency_loss
 
             ct_c, it_c, logits_c = self.evidence_tokens(counterfactual)
-            _, per_sample_c = self._lm_loss(ct_c, it_c, questions, answers)
-            out["ccr"] = consistency_loss(per_sample, per_sample_c, logits_c, counterfactual_targets, ccr_mask,
-                                          self.config.ccr_margin)
+            chosen = ([i for i in range(len(questions)) if float(ccr_mask[i]) > 0] if ccr_mask is not None
+                      else list(range(len(questions))))
+            if chosen:
+                nll_c = self.packed_nll(ct_c, it_c, counterfactual_premises or premises or [], questions, answers,
+                                        groups, counterfactual_candidates or candidates, items=chosen)
+                out["ccr"] = consistency_loss(per_item[chosen], nll_c, logits_c, counterfactual_targets, None,
+                                              self.config.ccr_margin)
+            elif counterfactual_targets is not None:  # no answer is contradicted: the AU head's part only
+                out["ccr"] = asymmetric_loss(logits_c, counterfactual_targets.to(logits_c))
+            else:
+                out["ccr"] = lm.new_zeros(())
             total = total + self.config.ccr_weight * out["ccr"]
         out["loss"] = total
         return out
 
-    def _lm_loss(self, ct, it, questions, answers) -> tuple[torch.Tensor, torch.Tensor]:
-        embeds, labels = self._sequences(ct, it, questions, answers)
-        length = max(len(e) for e in embeds)
-        dim = embeds[0].shape[-1]
-        batch = embeds[0].new_zeros(len(embeds), length, dim)
-        mask = torch.zeros(len(embeds), length, dtype=torch.long, device=batch.device)
-        target = torch.full((len(embeds), length), -100, dtype=torch.long, device=batch.device)
-        for i, (e, lab) in enumerate(zip(embeds, labels, strict=True)):
-            batch[i, :len(e)] = e
-            mask[i, :len(e)] = 1
-            target[i, :len(lab)] = torch.tensor(lab, device=batch.device)
-        logits = self.llm(inputs_embeds=batch, attention_mask=mask).logits[:, :-1].float()
-        tgt = target[:, 1:]
-        nll = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100,
-                                          reduction="none").view(tgt.shape)
-        counts = (tgt != -100).sum(1).clamp(min=1)
-        per_sample = nll.sum(1) / counts
-        return nll.sum() / counts.sum(), per_sample
+    def decoder(self):
+        """The constrained decoder on this model's LLM (:class:`~faceqa.aullm.decoding.Decoder`)."""
+        from faceqa.aullm.decoding import Decoder
+
+        if getattr(self, "_decoding", None) is None:
+            self._decoding = Decoder(self.llm, self.tokenizer, self.answer_end)
+        return self._decoding
 
     @torch.inference_mode()
-    def answer(self, feats: EvidenceFeatures, questions: list[str], max_new_tokens: int | None = None) -> list[str]:
-        """Greedy answers to several questions about one clip; the evidence prefix is computed once."""
+    def answer(self, feats: EvidenceFeatures, questions: list[str], max_new_tokens: int | None = None,
+               premises: str = "", candidates: Sequence[str] | None = None,
+               grammars: Sequence | None = None) -> list[str]:
+        """Answers to several questions about one clip; the evidence prefix is computed once.
+
+        ``premises``: the clip's premises text; ``candidates``: per question, the candidates text
+        (or ""); ``grammars``: per question, an answer grammar (:func:`~faceqa.aullm.decoding.grammar_for`)
+        to decode under, or None for greedy free text.
+        """
+        from faceqa.aullm.decoding import _State
+
         if feats.mid.dim() == 2:
             feats = EvidenceFeatures(feats.mid[None], feats.high[None], feats.nodes[None],
                                      feats.crops[None] if feats.crops is not None else None)
         ct, it, _ = self.evidence_tokens(feats)
-        prefix = self.prefix_embeds(ct[0], it[0]).unsqueeze(0)
+        prefix = self.prefix_embeds(ct[0], it[0], premises).unsqueeze(0)
         cache = self.llm(inputs_embeds=prefix, use_cache=True).cache
         limit = max_new_tokens or self.config.max_new_tokens
+        decoder = self.decoder()
         answers = []
-        for q in questions:
-            ids = self.layout.suffix_ids(self.tokenizer, q)
+        for n, q in enumerate(questions):
+            ids = self.layout.suffix_ids(self.tokenizer, q, candidates[n] if candidates else "")
             step = self.llm(inputs_embeds=self._embed(ids).unsqueeze(0), cache=copy.deepcopy(cache), use_cache=True)
-            generated: list[int] = []
-            for _ in range(limit):
-                token = int(step.logits[0, -1].argmax())
-                if token in self.eos_ids:
-                    break
-                generated.append(token)
-                nxt = torch.tensor([[token]], device=prefix.device)
-                step = self.llm(input_ids=nxt, cache=step.cache, use_cache=True)
-            answers.append(self.tokenizer.decode(generated, skip_special_tokens=True).strip())
+            state = _State(step.cache, step.logits[0, -1].float())
+            grammar = grammars[n] if grammars else None
+            if grammar:
+                answers.append(decoder.run(state, grammar))
+            else:
+                answers.append(decoder.greedy(state, limit, self.eos_ids))
         return answers

@@ -17,7 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("media", help="image, video file or folder of frames")
     p.add_argument("questions", nargs="+", metavar="QUESTION", help="the question(s)")
     p.add_argument("--json", action="store_true", help="print the answers with evidence, confidence and tool calls")
-    p.add_argument("--no-llm", action="store_true", help="answer with the grounded composer only")
+    p.add_argument("--answerer", choices=["auto", "llm", "composer"], default="auto",
+                    help="auto (default): per question type, the LLM where the bundle's held-out score is at least "
+                         "the composer's, else the composer; llm: the LLM for every question it can take; composer: "
+                         "no LLM")
+    p.add_argument("--no-llm", action="store_true", help="the grounded composer only (= --answerer composer)")
     p.add_argument("--bundle", metavar="DIR", help="adapter bundle of the LLM answerer (default: the installed one)")
     p.add_argument("--fps", type=float, help="frame rate (SAMM/CASME II: 200; default: the video's, or 30)")
     p.add_argument("--onset", type=int, help="first frame of the clip to ask about")
@@ -34,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     """Answer and print."""
     from faceqa.qa import FaceQA
 
-    qa = FaceQA(answerer="composer" if args.no_llm else "auto" if args.bundle is None else "llm", bundle=args.bundle,
+    qa = FaceQA(answerer="composer" if args.no_llm else args.answerer, bundle=args.bundle,
                 gallery=args.gallery, convention=args.convention, progress=not args.no_progress)
     answers = qa.ask_many(args.media, args.questions, fps=args.fps, onset=args.onset, offset=args.offset,
                           compare=args.compare)
@@ -45,6 +49,6 @@ def run(args: argparse.Namespace) -> int:
         if len(answers) > 1:
             print(f"Q: {a.question}")
         print(a.text)
-        extra = f"; {a.note}" if a.note else ""
+        extra = (f"; {a.route}" if a.route else "") + (f"; {a.note}" if a.note else "")
         print(f"  ({a.kind}, confidence {a.confidence:.2f}, answered by the {a.answerer}{extra})")
     return 0

@@ -35,7 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--au-labels", type=Path, metavar="FILE.csv",
                     help="oracle AU evidence per clip (columns video, aus[, onset, apex, offset, type]) instead "
                          "of video")
-    pr.add_argument("--no-llm", action="store_true", help="answer with the grounded composer only")
+    pr.add_argument("--answerer", choices=["auto", "llm", "composer"], default="auto",
+                    help="auto (default): per question type, the LLM where the bundle's held-out score is at least "
+                         "the composer's, else the composer; llm: the LLM for every question it can take; composer: "
+                         "no LLM")
+    pr.add_argument("--no-llm", action="store_true", help="the grounded composer only (= --answerer composer)")
     pr.add_argument("--bundle", metavar="DIR", help="adapter bundle of the LLM answerer (default: the installed one)")
     pr.add_argument("--fps", type=float, help="frame rate for every clip (default: SAMM 200, CAS(ME)^3 30, ...)")
     pr.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming an existing --out")
@@ -82,7 +86,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from faceqa.megc.predict import predict
     from faceqa.qa import FaceQA
 
-    answerer = "composer" if args.no_llm else "auto" if args.bundle is None else "llm"
+    answerer = "composer" if args.no_llm else args.answerer
     s = predict(args.questions, args.out, media_root=args.media_root, au_labels=args.au_labels,
                 qa=FaceQA(answerer=answerer, bundle=args.bundle), fps=args.fps, overwrite=args.overwrite,
                 progress=not args.no_progress)

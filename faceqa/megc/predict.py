@@ -6,7 +6,9 @@ For each clip of the question file (rows grouped by ``image_id`` / ``video``), i
    (:func:`~faceqa.qa.facts.facts_from_labels`), else from the media found under ``media_root``
    (:func:`~faceqa.megc.media.find_media`; the 2025 ``onset_frame``/``offset_frame`` select the
    clip's frames), with the dataset's labelling convention and frame rate;
-2. every question of the clip is answered in one :meth:`FaceQA.ask_many` call (one evidence pass);
+2. every question of the clip is answered in one :meth:`FaceQA.ask_many` call (one evidence pass),
+   naming the clip's dataset, so that ``answerer="auto"`` routes each question type by the
+   bundle's held-out scores for that dataset;
 3. its submission rows (``video_id, video, question, answer``) are appended to ``out`` at once,
    so an interrupted run loses at most the clip in progress.
 
@@ -122,12 +124,13 @@ class Predictor:
                                       fps=self.fps or DATASET_FPS.get(dataset), convention=convention,
                                       model=self.qa.deduction_model)
             return self.qa.answer_facts(facts, questions, tool_calls=[{"name": "au_labels",
-                                                                        "args": {"clip": first.clip}}])
+                                                                        "args": {"clip": first.clip}}],
+                                        dataset=first.dataset)
         if self.media_root is None:
             raise InvalidInputError(f"clip {first.clip!r}: no row in the AU-labels file, and no --media-root given")
         ref = find_media(self.media_root, first, self.fps)
         return self.qa.ask_many(ref.path, questions, fps=ref.fps, onset=ref.start, offset=ref.end, clip=first.clip,
-                                convention=convention)
+                                convention=convention, dataset=first.dataset)
 
 
 def predict(questions: str | Path, out: str | Path, media_root: str | Path | None = None,

@@ -10,12 +10,20 @@ verification or quality for the free-form ones), the :class:`~faceqa.qa.facts.Fa
 and each question is answered:
 
 - by the LLM answerer of an adapter bundle (``faceqa.aullm.answerer.load_answerer(bundle)``,
-  whose ``.answer(facts, evidence, questions)`` gets the :class:`~faceqa.qa.facts.Facts`, the
-  :class:`~faceqa.evidence.extract.Evidence` or None, and the question texts) for the MEGC, emotion
-  and describe questions, when ``answerer`` is ``"llm"``, or ``"auto"`` and a bundle is installed;
+  whose ``.answer(facts, evidence, questions, dataset=..., deduction_model=...)`` gets the
+  :class:`~faceqa.qa.facts.Facts`, the :class:`~faceqa.evidence.extract.Evidence` or None, the
+  question texts, the dataset the questions come from (None for a user's media) and the deduction
+  model the composer uses) for the MEGC, emotion and describe questions: with ``answerer="llm"``
+  always; with ``answerer="auto"`` (the default) only for the question types where the bundle
+  measured it at least as good as the composer on held-out subjects: its ``.route(kind, source,
+  dataset)`` decides, from the bundle's ``scores.json`` (an answerer without ``route`` is never
+  preferred in auto mode);
 - by the grounded :class:`~faceqa.qa.composer.Composer` otherwise: for the tool questions (faces,
-  identity, verification, pose, quality), with ``answerer="composer"``, and whenever the LLM
-  answerer fails (the :class:`Answer` then says so in ``note``).
+  identity, verification, pose, quality), with ``answerer="composer"``, where routing prefers it,
+  and whenever the LLM answerer fails (the :class:`Answer` then says so in ``note``).
+
+Every :class:`Answer` says which answerer gave it (``answerer``) and, for questions the LLM could
+have answered, why (``route``).
 """
 
 from __future__ import annotations
@@ -64,6 +72,8 @@ class Answer:
         tool_calls: the tools run for it, each ``{"name": ..., "args": {...}}``.
         answerer: ``"composer"`` or ``"llm"``.
         note: why the composer answered where the LLM was meant to, or what was missing.
+        route: why this answerer was chosen for this question type (auto routing), when the LLM was
+            a candidate.
     """
 
     question: str
@@ -74,6 +84,7 @@ class Answer:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     answerer: str = "composer"
     note: str | None = None
+    route: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready)."""
@@ -88,8 +99,9 @@ class FaceQA:
     """Question answering about faces.
 
     Args:
-        answerer: ``"auto"`` (the LLM when a bundle is installed, else the composer),
-            ``"composer"`` (no LLM) or ``"llm"`` (raise ModelUnavailableError when none loads).
+        answerer: ``"auto"`` (per question type, the LLM where the installed bundle's held-out score
+            is at least the composer's, else the composer), ``"composer"`` (no LLM) or ``"llm"`` (the
+            LLM for every question it can take; raise ModelUnavailableError when none loads).
         bundle: adapter bundle folder for the LLM answerer (default: the installed one).
         pipeline: a :class:`~faceqa.perception.FacePipeline` to reuse for every pass.
         gallery: gallery URI or open :class:`~faceqa.gallery.Gallery` for "who is this" questions.
@@ -166,10 +178,11 @@ class FaceQA:
 
     def ask_many(self, media: Media, questions: Sequence[str], fps: float | None = None, onset: int | None = None,
                  offset: int | None = None, compare: Media | None = None, clip: str | None = None,
-                 convention: str | None = None) -> list[Answer]:
+                 convention: str | None = None, dataset: str | None = None) -> list[Answer]:
         """Answer several questions about one clip; each tool (the evidence pass above all) runs once.
 
-        ``clip`` names the clip in the facts; ``convention`` overrides the instance's deduction convention.
+        ``clip`` names the clip in the facts; ``convention`` overrides the instance's deduction convention;
+        ``dataset`` names the dataset the questions come from (routing and the LLM's class vocabulary).
         """
         parsed = [parse_question(q) for q in questions]
         kinds = {q.kind for q in parsed}
@@ -193,27 +206,50 @@ class FaceQA:
             self._verify(media, compare, facts, calls)
         if "quality" in kinds:
             self._quality(media, facts, calls)
-        return self._answer(parsed, facts, evidence, calls, "; ".join(notes) or None)
+        return self._answer(parsed, facts, evidence, calls, "; ".join(notes) or None, dataset)
 
     def answer_facts(self, facts: Facts, questions: Sequence[str], evidence=None,
-                     tool_calls: Sequence[dict[str, Any]] = ()) -> list[Answer]:
-        """Answer questions from ready-made facts (e.g. :func:`~faceqa.qa.facts.facts_from_labels`)."""
-        return self._answer([parse_question(q) for q in questions], facts, evidence, list(tool_calls), None)
+                     tool_calls: Sequence[dict[str, Any]] = (), dataset: str | None = None) -> list[Answer]:
+        """Answer questions from ready-made facts (e.g. :func:`~faceqa.qa.facts.facts_from_labels`);
+        ``dataset`` as in :meth:`ask_many`."""
+        return self._answer([parse_question(q) for q in questions], facts, evidence, list(tool_calls), None, dataset)
+
+    def _routes(self, parsed: list[Question], facts: Facts, dataset: str | None, llm) -> dict[int, tuple[bool, str]]:
+        """Question index -> (the LLM answers it, why), for the questions the LLM could take."""
+        out: dict[int, tuple[bool, str]] = {}
+        for i, q in enumerate(parsed):
+            if q.kind not in LLM_KINDS:
+                continue
+            if self.answerer == "composer":
+                out[i] = (False, "answerer='composer'")
+            elif llm is None:
+                out[i] = (False, "no LLM answerer")
+            elif self.answerer == "llm":
+                out[i] = (True, "answerer='llm'")
+            elif hasattr(llm, "route"):
+                r = llm.route(q.kind, facts.source, dataset)
+                out[i] = (bool(r.llm), r.reason)
+            else:
+                out[i] = (False, "the LLM answerer reports no held-out scores to route by")
+        return out
 
     def _answer(self, parsed: list[Question], facts: Facts, evidence, calls: list[dict[str, Any]],
-                note: str | None) -> list[Answer]:
+                note: str | None, dataset: str | None = None) -> list[Answer]:
         composed = [self.composer.answer(q, facts) for q in parsed]
         texts: list[str | None] = [None] * len(parsed)
         llm_note = None
-        ask_llm = [i for i, q in enumerate(parsed) if q.kind in LLM_KINDS]
-        llm = self.llm() if ask_llm else None
-        if ask_llm and self._llm_note:
+        candidates = [i for i, q in enumerate(parsed) if q.kind in LLM_KINDS]
+        llm = self.llm() if candidates else None
+        routes = self._routes(parsed, facts, dataset, llm)
+        ask_llm = [i for i in candidates if routes[i][0]]
+        if candidates and self._llm_note:
             llm_note = self._llm_note
         if llm is not None and ask_llm:
             llm_calls = [*calls, {"name": "llm.answer", "args": {"bundle": self._llm_path,
                                                                  "questions": len(ask_llm)}}]
             try:
-                out = llm.answer(facts, evidence, [parsed[i].text for i in ask_llm])
+                out = llm.answer(facts, evidence, [parsed[i].text for i in ask_llm], dataset=dataset,
+                                 deduction_model=self.deduction_model)
                 if len(out) != len(ask_llm) or not all(isinstance(t, str) and t.strip() for t in out):
                     raise ValueError(f"expected {len(ask_llm)} non-empty answers, got {out!r:.200}")
                 for i, text in zip(ask_llm, out, strict=True):
@@ -225,10 +261,11 @@ class FaceQA:
         answers = []
         for i, (q, c) in enumerate(zip(parsed, composed, strict=True)):
             by_llm = texts[i] is not None
-            notes = [n for n in (note, None if by_llm or q.kind not in LLM_KINDS else llm_note) if n]
+            failed = q.kind in LLM_KINDS and not by_llm and (i in ask_llm or self.answerer != "composer")
+            notes = [n for n in (note, llm_note if failed else None) if n]
             answers.append(Answer(q.text, texts[i] if by_llm else c.text, q.kind, evidence_dict,
                                   round(float(c.confidence), 4), list(calls), "llm" if by_llm else "composer",
-                                  "; ".join(notes) or None))
+                                  "; ".join(notes) or None, routes[i][1] if i in routes else None))
         return answers
 
     # --- tools -------------------------------------------------------------------------------

@@ -4,31 +4,88 @@ from __future__ import annotations
 
 import datetime
 import json
+from pathlib import Path
 
 from faceqa.train.config import TrainConfig
+from faceqa.train.evaluate import HEADLINE, LVQA_KINDS, VQA_KINDS
+
+KIND_NAMES = {"coarse": "coarse class (UF1)", "fine": "fine class (UF1)", "aus": "AU list (AU F1)",
+              "au_present": "AU present (accuracy)", "au_side": "AU side (accuracy)",
+              "compound": "compound (mean of AU F1, fine UF1, coarse UF1)", "count": "LVQA event count (accuracy)",
+              "distinct_aus": "LVQA distinct AUs (set F1)", "event_type": "LVQA N-th event type (accuracy)"}
+MODE_NAMES = {"labels": "with AU labels (the `--au-labels` path)",
+              "video": "synthesised motion (a stand-in for video evidence)"}
 
 
-def _row(name: str, s: dict) -> str:
-    def g(path, key):
-        return f"{s[path][key]:.3f}" if path in s else "-"
+def loss_curve(log_path: str | Path | None, points: int = 8) -> list[dict]:
+    """The LLM stage's loss curve from ``log.jsonl``: mean losses over ``points`` equal windows of steps."""
+    if log_path is None or not Path(log_path).is_file():
+        return []
+    recs = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
+    recs = [r for r in recs if "lm" in r and r.get("stage") != "head"]
+    by_step: dict[int, dict] = {}
+    for r in recs:
+        by_step[r["step"]] = r  # a resumed run logs the same steps again: keep the last
+    recs = [by_step[s] for s in sorted(by_step)]
+    if not recs:
+        return []
+    size = max(1, len(recs) // points)
+    out = []
+    for i in range(0, len(recs), size):
+        chunk = recs[i:i + size]
+        out.append({"steps": f"{chunk[0]['step']}-{chunk[-1]['step']}",
+                    "lm": round(sum(r["lm"] for r in chunk) / len(chunk), 4),
+                    "au": round(sum(r.get("au", 0.0) for r in chunk) / len(chunk), 4)})
+    return out
 
-    def v(key):
-        return f"{s[key]:.3f}" if key in s else "-"
 
-    return (f"| {name} | {g('coarse', 'uf1')} | {g('coarse', 'uar')} | {g('fine', 'uf1')} | {g('fine', 'uar')} "
-            f"| {v('au_f1')} | {v('bleu4')} | {v('corpus_bleu4')} | {v('rouge1')} |")
+def _fmt(x) -> str:
+    return f"{x:.3f}" if isinstance(x, int | float) else "-"
 
 
-def model_card(cfg: TrainConfig, scores: dict, info: dict) -> str:
-    """Markdown model card: what the bundle is, how and on what it was trained, held-out scores."""
+def score_tables(scores: dict) -> list[str]:
+    """Markdown tables: per evidence mode and dataset, each question type's LLM and composer figures."""
+    lines: list[str] = []
+    for mode, per_scope in scores.items():
+        if mode not in MODE_NAMES:
+            continue
+        lines += [f"### {MODE_NAMES[mode].capitalize()}", "",
+                  "| dataset | question type | n | LLM | composer | answers (auto) |", "|---|---|---|---|---|---|"]
+        for scope, per in per_scope.items():
+            label = f"{scope} ({per.get('clips', 0)} clips)" if scope == "overall" else scope
+            for kind in VQA_KINDS + LVQA_KINDS:
+                if kind not in per:
+                    continue
+                key = HEADLINE[kind]
+                llm, comp = per[kind]["llm"][key], per[kind]["composer"][key]
+                lines.append(f"| {label} | {KIND_NAMES[kind]} | {per[kind]['n']} | {_fmt(llm)} | {_fmt(comp)} "
+                             f"| {'LLM' if llm >= comp else 'composer'} |")
+            text = per.get("text")
+            if text:
+                lines.append(f"| {label} | text: BLEU-4 / corpus BLEU-4 / ROUGE-1 | {per['questions']} "
+                             f"| {text['llm']['bleu4']:.3f} / {text['llm']['corpus_bleu4']:.3f} / "
+                             f"{text['llm']['rouge1']:.3f} | {text['composer']['bleu4']:.3f} / "
+                             f"{text['composer']['corpus_bleu4']:.3f} / {text['composer']['rouge1']:.3f} | - |")
+        lines.append("")
+    return lines
+
+
+def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None = None,
+               log_path: str | Path | None = None) -> str:
+    """Markdown model card: what the bundle is, how and on what it was trained, held-out scores and routing."""
     m = cfg.model
+    training = training or {}
     held = f"first of {cfg.folds} subject folds" if cfg.folds else f"{cfg.holdout:.0%} of each dataset's subjects"
     lines = [
         "# faceqa AULLM++ adapter bundle",
         "",
-        f"Base model: `{m.base_model}`; prompt `{m.prompt}`; {m.n_content_tokens} content tokens (MGE-EFP), "
-        f"{m.n_instruction_tokens} instruction tokens (R-AUGNN); LoRA r={m.lora_r}, alpha={m.lora_alpha} on "
-        f"{', '.join(m.lora_targets)}; losses: LM + {m.au_weight} x asymmetric AU loss + {m.ccr_weight} x CCR.",
+        f"Base model: `{m.base_model}` ({m.dtype or 'default dtype'}); prompt `{m.prompt}`; {m.n_content_tokens} "
+        f"content tokens (MGE-EFP), {m.n_instruction_tokens} instruction tokens (R-AUGNN)"
+        + (", premises as text (AU head's AUs with confidence and side, interval, emotion candidates)"
+           if m.prompt != "aullm_v1" else "")
+        + f"; LoRA r={m.lora_r}, alpha={m.lora_alpha} on {', '.join(m.lora_targets)}; losses: LM + {m.au_weight} x "
+        f"asymmetric AU loss + {m.ccr_weight} x CCR (every {cfg.ccr_every} steps). Closed-set answers are decoded "
+        "under constraints (class list, FACS names, no repeated AU).",
         "",
         "## Training",
         "",
@@ -36,21 +93,50 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict) -> str:
                                      "no video was seen)" if cfg.mode == "annotations" else " (evidence from video)"),
         f"- Data: {', '.join(cfg.sources)} (from `{cfg.data_root}`); {info['train_clips']} training clips, "
         f"{info['held_out_clips']} held-out clips from {len(info['held_out_subjects'])} held-out subjects "
-        f"({held}, seed {cfg.seed}).",
-        f"- {cfg.steps} steps, batch {cfg.batch_size}, lr {cfg.lr}, trained {datetime.date.today().isoformat()}.",
-        "",
-        "## Held-out-subject scores",
-        "",
-        "Answers to the MEGC question types for held-out subjects' clips. *motion features*: the model "
-        "sees only the motion evidence synthesised from the labels (what video evidence gives it); *with AU labels*: "
-        "the oracle AU channel is filled too (the `--au-labels` mode).",
-        "",
-        "| evidence, dataset | coarse UF1 | coarse UAR | fine UF1 | fine UAR | AU F1 | sentence BLEU-4 | corpus BLEU-4 "
-        "| ROUGE-1 |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"({held}, seed {cfg.seed}); every held-out clip scored ({info.get('scored_clips', info['held_out_clips'])})"
+        + (f", and {info['held_out_videos']} held-out long videos for ME-LVQA" if info.get("held_out_videos") else "")
+        + ".",
+        f"- {cfg.head_steps} AU-head steps (batch {cfg.head_batch_size}), then {cfg.steps} AULLM++ steps of "
+        f"{cfg.batch_size} clips with all their questions packed, lr {cfg.lr}, trained "
+        f"{datetime.date.today().isoformat()}.",
     ]
-    for ev, per in scores.items():
-        for ds, s in per.items():
-            lines.append(_row(f"{ev.replace('_', ' ')}, {ds}", s))
-    lines += ["", "## Configuration", "", "```json", json.dumps(cfg.to_dict(), indent=2), "```", ""]
+    if training.get("seconds"):
+        steps = max(1, cfg.steps)
+        lines.append(f"- Time: AU head {training.get('head_seconds', 0) / 60:.1f} min; LLM stage "
+                     f"{training['seconds'] / 60:.1f} min wall ({training['seconds'] / steps:.2f} s/step), "
+                     f"{training['cpu_seconds'] / 60:.1f} min CPU ({training['cpu_seconds'] / steps:.2f} CPU s/step), "
+                     f"threads {cfg.threads or 'default'}.")
+    lines.append("- Reproduce: `faceqa train --config configs/default_bundle.toml` (this config is below).")
+    curve = loss_curve(log_path)
+    if curve:
+        lines += ["", "Loss curve (LLM stage; mean per window of steps):", "", "| steps | LM loss | AU loss |",
+                  "|---|---|---|"] + [f"| {c['steps']} | {c['lm']:.4f} | {c['au']:.4f} |" for c in curve]
+    lines += [
+        "",
+        "## Held-out-subject scores: LLM and composer on the same clips",
+        "",
+        "Both answerers answer the same questions from the same facts; both use an AU -> emotion deduction "
+        "fitted on the training subjects only. *With AU labels*: the oracle AU labels, as `faceqa megc predict "
+        "--au-labels` answers. *Synthesised motion*: the motion the labelled AUs would produce (with weak "
+        "distractor AUs and noise), read by the LLM's evidence features and by the composer's AU read-out; "
+        "generated data, so it ranks the two answerers but does not measure accuracy on real video. The last "
+        "column is who answers that question type under `answerer=\"auto\"` (the default): the LLM only where "
+        "its held-out figure is at least the composer's.",
+        "",
+    ]
+    lines += score_tables(scores)
+    lines += ["## Routing", "",
+              "`answerer=\"auto\"` (the default of `faceqa ask`, `faceqa megc predict`, the tools and chat) reads "
+              "`routing` in `scores.json`: for a question of a dataset scored here, that dataset's figures; for any "
+              "other dataset, the overall ones (and the generic MEGC class vocabulary for constrained decoding). "
+              "Question types without an LLM figure (free-form questions, ME-VQA v2 analysis) go to the composer.",
+              ""]
+    composer_kinds = sorted({k for mode in scores.values() if isinstance(mode, dict)
+                             for scope in mode.values() if isinstance(scope, dict)
+                             for k, v in scope.items() if k in HEADLINE and v["llm"][HEADLINE[k]] < v["composer"][
+                                 HEADLINE[k]]})
+    if composer_kinds:
+        lines += ["Where the LLM did not reach the composer (some dataset or evidence mode above), the composer "
+                  f"answers: {', '.join(KIND_NAMES[k] for k in composer_kinds)}.", ""]
+    lines += ["## Configuration", "", "```json", json.dumps(cfg.to_dict(), indent=2), "```", ""]
     return "\n".join(lines)

@@ -8,8 +8,10 @@ Example (TOML)::
     sources = ["megc2025", "casme3"]
     holdout = 0.2                       # fraction of subjects held out (subject split)
     folds = 0                           # > 0: subject-grouped k-fold (folds >= #subjects: LOSO)
+    head_steps = 1500                   # AU-head pretraining steps (graph only, cheap) before the LLM
     steps = 400
-    batch_size = 8
+    batch_size = 4                      # clips per step, each with all its questions packed
+    ccr_every = 4                       # counterfactual consistency on every 4th step
     lr = 3e-4
     [model]                             # AULLMConfig fields
     base_model = "smollm2"
@@ -42,14 +44,25 @@ class TrainConfig:
         fps: frame rate of frame folders under ``media_root`` (SAMM/CASME II: 200; default 30).
         holdout: fraction of each dataset's subjects held out for evaluation.
         folds: subject-grouped k-fold instead (0: off); the final bundle is trained on the first fold.
-        steps, batch_size, grad_accum, lr, weight_decay, warmup: optimisation (``lr`` for LoRA).
+        head_steps, head_batch_size: steps and clips per step of the AU-head pretraining (the graph
+            alone, on synthesised evidence; seconds on a CPU) that runs before the LLM is trained, so
+            the premises the LLM learns to read come from a head that already works.
+        steps, batch_size, grad_accum, lr, weight_decay, warmup: optimisation (``lr`` for LoRA);
+            ``batch_size`` counts clips, each with all its questions (packed behind one prefix).
+        questions_per_clip: ask only this many of a clip's questions per step, drawn at random (0: all).
+        ccr_every: counterfactual consistency regularisation on every n-th step (0: never; 1: all).
+        oracle_dropout: share of training clips whose oracle AU channel is left empty (as from video).
+        deduction_folds: the emotion candidates of a training clip come from a deduction model fitted
+            without its subject's fold (this many folds of training subjects; 0: the shipped model).
         evidence_lr_scale: the projector, graph (and vision encoder) learn at ``lr`` times this: they
             start from random weights, the LLM from pretrained ones.
         eval_every, save_every, log_every: in steps.
         mixed_precision: ``"no"``, ``"bf16"`` or ``"fp16"`` (GPU).
         gradient_checkpointing: trade compute for memory in the LLM.
         seed: everything random (splits, synthesis, init).
-        eval_clips: cap on held-out clips scored at each evaluation (0: all).
+        threads: torch CPU threads (0: torch's default); on a busy shared CPU 1 is often fastest.
+        eval_clips: cap on held-out clips scored (0: all, the default and what a shipped card needs).
+        lvqa: also score the ME-LVQA question types on the held-out subjects' CAS(ME)^3 long videos.
         model: the AULLM++ configuration.
     """
 
@@ -62,8 +75,14 @@ class TrainConfig:
     fps: float | None = None
     holdout: float = 0.2
     folds: int = 0
+    head_steps: int = 0
+    head_batch_size: int = 64
     steps: int = 400
-    batch_size: int = 8
+    batch_size: int = 4
+    questions_per_clip: int = 0
+    ccr_every: int = 1
+    oracle_dropout: float = 0.5
+    deduction_folds: int = 4
     grad_accum: int = 1
     lr: float = 3e-4
     evidence_lr_scale: float = 4.0
@@ -75,7 +94,9 @@ class TrainConfig:
     mixed_precision: str = "no"
     gradient_checkpointing: bool = False
     seed: int = 0
+    threads: int = 0
     eval_clips: int = 0
+    lvqa: bool = True
     model: AULLMConfig = field(default_factory=AULLMConfig)
 
     def to_dict(self) -> dict:

@@ -1,93 +1,306 @@
-"""Held-out scoring of an AULLM++ model on labelled clips, with the MEGC metrics.
+"""Held-out evaluation: the LLM answerer and the composer side by side, on every held-out clip.
 
-For every held-out clip the model answers the clip's MEGC questions (see
-:func:`faceqa.train.examples.qa_examples`) from its evidence features. Scores:
+Each held-out clip's MEGC questions (:func:`~faceqa.train.examples.qa_examples`: coarse, fine,
+AU list, AU present (a yes and a no), side, compound) are answered twice on the same facts: by
+the bundle's :class:`~faceqa.aullm.answerer.LLMAnswerer` and by the grounded
+:class:`~faceqa.qa.composer.Composer`, under two kinds of evidence:
 
-- coarse and fine class: UF1 and UAR (MEGC's unweighted F1 and average recall) and accuracy;
-- AUs: F1 between the predicted and true AU sets of each "what are the action units" answer,
-  averaged over clips (sample-averaged set F1; an unparseable answer is the empty set);
-- yes/no presence and left/right side: accuracy;
-- every answer against its reference: sentence BLEU-4 (method-1 smoothing, averaged), corpus
-  BLEU-4 and ROUGE-1 F, as :mod:`faceqa.megc.text_metrics` defines them.
+- ``labels``: the oracle AU labels, exactly as ``faceqa megc predict --au-labels`` answers
+  (:func:`~faceqa.qa.facts.facts_from_labels`; the LLM's features come from the answerer's own
+  code path);
+- ``video``: a stand-in for video evidence that needs no video: the motion the labelled AUs would
+  produce (:func:`~faceqa.aullm.features.synthetic_displacement`, with weak distractor AUs and
+  noise); the LLM reads features computed from it, the composer facts read from it with the
+  evidence pass's own AU read-out (:func:`~faceqa.evidence.spotting.active_aus`). It is generated
+  data: it ranks the answerers on the same footing, it does not measure accuracy on real video.
+
+With ``lvqa``, the ME-LVQA question types (event counts, distinct AUs, N-th event type) are asked
+about the held-out subjects' CAS(ME)^3 part A long videos, from their labelled events.
+
+Both answerers get the same AU -> emotion deduction: the one fitted on the training subjects
+only (:class:`~faceqa.train.batches.Deductions`), so no figure rests on a held-out label. Every
+random choice (which AU a yes/no question names, the synthesised motion) is seeded per clip, so
+any clip can be answered again alone and give the same row.
+
+Figures per question type (the first one decides routing, :data:`HEADLINE`):
+
+- ``coarse``, ``fine``: UF1, UAR (MEGC's unweighted F1 and average recall), accuracy;
+- ``aus``: F1 between the predicted and true AU sets (averaged over questions);
+- ``au_present``, ``au_side``: accuracy;
+- ``compound``: its AU-set F1, fine UF1 and coarse UF1, and their mean (``score``);
+- ``count``: exact-match accuracy and MAE; ``distinct_aus``: set F1; ``event_type``: accuracy, UF1;
+- ``text``: sentence BLEU-4 (method-1 smoothing), corpus BLEU-4 and ROUGE-1 F over every answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+import zlib
+from collections.abc import Iterable
 
 import numpy as np
 from tqdm import tqdm
 
+from faceqa.aullm.answerer import dataset_key
 from faceqa.errors import InvalidInputError
 from faceqa.evidence.annotations import LabelledExpression
 from faceqa.evidence.au_codes import parse_aus
 from faceqa.evidence.spotting_metrics import recognition_scores
 from faceqa.train.examples import qa_examples
 
+HEADLINE = {"coarse": "uf1", "fine": "uf1", "aus": "f1", "au_present": "accuracy", "au_side": "accuracy",
+            "compound": "score", "count": "accuracy", "distinct_aus": "f1", "event_type": "accuracy"}
+"""The figure of each question type that routing compares."""
+VQA_KINDS = ("coarse", "fine", "aus", "au_present", "au_side", "compound")
+LVQA_KINDS = ("count", "distinct_aus", "event_type")
+ANSWERERS = ("llm", "composer")
+_COMPOUND = re.compile(r"present (?:is|are):\s*(.*?)\.\s*Therefore, the fine-grained expression class is\s+(\w+),"
+                       r"\s*and the coarse expression class is\s+(\w+)", re.IGNORECASE | re.DOTALL)
+
+
+def au_numbers_in(text: str) -> set[int]:
+    """The AU numbers an answer names (names or codes; an unreadable answer names none)."""
+    from faceqa.megc.evaluate import read_au_set
+
+    return read_au_set(text)[0]
+
 
 def au_set_f1(predicted: str, truth: str) -> float:
     """F1 between the AU sets named in two answers (an unparseable prediction is the empty set)."""
-    gold = {a.number for a in parse_aus(truth)}
     try:
-        pred = {a.number for a in parse_aus(predicted)}
+        gold = {a.number for a in parse_aus(truth)}
     except InvalidInputError:
-        pred = set()
+        gold = au_numbers_in(truth)
+    pred = au_numbers_in(predicted)
     if not gold and not pred:
         return 1.0
-    tp = len(gold & pred)
-    return 2 * tp / (len(gold) + len(pred)) if gold or pred else 0.0
+    return 2 * len(gold & pred) / (len(gold) + len(pred))
 
 
-def score_answers(rows: list[dict]) -> dict:
-    """Scores from answered rows (``kind``, ``answer``, ``reference``), as in the module docstring."""
+def parse_compound(text: str) -> tuple[set[int], str | None, str | None]:
+    """(AU numbers, fine class, coarse class) of a compound answer (empty/None where unreadable)."""
+    m = _COMPOUND.search(text or "")
+    if m is None:
+        return set(), None, None
+    return au_numbers_in(m.group(1)), m.group(2).lower(), m.group(3).lower()
+
+
+def _recognition(refs: list[str], preds: list[str]) -> dict:
+    s = recognition_scores(refs, [p.strip().lower().rstrip(".") for p in preds])
+    return {"uf1": round(s.uf1, 4), "uar": round(s.uar, 4), "accuracy": round(s.accuracy, 4), "n": s.n}
+
+
+def _f1(pred: set[int], gold: set[int]) -> float:
+    if not pred and not gold:
+        return 1.0
+    return 2 * len(pred & gold) / (len(pred) + len(gold))
+
+
+def kind_metrics(kind: str, refs: list[str], preds: list[str]) -> dict:
+    """The figures of one question type (see the module docstring)."""
+    n = len(refs)
+    if kind in ("coarse", "fine"):
+        return _recognition(refs, preds)
+    if kind in ("aus", "distinct_aus"):
+        return {"f1": round(float(np.mean([au_set_f1(p, r) for p, r in zip(preds, refs, strict=True)])), 4), "n": n}
+    if kind in ("au_present", "au_side"):
+        hits = [p.strip().lower().rstrip(".") == r.strip().lower() for p, r in zip(preds, refs, strict=True)]
+        return {"accuracy": round(float(np.mean(hits)), 4), "n": n}
+    if kind == "compound":
+        gold = [parse_compound(r) for r in refs]
+        got = [parse_compound(p) for p in preds]
+        f1 = float(np.mean([_f1(g[0], p[0]) for g, p in zip(gold, got, strict=True)]))
+        fine = _recognition([g[1] or "" for g in gold], [p[1] or "" for p in got])
+        coarse = _recognition([g[2] or "" for g in gold], [p[2] or "" for p in got])
+        return {"score": round((f1 + fine["uf1"] + coarse["uf1"]) / 3, 4), "au_f1": round(f1, 4),
+                "fine_uf1": fine["uf1"], "coarse_uf1": coarse["uf1"], "n": n}
+    if kind == "count":
+        from faceqa.megc.evaluate import read_count
+
+        values = [read_count(p) for p in preds]
+        gold = [int(r) for r in refs]
+        hits = [v == g for v, g in zip(values, gold, strict=True)]
+        mae = float(np.mean([abs((v or 0) - g) for v, g in zip(values, gold, strict=True)]))
+        return {"accuracy": round(float(np.mean(hits)), 4), "mae": round(mae, 4), "n": n}
+    if kind == "event_type":
+        from faceqa.megc.evaluate import read_event_kind
+
+        s = recognition_scores([read_event_kind(r) for r in refs], [read_event_kind(p) for p in preds])
+        return {"accuracy": round(s.accuracy, 4), "uf1": round(s.uf1, 4), "n": n}
+    raise InvalidInputError(f"no held-out figure for question type {kind!r}")
+
+
+def text_metrics(refs: list[str], preds: list[str]) -> dict:
+    """Sentence BLEU-4 (mean), corpus BLEU-4 and ROUGE-1 F (mean) of answers against references."""
     from faceqa.megc.text_metrics import corpus_bleu, rouge1, sentence_bleu
 
-    def by(kind):
-        return [r for r in rows if r["kind"] == kind]
+    return {"bleu4": round(float(np.mean([sentence_bleu(r, p) for r, p in zip(refs, preds, strict=True)])), 4),
+            "corpus_bleu4": round(corpus_bleu(refs, preds), 4),
+            "rouge1": round(float(np.mean([rouge1(r, p).f1 for r, p in zip(refs, preds, strict=True)])), 4)}
 
-    out: dict = {"questions": len(rows)}
-    for kind in ("coarse", "fine"):
-        sel = by(kind)
-        if sel:
-            s = recognition_scores([r["reference"] for r in sel], [r["answer"].strip().lower() for r in sel])
-            out[kind] = {"uf1": round(s.uf1, 4), "uar": round(s.uar, 4), "accuracy": round(s.accuracy, 4), "n": s.n}
-    aus = by("aus")
-    if aus:
-        out["au_f1"] = round(float(np.mean([au_set_f1(r["answer"], r["reference"]) for r in aus])), 4)
-    for kind in ("present", "side"):
-        sel = by(kind)
-        if sel:
-            out[f"{kind}_accuracy"] = round(float(np.mean([r["answer"].strip().lower() == r["reference"]
-                                                            for r in sel])), 4)
-    out["bleu4"] = round(float(np.mean([sentence_bleu(r["reference"], r["answer"]) for r in rows])), 4)
-    out["corpus_bleu4"] = round(corpus_bleu([r["reference"] for r in rows], [r["answer"] for r in rows]), 4)
-    out["rouge1"] = round(float(np.mean([rouge1(r["reference"], r["answer"]).f1 for r in rows])), 4)
+
+def compare(rows: list[dict]) -> dict:
+    """Per scope (``overall`` and each dataset) and question type: ``n`` and each answerer's figures."""
+    out: dict = {}
+    scopes = ["overall"] + sorted({r["dataset"] for r in rows})
+    for scope in scopes:
+        sel = [r for r in rows if scope == "overall" or r["dataset"] == scope]
+        per: dict = {"questions": len(sel), "clips": len({(r["dataset"], r["clip"]) for r in sel})}
+        for kind in VQA_KINDS + LVQA_KINDS:
+            k_rows = [r for r in sel if r["kind"] == kind]
+            if not k_rows:
+                continue
+            refs = [r["reference"] for r in k_rows]
+            per[kind] = {"n": len(k_rows)} | {who: {k: v for k, v in kind_metrics(kind, refs, [r[who] for r in k_rows])
+                                                    .items() if k != "n"} for who in ANSWERERS}
+        refs = [r["reference"] for r in sel]
+        per["text"] = {who: text_metrics(refs, [r[who] for r in sel]) for who in ANSWERERS}
+        out[scope] = per
     return out
 
 
-def answer_clips(model, clips: list[LabelledExpression], features: Callable, seed: int = 0,
-                 progress: bool = True) -> list[dict]:
-    """Answer every clip's MEGC questions; rows with clip, kind, question, answer and reference."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for clip in tqdm(clips, desc="evaluating", unit="clip", disable=not progress, leave=False):
-        examples = qa_examples(clip, rng)
-        if not examples:
-            continue
-        answers = model.answer(features(examples[0], rng), [e.question for e in examples])
-        rows += [{"dataset": clip.dataset, "subject": clip.subject, "clip": clip.clip, "kind": e.kind,
-                  "question": e.question, "answer": a, "reference": e.answer}
-                 for e, a in zip(examples, answers, strict=True)]
-    return rows
+def routing_table(scores: dict) -> dict:
+    """mode -> scope -> kind -> ``{"llm": x, "composer": y, "answerer": ...}`` from :func:`compare` output per mode."""
+    table: dict = {}
+    for mode, per_scope in scores.items():
+        for scope, per in per_scope.items():
+            for kind, fig in per.items():
+                if kind not in HEADLINE or not isinstance(fig, dict):
+                    continue
+                key = HEADLINE[kind]
+                llm, comp = fig["llm"][key], fig["composer"][key]
+                table.setdefault(mode, {}).setdefault(scope, {})[kind] = {
+                    "llm": llm, "composer": comp, "n": fig["n"], "answerer": "llm" if llm >= comp else "composer"}
+    return table
 
 
-def evaluate_model(model, clips: list[LabelledExpression], features: Callable, seed: int = 0,
-                   progress: bool = True) -> dict:
-    """Overall and per-dataset scores of ``model`` on ``clips``."""
-    rows = answer_clips(model, clips, features, seed, progress)
+def clip_rng(seed: int, clip: LabelledExpression) -> np.random.Generator:
+    """The generator of one clip's random choices (the same whichever clips are scored with it)."""
+    return np.random.default_rng([seed, zlib.crc32(f"{clip.dataset}/{clip.subject}/{clip.clip}".encode())])
+
+
+def facts_from_motion(series: np.ndarray, convention: str | None = None, model=None):
+    """Facts from a region-displacement series (T, R, 2) read as the evidence pass reads video.
+
+    The AUs active in it (:func:`~faceqa.evidence.spotting.active_aus` on the peak strengths),
+    every measured AU ranked by strength, and the emotion deduced from the active AUs (or the
+    strongest one when none is active), as :func:`~faceqa.qa.facts.facts_from_evidence` does.
+    """
+    from faceqa.evidence.au_activity import AU_MOTIONS, au_activity
+    from faceqa.evidence.deduction import deduce
+    from faceqa.evidence.facs import au_by_number
+    from faceqa.evidence.spotting import active_aus, side_of
+    from faceqa.qa.facts import RANK_EXCLUDED, AUFact, Facts
+
+    strength = au_activity(np.nan_to_num(series), saturate=False).max(axis=0)
+    facts = Facts("video", convention=convention)
+    sides = {m.au: (float(strength[2 * j]), float(strength[2 * j + 1])) for j, m in enumerate(AU_MOTIONS)}
+    facts.aus = [AUFact(a.au, au_by_number(a.au).name, a.side, float(a.score), min(sides[a.au][0], 1.0),
+                        min(sides[a.au][1], 1.0)) for a in active_aus(strength)]
+    ranked = sorted(((max(left, right), au, left, right) for au, (left, right) in sides.items()
+                     if au not in RANK_EXCLUDED), key=lambda t: (-t[0], t[1]))
+    facts.ranked = [AUFact(au, au_by_number(au).name, side_of(left, right), min(top, 1.0), min(left, 1.0),
+                           min(right, 1.0)) for top, au, left, right in ranked]
+    numbers = [a.au for a in facts.aus] or [a.au for a in facts.ranked[:1] if a.score > 0]
+    d = deduce(numbers, convention, model=model)
+    facts.fine, facts.coarse = d.fine, d.coarse
+    facts.fine_scores = {k: round(v, 4) for k, v in sorted(d.scores.items(), key=lambda kv: -kv[1])}
+    facts.coarse_scores = {k: round(v, 4) for k, v in sorted(d.coarse_scores.items(), key=lambda kv: -kv[1])}
+    facts.rationale = d.rationale
+    return facts
+
+
+def answer_clip(answerer, clip: LabelledExpression, mode: str, deduction_model=None, seed: int = 0,
+                composer=None) -> list[dict]:
+    """One held-out clip's rows: its MEGC questions answered by the LLM and by the composer (same facts)."""
+    from faceqa.aullm.features import features_from_displacement, synthetic_displacement
+    from faceqa.megc.media import DATASET_CONVENTION
+    from faceqa.qa.composer import Composer
+    from faceqa.qa.facts import facts_from_labels
+    from faceqa.qa.questions import parse_question
+
+    composer = composer or Composer()
+    rng = clip_rng(seed, clip)
+    examples = qa_examples(clip, rng)
+    if not examples:
+        return []
+    ds = dataset_key(clip.dataset)
+    convention = DATASET_CONVENTION.get(ds or "")
+    if mode == "labels":
+        facts = facts_from_labels(list(clip.aus), clip=clip.clip, convention=convention, model=deduction_model)
+        feats = answerer.features(facts, None)
+    elif mode == "video":
+        series = synthetic_displacement(list(clip.aus), rng)
+        facts = facts_from_motion(series, convention, deduction_model)
+        feats = features_from_displacement(series, answerer.model.node_aus)
+    else:
+        raise InvalidInputError(f"evidence mode must be 'labels' or 'video', got {mode!r}")
+    questions = [e.question for e in examples]
+    llm = answerer.answer_features(feats, facts, questions, ds, deduction_model)
+    parsed = [parse_question(q) for q in questions]
+    comp = [composer.answer(q, facts).text for q in parsed]
+    return [{"mode": mode, "dataset": ds, "subject": clip.subject, "clip": clip.clip, "kind": q.kind,
+             "question": e.question, "reference": e.answer, "llm": a, "composer": c}
+            for e, q, a, c in zip(examples, parsed, llm, comp, strict=True)]
+
+
+def lvqa_videos(data_root, subjects: Iterable[str]) -> dict[str, list[LabelledExpression]]:
+    """The CAS(ME)^3 part A long videos of these subject keys (``casme3:spNO.1``), with their events."""
+    from pathlib import Path
+
+    from faceqa.evidence.annotations import CASME3_ME_CSV
+    from faceqa.megc.gold import casme3_videos
+
+    wanted = {s.split(":", 1)[1] for s in subjects if s.startswith("casme3:")}
+    root = Path(data_root)
+    all_csv = (root / CASME3_ME_CSV).parent / "casme3_partA_all_expressions_v2.csv"
+    if not wanted or not all_csv.is_file():
+        return {}
+    videos = casme3_videos(all_csv, root / CASME3_ME_CSV)
+    return {v: evs for v, evs in videos.items() if evs and evs[0].subject in wanted}
+
+
+def answer_video(answerer, video: str, events: list[LabelledExpression], deduction_model=None, seed: int = 0,
+                 composer=None) -> list[dict]:
+    """One long video's ME-LVQA rows from its labelled events, answered by the LLM and the composer."""
+    from faceqa.megc.gold import lvqa_gold
+    from faceqa.qa.composer import Composer
+    from faceqa.qa.facts import facts_from_labels
+    from faceqa.qa.questions import parse_question
+
+    composer = composer or Composer()
+    seed_v = int(np.random.default_rng([seed, zlib.crc32(video.encode())]).integers(1 << 30))
+    gold, _, _ = lvqa_gold({video: events}, None, 2, seed_v)
+    aus = list(dict.fromkeys(a for e in events for a in e.aus))
+    facts = facts_from_labels(aus, events, clip=video, fps=30.0, convention="casme3", model=deduction_model)
+    questions = [g["question"] for g in gold]
+    llm = answerer.answer_features(answerer.features(facts, None), facts, questions, "casme3", deduction_model)
+    parsed = [parse_question(q) for q in questions]
+    comp = [composer.answer(q, facts).text for q in parsed]
+    return [{"mode": "labels", "dataset": "casme3", "subject": events[0].subject, "clip": video, "kind": q.kind,
+             "question": g["question"], "reference": g["answer"], "llm": a, "composer": c}
+            for g, q, a, c in zip(gold, parsed, llm, comp, strict=True)]
+
+
+def evaluate_answerers(answerer, clips: list[LabelledExpression], deduction_model=None, seed: int = 0,
+                       modes: tuple[str, ...] = ("labels", "video"), videos: dict | None = None,
+                       progress: bool = True) -> tuple[dict, list[dict]]:
+    """(scores, rows): every clip (and long video) answered by both answerers, compared per mode."""
+    from faceqa.qa.composer import Composer
+
+    composer = Composer()
+    rows: list[dict] = []
+    total = len(clips) * len(modes) + len(videos or {})
+    bar = tqdm(total=total, desc="held-out", unit="clip", disable=not progress, leave=False)
+    for mode in modes:
+        for clip in clips:
+            rows += answer_clip(answerer, clip, mode, deduction_model, seed, composer)
+            bar.update(1)
+    for video, events in (videos or {}).items():
+        rows += answer_video(answerer, video, events, deduction_model, seed, composer)
+        bar.update(1)
+    bar.close()
     if not rows:
         raise InvalidInputError("no held-out question to score")
-    scores = {"overall": score_answers(rows)}
-    for ds in sorted({r["dataset"] for r in rows}):
-        scores[ds] = score_answers([r for r in rows if r["dataset"] == ds])
-    return scores
+    scores = {mode: compare([r for r in rows if r["mode"] == mode]) for mode in modes}
+    return scores, rows

@@ -1,10 +1,24 @@
-"""The training loop (nanoGPT-sized): sample a batch, forward, backward, step; evaluate; save.
+"""The training loop (nanoGPT-sized): pretrain the AU head, then sample, forward, backward, step; evaluate; save.
+
+Two stages:
+
+1. **AU head** (``head_steps``): the R-AUGNN alone learns to name the AUs from synthesised
+   evidence (asymmetric loss, large batches; seconds per hundred steps on a CPU), so the premises
+   the LLM then reads already mean something;
+2. **AULLM++** (``steps``): each step takes ``batch_size`` clips with all their questions packed
+   behind one prefix (:mod:`faceqa.train.batches`); LoRA, projector and graph learn together from
+   the language-model loss, the AU loss and, every ``ccr_every``-th step, counterfactual
+   consistency.
 
 HF Accelerate runs the same code on the CPU, one GPU, or many (``accelerate launch -m faceqa.cli.main
 train --config FILE``), with mixed precision on GPU. Checkpoints (``output_dir/checkpoint``: model,
-optimiser, scheduler and RNG state, plus ``progress.json``) are written every ``save_every`` steps,
-and a run started again with the same ``output_dir`` resumes from the last one. The final adapter
-bundle goes to ``output_dir/bundle`` with its held-out scores and model card.
+optimiser, scheduler and torch/NumPy RNG state, plus ``progress.json`` with the step and the state
+of the sampling generator) are written every ``save_every`` steps and when a run ends, and a run
+started again with the same ``output_dir`` resumes from the last one and continues the same loss
+curve. ``log.jsonl`` gets one line per ``log_every`` steps (losses, learning rate, wall and CPU
+seconds, seconds per step). The final adapter bundle goes to ``output_dir/bundle`` with its class
+vocabularies, held-out scores (LLM and composer side by side on every held-out clip), the routing
+table derived from them, every held-out answer, and the model card.
 """
 
 from __future__ import annotations
@@ -12,18 +26,22 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from faceqa.aullm.answerer import LLMAnswerer, dataset_key
 from faceqa.aullm.bundle import create_model, save_pretrained
-from faceqa.aullm.features import features_from_labels
-from faceqa.train.batches import annotation_features, make_batch, media_features
+from faceqa.aullm.decoding import ClassVocab
+from faceqa.aullm.features import collate, features_from_labels
+from faceqa.aullm.losses import asymmetric_loss
+from faceqa.train.batches import Deductions, annotation_features, au_targets, make_batch, media_features
 from faceqa.train.card import model_card
 from faceqa.train.config import TrainConfig
-from faceqa.train.evaluate import evaluate_model
+from faceqa.train.evaluate import evaluate_answerers, lvqa_videos, routing_table
 from faceqa.train.examples import load_clips, qa_examples, split_by_subject, subject_folds, subject_key
 
 
@@ -45,15 +63,71 @@ def split(cfg: TrainConfig):
     return split_by_subject(clips, cfg.holdout, cfg.seed)
 
 
-def train(cfg: TrainConfig, progress: bool = True, model=None) -> dict:
-    """Train per ``cfg``; returns {"bundle": path, "scores": held-out scores, "steps": n}."""
+def class_vocab(clips) -> dict[str, dict]:
+    """Per dataset, the fine and coarse classes and AU numbers its training clips carry (``vocab.json``)."""
+    from faceqa.evidence.emotion_classes import COARSE_CLASSES, FINE_CLASSES
+
+    out: dict[str, dict] = {}
+    for ds in sorted({dataset_key(c.dataset) for c in clips}):
+        mine = [c for c in clips if dataset_key(c.dataset) == ds]
+        fine = {c.fine for c in mine if c.fine}
+        coarse = {c.coarse for c in mine if c.coarse}
+        out[ds] = ClassVocab(tuple(f for f in FINE_CLASSES if f in fine),
+                             tuple(k for k in COARSE_CLASSES if k in coarse), ()).to_dict()
+    aus = sorted({a.number for c in clips for a in c.aus})
+    for v in out.values():
+        v["aus"] = aus
+    return out
+
+
+def _examples(clip, rng: np.random.Generator, k: int):
+    options = qa_examples(clip, rng)
+    if k and len(options) > k:
+        options = [options[i] for i in sorted(rng.choice(len(options), size=k, replace=False))]
+    return options
+
+
+def pretrain_head(model, clips, cfg: TrainConfig, rng: np.random.Generator, log, progress: bool) -> None:
+    """Stage 1: the graph's AU head on synthesised evidence (asymmetric loss)."""
+    gnn = model.gnn
+    opt = torch.optim.AdamW(gnn.parameters(), lr=cfg.lr * cfg.evidence_lr_scale, weight_decay=cfg.weight_decay)
+    gnn.train()
+    t0, c0 = time.perf_counter(), time.process_time()
+    with_aus = [c for c in clips if c.aus]
+    bar = tqdm(range(cfg.head_steps), desc="AU head", unit="step", disable=not progress)
+    for step in bar:
+        picks = [with_aus[i] for i in rng.integers(len(with_aus), size=cfg.head_batch_size)]
+        feats = collate([features_from_labels(list(c.aus), model.node_aus, rng, cfg.oracle_dropout) for c in picks])
+        targets = torch.stack([au_targets(c.aus, model.node_aus) for c in picks])
+        _, logits = gnn(feats.nodes.to(model.device))
+        loss = asymmetric_loss(logits, targets.to(logits.device))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if (step + 1) % max(1, cfg.log_every * 10) == 0 or step + 1 == cfg.head_steps:
+            log.write(json.dumps({"stage": "head", "step": step + 1, "au": round(loss.item(), 5),
+                                  "seconds": round(time.perf_counter() - t0, 1),
+                                  "cpu_seconds": round(time.process_time() - c0, 1)}) + "\n")
+            log.flush()
+            bar.set_postfix(au=round(loss.item(), 4))
+
+
+def train(cfg: TrainConfig, progress: bool = True, model=None, on_step: Callable[[int, dict], None] | None = None
+          ) -> dict:
+    """Train per ``cfg``; returns {"bundle": path, "scores": held-out scores, "steps": n, "training": {...}}.
+
+    ``on_step(step, record)`` is called after every step (the record holds the losses).
+    """
     from accelerate import Accelerator
 
     out_dir = Path(cfg.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=cfg.grad_accum)
     train_clips, test_clips = split(cfg)
+    deductions = Deductions(cfg.data_root, train_clips, cfg.deduction_folds, cfg.seed)
     model = model or create_model(cfg.model)
     if cfg.gradient_checkpointing:
         model.llm.gradient_checkpointing_enable()
@@ -70,26 +144,42 @@ def train(cfg: TrainConfig, progress: bool = True, model=None) -> dict:
     media = cfg.mode == "media"
     crops = bool(cfg.model.vision_encoder)
     features = (media_features(cfg.media_root, core.node_aus, cfg.fps, crops) if media
-                else annotation_features(core.node_aus))
+                else annotation_features(core.node_aus, cfg.oracle_dropout))
     ckpt = out_dir / "checkpoint"
-    start = 0
-    if (ckpt / "progress.json").exists():
-        accelerator.load_state(str(ckpt))
-        start = json.loads((ckpt / "progress.json").read_text())["step"]
-    rng = np.random.default_rng(cfg.seed + start)
+    rng = np.random.default_rng(cfg.seed)
+    progress_file = ckpt / "progress.json"
+    state = json.loads(progress_file.read_text()) if progress_file.exists() else {"step": 0, "head_done": False}
     log = (out_dir / "log.jsonl").open("a")
+    timing = state.get("timing", {"seconds": 0.0, "cpu_seconds": 0.0, "head_seconds": 0.0})
+
+    def save(step: int) -> None:
+        accelerator.save_state(str(ckpt))
+        progress_file.write_text(json.dumps({"step": step, "head_done": True, "rng": rng.bit_generator.state,
+                                             "timing": timing}))
+
+    if progress_file.exists():
+        accelerator.load_state(str(ckpt))
+        if "rng" in state:
+            rng.bit_generator.state = state["rng"]
+    start = int(state["step"])
+    if not state.get("head_done") and cfg.head_steps and start == 0:
+        t = time.perf_counter()
+        pretrain_head(core, train_clips, cfg, rng, log, progress)
+        timing["head_seconds"] = round(time.perf_counter() - t, 1)
+        if cfg.save_every:
+            save(0)
     model.train()
     bar = tqdm(range(start, cfg.steps), desc="training", unit="step", disable=not progress, initial=start,
                total=cfg.steps)
-    t0 = time.perf_counter()
+    t_window, c_window, n_window = time.perf_counter(), time.process_time(), 0
+    step = start
     for step in bar:
-        clips = [train_clips[i] for i in rng.integers(len(train_clips), size=cfg.batch_size)]
-        examples = []
-        for c in clips:
-            options = qa_examples(c, rng)
-            examples.append(options[int(rng.integers(len(options)))])
-        batch = make_batch(examples, core.node_aus, rng, features, counterfactuals=cfg.model.ccr_weight > 0,
-                           synthesise=not media)
+        picks = [train_clips[i] for i in rng.integers(len(train_clips), size=cfg.batch_size)]
+        clip_examples = [ex for ex in (_examples(c, rng, cfg.questions_per_clip) for c in picks) if ex]
+        ccr = bool(cfg.model.ccr_weight) and cfg.ccr_every > 0 and step % cfg.ccr_every == 0
+        batch = make_batch(clip_examples, core, rng, features, counterfactuals=ccr, synthesise=not media,
+                           deductions=deductions)
+        t, c = time.perf_counter(), time.process_time()
         with accelerator.accumulate(model):
             out = model(**batch.model_kwargs())
             accelerator.backward(out["loss"])
@@ -97,39 +187,42 @@ def train(cfg: TrainConfig, progress: bool = True, model=None) -> dict:
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()
+        timing["seconds"] = round(timing["seconds"] + time.perf_counter() - t, 2)
+        timing["cpu_seconds"] = round(timing["cpu_seconds"] + time.process_time() - c, 2)
+        n_window += 1
+        rec = {"step": step + 1, "lr": scheduler.get_last_lr()[0], "questions": len(batch.questions),
+               "ccr_step": ccr} | {k: round(v.item(), 4) for k, v in out.items() if k != "logits"}
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
-            rec = {"step": step + 1, "seconds": round(time.perf_counter() - t0, 1), "lr": scheduler.get_last_lr()[0]}
-            rec |= {k: round(v.item(), 4) for k, v in out.items() if k != "logits"}
+            rec |= {"s_per_step": round((time.perf_counter() - t_window) / n_window, 2),
+                    "cpu_s_per_step": round((time.process_time() - c_window) / n_window, 2),
+                    "seconds": timing["seconds"], "cpu_seconds": timing["cpu_seconds"]}
+            t_window, c_window, n_window = time.perf_counter(), time.process_time(), 0
             log.write(json.dumps(rec) + "\n")
             log.flush()
             bar.set_postfix(loss=rec["loss"], lm=rec["lm"])
         if cfg.save_every and (step + 1) % cfg.save_every == 0 and step + 1 < cfg.steps:
-            accelerator.save_state(str(ckpt))
-            (ckpt / "progress.json").write_text(json.dumps({"step": step + 1}))
-        if cfg.eval_every and (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps:
-            evaluation = held_out_scores(core, cfg, test_clips, False, features if media else None)
-            log.write(json.dumps({"step": step + 1, "eval": evaluation}) + "\n")
-            model.train()
+            save(step + 1)
+        if on_step is not None:
+            on_step(step + 1, rec)
     log.close()
-    scores = held_out_scores(core, cfg, test_clips, progress, features if media else None)
-    info = {"train_clips": len(train_clips), "held_out_clips": len(test_clips),
-            "held_out_subjects": sorted({subject_key(c) for c in test_clips}), "steps": cfg.steps}
-    bundle = save_pretrained(core, out_dir / "bundle", scores=scores | {"split": info},
-                             card=model_card(cfg, scores, info))
-    return {"bundle": str(bundle), "scores": scores, "steps": cfg.steps}
-
-
-def held_out_scores(model, cfg: TrainConfig, clips, progress: bool, media_fn=None) -> dict:
-    """Scores on held-out clips: from their video evidence (media mode), or with motion features
-    synthesised from the labels and, separately, with the oracle AU channel filled as well."""
-    model.eval()
-    order = np.random.default_rng(cfg.seed).permutation(len(clips))  # a mix of every dataset
-    sample = [clips[i] for i in order[: cfg.eval_clips]] if cfg.eval_clips else clips
-    if media_fn is not None:
-        return {"video_evidence": evaluate_model(model, sample, media_fn, cfg.seed, progress)}
-    node_aus = model.node_aus
-    motion = evaluate_model(model, sample, lambda ex, rng: features_from_labels(list(ex.clip.aus), node_aus, rng, 1.0),
-                            cfg.seed, progress)
-    oracle = evaluate_model(model, sample, lambda ex, rng: features_from_labels(list(ex.clip.aus), node_aus, rng, 0.0),
-                            cfg.seed, progress)
-    return {"motion_features": motion, "with_au_labels": oracle}
+    if cfg.save_every or start < cfg.steps:
+        save(cfg.steps)
+    answerer = LLMAnswerer(core, {k: ClassVocab.from_dict(v) for k, v in class_vocab(train_clips).items()})
+    test = test_clips[: cfg.eval_clips] if cfg.eval_clips else test_clips
+    held_keys = sorted({subject_key(c) for c in test_clips})
+    videos = lvqa_videos(cfg.data_root, held_keys) if cfg.lvqa and not media else {}
+    core.eval()
+    scores, rows = evaluate_answerers(answerer, test, deductions.heldout, cfg.seed,
+                                      ("video",) if media else ("labels", "video"), videos, progress)
+    info = {"train_clips": len(train_clips), "held_out_clips": len(test_clips), "scored_clips": len(test),
+            "held_out_videos": len(videos), "held_out_subjects": held_keys, "steps": cfg.steps,
+            "head_steps": cfg.head_steps}
+    training = {"steps": cfg.steps, "head_steps": cfg.head_steps, "batch_size": cfg.batch_size} | timing
+    bundle = out_dir / "bundle"
+    save_pretrained(core, bundle, scores=scores | {"routing": routing_table(scores), "split": info,
+                                                   "training": training},
+                    card=model_card(cfg, scores, info, training, out_dir / "log.jsonl"),
+                    vocab=class_vocab(train_clips), heldout=rows)
+    if deductions.heldout is not None:
+        (bundle / "deduction_heldout.json").write_text(json.dumps(deductions.heldout.to_json()) + "\n")
+    return {"bundle": str(bundle), "scores": scores, "steps": cfg.steps, "training": training}

@@ -1,0 +1,248 @@
+"""Constrained decoding: answers to closed-set questions that are always valid labels.
+
+A closed-set answer follows a small grammar (:func:`grammar_for`): a sequence of
+
+- :class:`Literal` text, fed as it is (the fixed words of the compound answer);
+- :class:`Choice` among whole options (a class name, ``yes``/``no``, ``left``/``right``): every
+  option is scored in one batched forward pass from the shared KV cache, as the sum of its tokens'
+  log-probabilities plus that of the token that must follow it (so an option that is a prefix of
+  another is not favoured), and the best one is taken;
+- :class:`AUList`: AU names joined by ``", "``; before each further name the model chooses
+  between the separator and the token that ends the list (subject to the question's number: one
+  AU for "What is the action unit?", at least two for "What are the action units?"), then the
+  name among the names not yet said (a batched choice), so an AU is never repeated and every
+  name is a FACS name.
+
+Options are tokenized on their own, with the leading space they have in the answer; the
+tokenizers of the Llama/Qwen family split words and punctuation before BPE, so these pieces give
+the same tokens as the whole answer does in training (checked in the tests for the embedded
+model). Questions outside the closed set (free-form, analysis) are generated greedily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from faceqa.evidence.emotion_classes import COARSE_CLASSES, FINE_CLASSES
+from faceqa.evidence.facs import action_units, au_by_number
+
+
+@dataclass(frozen=True)
+class Literal:
+    """Fixed text of the answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of ``options`` (each as it appears in the answer, with its leading space if any)."""
+
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AUList:
+    """AU names joined by ``", "``: ``min_items`` to ``max_items`` (None: no cap), ``lead`` before the first."""
+
+    names: tuple[str, ...]
+    min_items: int = 1
+    max_items: int | None = None
+    lead: str = ""
+
+
+Segment = Literal | Choice | AUList
+
+
+@dataclass(frozen=True)
+class ClassVocab:
+    """The labels a closed-set answer may use: fine and coarse classes, AU numbers."""
+
+    fine: tuple[str, ...] = FINE_CLASSES
+    coarse: tuple[str, ...] = COARSE_CLASSES
+    aus: tuple[int, ...] = field(default_factory=lambda: tuple(a.number for a in action_units() if a.number < 50))
+
+    @property
+    def au_names(self) -> tuple[str, ...]:
+        """MEGC names of :attr:`aus`."""
+        return tuple(au_by_number(a).name for a in self.aus)
+
+    def to_dict(self) -> dict:
+        """Plain dict (JSON-ready)."""
+        return {"fine": list(self.fine), "coarse": list(self.coarse), "aus": list(self.aus)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ClassVocab:
+        """Inverse of :meth:`to_dict` (missing keys take the generic vocabulary)."""
+        generic = cls()
+        return cls(tuple(d.get("fine") or generic.fine), tuple(d.get("coarse") or generic.coarse),
+                   tuple(int(a) for a in (d.get("aus") or generic.aus)))
+
+
+GENERIC_VOCAB = ClassVocab()
+"""Every MEGC class and every FACS AU below 50: for datasets a bundle never saw."""
+
+COMPOUND = ("The action unit present is:", "The action units present are:")
+COMPOUND_FINE = ". Therefore, the fine-grained expression class is"
+COMPOUND_COARSE = ", and the coarse expression class is"
+
+
+def grammar_for(question, vocab: ClassVocab = GENERIC_VOCAB) -> tuple[Segment, ...] | None:
+    """The answer grammar of a parsed :class:`~faceqa.qa.questions.Question`, or None (free text).
+
+    The answers follow the MEGC training answers (and the composer's templates): a bare class,
+    ``yes``/``no``, ``left``/``right``, AU names joined by ``", "``, the compound sentence, and for
+    ME-LVQA a number or ``micro-``/``macro-expression``.
+    """
+    names = vocab.au_names
+    if question.kind == "coarse":
+        return (Choice(vocab.coarse),)
+    if question.kind == "fine":
+        return (Choice(vocab.fine),)
+    if question.kind == "au_present":
+        return (Choice(("yes", "no")),)
+    if question.kind == "au_side":
+        return (Choice(("left", "right")),)
+    if question.kind == "aus":
+        return (AUList(names, 2, None) if question.plural else AUList(names, 1, 1),)
+    if question.kind == "distinct_aus":
+        return (AUList(names, 1, None),)
+    if question.kind == "compound":
+        plural = bool(question.plural)
+        return (Literal(COMPOUND[plural]), AUList(names, 2 if plural else 1, None if plural else 1, " "),
+                Literal(COMPOUND_FINE), Choice(tuple(" " + c for c in vocab.fine)),
+                Literal(COMPOUND_COARSE), Choice(tuple(" " + c for c in vocab.coarse)), Literal("."))
+    if question.kind == "event_type":
+        return (Choice(("micro-expression", "macro-expression")),)
+    if question.kind == "count":
+        return (Choice(tuple(str(n) for n in range(21))),)
+    return None
+
+
+class _State:
+    """The decoding state: the KV cache after the tokens so far and the logits for the next token."""
+
+    def __init__(self, cache, logits: torch.Tensor):
+        self.cache = cache
+        self.logits = logits  # (V,)
+
+
+class Decoder:
+    """Runs grammars on a causal LM from a KV cache (see the module docstring)."""
+
+    def __init__(self, llm, tokenizer, end_id: int):
+        self.llm = llm
+        self.tokenizer = tokenizer
+        self.end_id = end_id
+        self._ids: dict[str, list[int]] = {}
+
+    def ids(self, text: str) -> list[int]:
+        """Token ids of a piece of answer text (cached)."""
+        if text not in self._ids:
+            self._ids[text] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return self._ids[text]
+
+    def _device(self):
+        return self.llm.get_input_embeddings().weight.device
+
+    def _feed(self, state: _State, ids: list[int]) -> _State:
+        x = torch.tensor([ids], device=self._device())
+        out = self.llm(input_ids=x, cache=state.cache, use_cache=True)
+        return _State(out.cache, out.logits[0, -1].float())
+
+    def _choose(self, state: _State, options: Sequence[list[int]], follow: int | None, advance: bool
+                ) -> tuple[int, _State | None]:
+        """Index of the most probable option (with ``follow`` after it) and, if ``advance``, the state after it."""
+        import copy
+
+        first = torch.log_softmax(state.logits, -1)
+        if len(options) == 1 and not advance:
+            return 0, None
+        longest = max(len(o) for o in options)
+        needs_forward = longest > 1 or follow is not None or advance
+        scores = torch.tensor([float(first[o[0]]) for o in options])
+        new_state = None
+        if needs_forward:
+            k = len(options)
+            cache = copy.deepcopy(state.cache)
+            past = cache.get_seq_length()
+            cache.batch_repeat_interleave(k)
+            pad = self.end_id
+            x = torch.tensor([o + [pad] * (longest - len(o)) for o in options], device=self._device())
+            out = self.llm(input_ids=x, cache=cache, use_cache=True)
+            logp = torch.log_softmax(out.logits.float(), -1)
+            for i, o in enumerate(options):
+                s = float(first[o[0]])
+                for j in range(1, len(o)):
+                    s += float(logp[i, j - 1, o[j]])
+                if follow is not None:
+                    s += float(logp[i, len(o) - 1, follow])
+                scores[i] = s
+            best = int(torch.argmax(scores))
+            if advance:
+                cache = out.cache
+                cache.batch_select_indices(torch.tensor([best], device=self._device()))
+                extra = cache.get_seq_length() - (past + len(options[best]))
+                if extra > 0:  # the padding after a shorter option
+                    cache.crop(-extra)
+                new_state = _State(cache, out.logits[best, len(options[best]) - 1].float())
+            return best, new_state
+        return int(torch.argmax(scores)), None
+
+    def _follow(self, grammar: Sequence[Segment], i: int) -> int:
+        """The first token after segment ``i``: the next literal's, or the answer's end."""
+        nxt = grammar[i + 1] if i + 1 < len(grammar) else None
+        if isinstance(nxt, Literal):
+            return self.ids(nxt.text)[0]
+        return self.end_id
+
+    def run(self, state: _State, grammar: Sequence[Segment]) -> str:
+        """The answer text for ``grammar`` from ``state`` (the cache after the question)."""
+        text = []
+        for i, seg in enumerate(grammar):
+            last = i == len(grammar) - 1
+            if isinstance(seg, Literal):
+                text.append(seg.text)
+                if not last:
+                    state = self._feed(state, self.ids(seg.text))
+            elif isinstance(seg, Choice):
+                options = [self.ids(o) for o in seg.options]
+                best, after = self._choose(state, options, self._follow(grammar, i), advance=not last)
+                text.append(seg.options[best])
+                state = after if after is not None else state
+            else:
+                state, said = self._au_list(state, seg, self._follow(grammar, i), last)
+                text.append(said)
+        return "".join(text)
+
+    def _au_list(self, state: _State, seg: AUList, follow: int, last: bool) -> tuple[_State, str]:
+        said: list[str] = []
+        separator = self.ids(",")[0]
+        while True:
+            unused = [n for n in seg.names if n not in said]
+            if not unused or (seg.max_items is not None and len(said) >= seg.max_items):
+                break
+            if said and len(said) >= seg.min_items and state.logits[follow] >= state.logits[separator]:
+                break
+            pieces = [(seg.lead if not said else ", ") + n for n in unused]
+            more = (seg.max_items is None or len(said) + 1 < seg.max_items) and len(unused) > 1
+            best, after = self._choose(state, [self.ids(p) for p in pieces], None, advance=not last or more)
+            said.append(unused[best])
+            if after is None:
+                break
+            state = after
+        return state, seg.lead + ", ".join(said)
+
+    def greedy(self, state: _State, max_new_tokens: int, eos_ids: set[int]) -> str:
+        """Unconstrained greedy text (free-form questions)."""
+        generated: list[int] = []
+        for _ in range(max_new_tokens):
+            token = int(state.logits.argmax())
+            if token in eos_ids:
+                break
+            generated.append(token)
+            state = self._feed(state, [token])
+        return self.tokenizer.decode(generated, skip_special_tokens=True).strip()
