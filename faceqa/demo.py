@@ -5,7 +5,9 @@
    both sides, 0.4 s, with head sway and a blink as distractors), then ``faceqa spot`` on it, which
    names the AUs and the emotion deduced from them.
 3. ``faceqa ask`` with MEGC questions about that clip's onset..offset: answered by the LLM with
-   the installed adapter bundle (``adapters/default``), and by the grounded composer.
+   the installed adapter bundle (``adapters/default``, ``--answerer llm``), by the grounded composer
+   (``--no-llm``), and by the default ``auto`` routing, which picks per question type the answerer
+   the bundle measured better on held-out subjects.
 """
 
 from __future__ import annotations
@@ -61,12 +63,17 @@ def main() -> int:
         window = ["--fps", "30", "--onset", str(ev.onset - 3), "--offset", str(ev.offset + 3), "--no-progress"]
         questions = ["What are the action units present, and based on them, what is the fine-grained expression "
                      "and the coarse expression class?", "Is the action unit brow lowerer shown on the face?"]
-        print(f"\n$ faceqa ask {clip.name} {' '.join(window[:6])} \"{questions[0]}\" \"{questions[1]}\"")
-        rc = cli(["ask", str(clip), *questions, *window])
+        print(f"\n$ faceqa ask {clip.name} {' '.join(window[:6])} \"{questions[0]}\" \"{questions[1]}\" "
+              "--answerer llm   (the LLM with the installed bundle)")
+        rc = cli(["ask", str(clip), *questions, *window, "--answerer", "llm"])
         if rc:
             return rc
         print(f"\n$ faceqa ask {clip.name} ... --no-llm   (the grounded composer)")
         rc = cli(["ask", str(clip), *questions, *window, "--no-llm"])
+        if rc:
+            return rc
+        print(f"\n$ faceqa ask {clip.name} ...   (default: auto, each question type to the answerer measured better)")
+        rc = cli(["ask", str(clip), *questions, *window])
     return rc
 
 

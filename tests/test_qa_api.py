@@ -114,7 +114,9 @@ def _fake_answerer(monkeypatch, answer=None, bundle="bundle-dir", load=None, rou
             return answer(facts, evidence, questions)
 
         def route(self, kind, source, dataset=None):
-            return (route or (lambda k, s, d: types.SimpleNamespace(llm=True, reason="measured")))(kind, source, dataset)
+            if route is None:
+                return types.SimpleNamespace(llm=True, reason="measured")
+            return route(kind, source, dataset)
 
     module.load_answerer = load or (lambda path: Fake())
     monkeypatch.setitem(sys.modules, "faceqa.aullm.answerer", module)

@@ -12,7 +12,7 @@ from faceqa.errors import InvalidInputError
 from faceqa.evidence.annotations import LabelledExpression
 from faceqa.evidence.au_codes import parse_aus
 from faceqa.train.config import TrainConfig
-from faceqa.train.evaluate import au_set_f1, score_answers
+from faceqa.train.evaluate import au_set_f1, compare, kind_metrics, parse_compound, routing_table
 from faceqa.train.examples import load_clips, qa_examples, split_by_subject, subject_key
 
 
@@ -51,14 +51,31 @@ def test_au_set_f1():
     assert au_set_f1("no idea", "brow lowerer") == 0.0
 
 
-def test_score_answers_reports_megc_metrics():
-    rows = [{"kind": "coarse", "answer": "negative", "reference": "negative"},
-            {"kind": "coarse", "answer": "positive", "reference": "surprise"},
-            {"kind": "fine", "answer": "anger", "reference": "anger"},
-            {"kind": "aus", "answer": "brow lowerer", "reference": "brow lowerer"}]
-    s = score_answers(rows)
-    assert s["coarse"]["accuracy"] == 0.5 and s["fine"]["uf1"] == 1.0 and s["au_f1"] == 1.0
-    assert 0 < s["bleu4"] <= 1 and 0 < s["rouge1"] <= 1 and 0 <= s["corpus_bleu4"] <= 1
+def test_held_out_figures_compare_both_answerers_and_route():
+    def row(kind, ref, llm, comp, ds="samm"):
+        return {"mode": "labels", "dataset": ds, "clip": f"c{ref}{llm}", "kind": kind, "reference": ref, "llm": llm,
+                "composer": comp}
+
+    rows = [row("coarse", "negative", "negative", "negative"), row("coarse", "positive", "positive", "negative"),
+            row("fine", "anger", "anger", "anger"), row("aus", "brow lowerer", "brow lowerer", "lid tightener"),
+            row("au_present", "yes", "no", "yes", ds="casme3")]
+    per = compare(rows)
+    assert per["overall"]["coarse"]["llm"]["uf1"] == 1.0 and per["overall"]["coarse"]["composer"]["accuracy"] == 0.5
+    assert per["samm"]["aus"]["llm"]["f1"] == 1.0 and per["samm"]["aus"]["composer"]["f1"] == 0.0
+    assert "au_present" not in per["samm"] and per["casme3"]["au_present"]["n"] == 1
+    table = routing_table({"labels": per})["labels"]
+    assert table["samm"]["coarse"]["answerer"] == "llm" and table["samm"]["fine"]["answerer"] == "llm"  # a tie
+    assert table["casme3"]["au_present"]["answerer"] == "composer"
+    assert 0 < per["overall"]["text"]["llm"]["bleu4"] <= 1
+
+
+def test_compound_answers_are_read_part_by_part():
+    ref = ("The action units present are: brow lowerer, lid tightener. Therefore, the fine-grained expression class "
+           "is anger, and the coarse expression class is negative.")
+    assert parse_compound(ref) == ({4, 7}, "anger", "negative")
+    assert parse_compound("anger") == (set(), None, None)
+    m = kind_metrics("compound", [ref], [ref.replace("lid tightener", "nose wrinkler")])
+    assert m["au_f1"] == 0.5 and m["fine_uf1"] == 1.0 and m["score"] == pytest.approx(2.5 / 3, abs=1e-4)
 
 
 def test_config_refuses_unknown_keys(tmp_path):
@@ -70,25 +87,63 @@ def test_config_refuses_unknown_keys(tmp_path):
         TrainConfig.load(tmp_path / "bad2.toml")
 
 
-def test_train_cli_runs_checkpoints_and_resumes(shared_data, tiny_llm_dir, tmp_path, capsys):
+def _tiny_config(tmp_path, shared_data, tiny_llm_dir, **extra) -> TrainConfig:
+    base = {"output_dir": str(tmp_path / "out"), "data_root": str(shared_data), "steps": 8, "batch_size": 2,
+            "questions_per_clip": 3, "head_steps": 4, "head_batch_size": 8, "save_every": 4, "log_every": 1,
+            "ccr_every": 2, "lr": 3e-3, "warmup": 1, "eval_clips": 2, "lvqa": False, "deduction_folds": 0,
+            "threads": 1, "model": {"base_model": str(tiny_llm_dir), "hidden": 32, "lora_dropout": 0.0}}
+    return TrainConfig.from_dict(base | extra)
+
+
+def _curve(folder) -> dict[int, float]:
+    log = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+    return {r["step"]: r["lm"] for r in log if "lm" in r}
+
+
+def test_training_loss_falls_and_a_resumed_run_continues_the_same_curve(shared_data, tiny_llm_dir, tmp_path):
+    from faceqa.train.loop import train
+
+    whole = train(_tiny_config(tmp_path / "a", shared_data, tiny_llm_dir), progress=False)
+    curve = _curve(tmp_path / "a" / "out")
+    assert sorted(curve) == list(range(1, 9))
+    assert np.mean([curve[s] for s in (6, 7, 8)]) < np.mean([curve[s] for s in (1, 2, 3)]) - 0.2
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_at_5(step, record):
+        if step == 5:
+            raise Interrupted
+
+    cfg = _tiny_config(tmp_path / "b", shared_data, tiny_llm_dir)
+    with pytest.raises(Interrupted):
+        train(cfg, progress=False, on_step=stop_at_5)
+    assert json.loads((tmp_path / "b" / "out" / "checkpoint" / "progress.json").read_text())["step"] == 4
+    resumed = train(cfg, progress=False)
+    again = _curve(tmp_path / "b" / "out")  # steps 1-5 of the first run, then 5-8 after resuming from step 4
+    assert again == pytest.approx(curve, abs=1e-4)
+    assert resumed["scores"]["labels"]["overall"]["coarse"] == whole["scores"]["labels"]["overall"]["coarse"]
+
+
+def test_train_cli_writes_a_bundle_with_card_scores_and_routing(shared_data, tiny_llm_dir, tmp_path, capsys):
     cfg = tmp_path / "run.toml"
-    cfg.write_text(f'output_dir = "out"\ndata_root = "{shared_data}"\nsteps = 4\nbatch_size = 2\nsave_every = 2\n'
-                   f'log_every = 1\neval_clips = 2\n[model]\nbase_model = "{tiny_llm_dir}"\nhidden = 32\n')
-    assert main(["train", "--config", str(cfg), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
+    cfg.write_text(f'output_dir = "out"\ndata_root = "{shared_data}"\nsteps = 2\nbatch_size = 2\nsave_every = 0\n'
+                   f'questions_per_clip = 2\nlog_every = 1\neval_clips = 2\nlvqa = false\ndeduction_folds = 0\n'
+                   f'[model]\nbase_model = "{tiny_llm_dir}"\nhidden = 32\n')
+    assert main(["train", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "held-out, labels evidence: LLM coarse UF1" in out and "(composer " in out
     bundle = tmp_path / "out" / "bundle"
-    assert result["bundle"] == str(bundle)
-    for part in ("config.json", "adapter", "evidence.safetensors", "prompt.txt", "README.md", "scores.json"):
+    for part in ("config.json", "adapter", "evidence.safetensors", "prompt.txt", "README.md", "scores.json",
+                 "vocab.json", "heldout.jsonl"):
         assert (bundle / part).exists(), part
     card = (bundle / "README.md").read_text()
-    assert "annotation-evidence" in card and "held-out" in card.lower()
-    log = [json.loads(line) for line in (tmp_path / "out" / "log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log] == [1, 2, 3, 4]
-    assert json.loads((tmp_path / "out" / "checkpoint" / "progress.json").read_text()) == {"step": 2}
-    assert main(["train", "--config", str(cfg), "--steps", "5", "--json"]) == 0
-    capsys.readouterr()
-    log = [json.loads(line) for line in (tmp_path / "out" / "log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log][-3:] == [3, 4, 5]  # resumed from the step-2 checkpoint
+    assert "annotation-evidence" in card and "LLM and composer on the same clips" in card and "## Routing" in card
+    scores = json.loads((bundle / "scores.json").read_text())
+    assert set(scores["routing"]) == {"labels", "video"} and scores["training"]["steps"] == 2
+    vocab = json.loads((bundle / "vocab.json").read_text())
+    assert "contempt" in vocab["samm"]["fine"] and "contempt" not in vocab["casme3"]["fine"]
+    assert vocab["smic"]["fine"] == [] and vocab["smic"]["coarse"] == ["positive", "negative", "surprise"]
 
 
 def test_media_mode_trains_from_video_evidence(tiny_llm_dir, tmp_path, astronaut, capsys):
@@ -112,9 +167,9 @@ def test_media_mode_trains_from_video_evidence(tiny_llm_dir, tmp_path, astronaut
     cfg = tmp_path / "media.toml"
     cfg.write_text(f'output_dir = "out"\nmode = "media"\nmedia_root = "media"\nsources = []\n'
                    f'qa_files = ["train.jsonl"]\nholdout = 0.5\nsteps = 2\nbatch_size = 2\nsave_every = 0\n'
-                   f'[model]\nbase_model = "{tiny_llm_dir}"\nhidden = 32\n')
+                   f'deduction_folds = 0\nthreads = 1\n[model]\nbase_model = "{tiny_llm_dir}"\nhidden = 32\n')
     assert main(["train", "--config", str(cfg), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result["scores"]) == {"video_evidence"}
-    assert result["scores"]["video_evidence"]["overall"]["questions"] == 12  # 2 held-out clips x 6 questions
+    assert set(result["scores"]) == {"video"}
+    assert result["scores"]["video"]["overall"]["questions"] == 12  # 2 held-out clips x 6 questions
     assert "evidence from video" in (tmp_path / "out" / "bundle" / "README.md").read_text()

@@ -10,8 +10,9 @@ A closed-set answer follows a small grammar (:func:`grammar_for`): a sequence of
 - :class:`AUList`: AU names joined by ``", "``; before each further name the model chooses
   between the separator and the token that ends the list (subject to the question's number: one
   AU for "What is the action unit?", at least two for "What are the action units?"), then the
-  name among the names not yet said (a batched choice), so an AU is never repeated and every
-  name is a FACS name.
+  name among the names not yet said (a batched choice among the names whose first token is one of
+  the :data:`SHORTLIST` most probable first tokens), so an AU is never repeated and every name is
+  a FACS name.
 
 Options are tokenized on their own, with the leading space they have in the answer; the
 tokenizers of the Llama/Qwen family split words and punctuation before BPE, so these pieces give
@@ -85,6 +86,12 @@ class ClassVocab:
 GENERIC_VOCAB = ClassVocab()
 """Every MEGC class and every FACS AU below 50: for datasets a bundle never saw."""
 
+MAX_CLIP_AUS = 6
+"""Most AUs a clip's answer may name (no training clip has more than 5 distinct AUs)."""
+MAX_VIDEO_AUS = 16
+"""Most distinct AUs a long video's answer may name."""
+SHORTLIST = 4
+"""An AU name is scored in full only when its first token is among this many most probable first tokens."""
 COMPOUND = ("The action unit present is:", "The action units present are:")
 COMPOUND_FINE = ". Therefore, the fine-grained expression class is"
 COMPOUND_COARSE = ", and the coarse expression class is"
@@ -107,12 +114,12 @@ def grammar_for(question, vocab: ClassVocab = GENERIC_VOCAB) -> tuple[Segment, .
     if question.kind == "au_side":
         return (Choice(("left", "right")),)
     if question.kind == "aus":
-        return (AUList(names, 2, None) if question.plural else AUList(names, 1, 1),)
+        return (AUList(names, 2, MAX_CLIP_AUS) if question.plural else AUList(names, 1, 1),)
     if question.kind == "distinct_aus":
-        return (AUList(names, 1, None),)
+        return (AUList(names, 1, MAX_VIDEO_AUS),)
     if question.kind == "compound":
         plural = bool(question.plural)
-        return (Literal(COMPOUND[plural]), AUList(names, 2 if plural else 1, None if plural else 1, " "),
+        return (Literal(COMPOUND[plural]), AUList(names, 2 if plural else 1, MAX_CLIP_AUS if plural else 1, " "),
                 Literal(COMPOUND_FINE), Choice(tuple(" " + c for c in vocab.fine)),
                 Literal(COMPOUND_COARSE), Choice(tuple(" " + c for c in vocab.coarse)), Literal("."))
     if question.kind == "event_type":
@@ -150,15 +157,25 @@ class Decoder:
 
     def _feed(self, state: _State, ids: list[int]) -> _State:
         x = torch.tensor([ids], device=self._device())
-        out = self.llm(input_ids=x, cache=state.cache, use_cache=True)
+        out = self.llm(input_ids=x, cache=state.cache, use_cache=True, logits_to_keep=1)
         return _State(out.cache, out.logits[0, -1].float())
 
-    def _choose(self, state: _State, options: Sequence[list[int]], follow: int | None, advance: bool
-                ) -> tuple[int, _State | None]:
-        """Index of the most probable option (with ``follow`` after it) and, if ``advance``, the state after it."""
+    def _choose(self, state: _State, options: Sequence[list[int]], follow: int | None, advance: bool,
+                shortlist: int | None = None) -> tuple[int, _State | None]:
+        """Index of the most probable option (with ``follow`` after it) and, if ``advance``, the state after it.
+
+        With ``shortlist``, only the options whose first token is among the ``shortlist`` most
+        probable first tokens are scored in full.
+        """
         import copy
 
         first = torch.log_softmax(state.logits, -1)
+        if shortlist is not None:
+            firsts = sorted({o[0] for o in options}, key=lambda t: -float(first[t]))[:shortlist]
+            keep = [i for i, o in enumerate(options) if o[0] in firsts]
+            if len(keep) < len(options):
+                best, after = self._choose(state, [options[i] for i in keep], follow, advance)
+                return keep[best], after
         if len(options) == 1 and not advance:
             return 0, None
         longest = max(len(o) for o in options)
@@ -229,7 +246,8 @@ class Decoder:
                 break
             pieces = [(seg.lead if not said else ", ") + n for n in unused]
             more = (seg.max_items is None or len(said) + 1 < seg.max_items) and len(unused) > 1
-            best, after = self._choose(state, [self.ids(p) for p in pieces], None, advance=not last or more)
+            best, after = self._choose(state, [self.ids(p) for p in pieces], None, advance=not last or more,
+                                       shortlist=SHORTLIST)
             said.append(unused[best])
             if after is None:
                 break

@@ -264,13 +264,18 @@ class AULLM(nn.Module):
                                      feats.crops[None] if feats.crops is not None else None)
         ct, it, _ = self.evidence_tokens(feats)
         prefix = self.prefix_embeds(ct[0], it[0], premises).unsqueeze(0)
-        cache = self.llm(inputs_embeds=prefix, use_cache=True).cache
         limit = max_new_tokens or self.config.max_new_tokens
         decoder = self.decoder()
         answers = []
+        alone = len(questions) == 1  # one question: prefix and question in one forward pass
+        cache = None if alone else self.llm(inputs_embeds=prefix, use_cache=True, logits_to_keep=1).cache
         for n, q in enumerate(questions):
             ids = self.layout.suffix_ids(self.tokenizer, q, candidates[n] if candidates else "")
-            step = self.llm(inputs_embeds=self._embed(ids).unsqueeze(0), cache=copy.deepcopy(cache), use_cache=True)
+            suffix = self._embed(ids).unsqueeze(0).to(prefix.dtype)
+            if alone:
+                step = self.llm(inputs_embeds=torch.cat([prefix, suffix], dim=1), use_cache=True, logits_to_keep=1)
+            else:
+                step = self.llm(inputs_embeds=suffix, cache=copy.deepcopy(cache), use_cache=True, logits_to_keep=1)
             state = _State(step.cache, step.logits[0, -1].float())
             grammar = grammars[n] if grammars else None
             if grammar:

@@ -3,11 +3,12 @@
 AULLM++ injects visual evidence "as actionable semantic premises". The content and instruction
 tokens carry it as embeddings; prompt version 2 (``prompts/aullm_v2.txt``) also writes it out:
 
-- **AUs** (prefix, every question): the AUs of the graph's AU head with probability >= 0.5, with
-  that probability as a percentage and the side (from the oracle AU channel when it is filled,
-  else from the left/right motion strengths); when fewer than two pass, the next most probable
-  ones (at least 5%), so a plural question can still be answered from the premises. AUs that a
-  label names but that are not nodes of the relation graph are passed through at 100%.
+- **AUs** (prefix, every question): the AUs of the graph's AU head with probability >= 0.5 (in
+  FACS number order, as the datasets write them), with that probability as a percentage and the
+  side (from the oracle AU channel when it is filled, else from the left/right motion strengths);
+  when fewer than two pass, the next most probable ones (at least 5%), so a plural question can
+  still be answered from the premises. AUs that a label names but that are not nodes of the
+  relation graph are passed through at 100%.
 - **Interval** (prefix, when known): onset, apex and offset frames and the duration.
 - **Candidates** (suffix, only for the questions about the emotion class): the fine classes the
   AU -> emotion deduction (:func:`~faceqa.evidence.deduction.deduce`) gives the stated AUs, top
@@ -155,9 +156,9 @@ def build_premises(probs, node_aus: Sequence[int], nodes, extra: Sequence[AUCode
             continue
         seen.add(c.number)
         passed.append(PremiseAU(c.number, au_by_number(c.number).name, 1.0, _side_of_codes(extra, c.number)))
-    stated = [a for a in listed if a.confidence >= THRESHOLD]
+    stated = sorted([a for a in listed if a.confidence >= THRESHOLD] + passed, key=lambda a: a.au)
     weak = [a for a in listed if a.confidence < THRESHOLD]
-    premises = Premises(stated + passed + weak, interval)
+    premises = Premises(stated + weak, interval)
     if candidates:
         d = deduce([a.au for a in premises.stated], convention, model=deduction_model)
         premises.fine = {k: round(v, 4) for k, v in d.scores.items()}

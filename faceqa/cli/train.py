@@ -33,9 +33,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
     else:
-        evidence, per = next(iter(result["scores"].items()))
-        overall = per["overall"]
         print(f"bundle written to {result['bundle']} after {result['steps']} steps")
-        print(f"held-out ({evidence.replace('_', ' ')}): coarse UF1 {overall.get('coarse', {}).get('uf1', 0):.3f}, "
-              f"fine UF1 {overall.get('fine', {}).get('uf1', 0):.3f}, AU F1 {overall.get('au_f1', 0):.3f}")
+        for mode, per in result["scores"].items():
+            overall = per["overall"]
+            parts = []
+            for kind, key, name in (("coarse", "uf1", "coarse UF1"), ("fine", "uf1", "fine UF1"),
+                                    ("aus", "f1", "AU F1")):
+                if kind in overall:
+                    llm, comp = overall[kind]["llm"][key], overall[kind]["composer"][key]
+                    parts.append(f"{name} {llm:.3f} (composer {comp:.3f})")
+            print(f"held-out, {mode} evidence: LLM " + ", ".join(parts))
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 from pathlib import Path
 
 from faceqa.train.config import TrainConfig
@@ -138,5 +139,10 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
     if composer_kinds:
         lines += ["Where the LLM did not reach the composer (some dataset or evidence mode above), the composer "
                   f"answers: {', '.join(KIND_NAMES[k] for k in composer_kinds)}.", ""]
-    lines += ["## Configuration", "", "```json", json.dumps(cfg.to_dict(), indent=2), "```", ""]
+    config = cfg.to_dict()
+    for key in ("output_dir", "data_root", "media_root"):  # as seen from where training ran, not machine paths
+        if config.get(key) and Path(config[key]).is_absolute():
+            config[key] = os.path.relpath(config[key])
+    config["qa_files"] = [os.path.relpath(f) if Path(f).is_absolute() else f for f in config["qa_files"]]
+    lines += ["## Configuration", "", "```json", json.dumps(config, indent=2), "```", ""]
     return "\n".join(lines)

@@ -52,6 +52,8 @@ class TrainConfig:
         questions_per_clip: ask only this many of a clip's questions per step, drawn at random (0: all).
         ccr_every: counterfactual consistency regularisation on every n-th step (0: never; 1: all).
         oracle_dropout: share of training clips whose oracle AU channel is left empty (as from video).
+        mirror: share of training clips seen mirrored (left and right AU sides swapped, in the labels and
+            so in the evidence synthesised from them; annotation mode), which balances the side answers.
         deduction_folds: the emotion candidates of a training clip come from a deduction model fitted
             without its subject's fold (this many folds of training subjects; 0: the shipped model).
         evidence_lr_scale: the projector, graph (and vision encoder) learn at ``lr`` times this: they
@@ -82,6 +84,7 @@ class TrainConfig:
     questions_per_clip: int = 0
     ccr_every: int = 1
     oracle_dropout: float = 0.5
+    mirror: float = 0.0
     deduction_folds: int = 4
     grad_accum: int = 1
     lr: float = 3e-4

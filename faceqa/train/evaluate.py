@@ -239,9 +239,27 @@ def answer_clip(answerer, clip: LabelledExpression, mode: str, deduction_model=N
     llm = answerer.answer_features(feats, facts, questions, ds, deduction_model)
     parsed = [parse_question(q) for q in questions]
     comp = [composer.answer(q, facts).text for q in parsed]
+    labels = clip_labels(clip)
     return [{"mode": mode, "dataset": ds, "subject": clip.subject, "clip": clip.clip, "kind": q.kind,
-             "question": e.question, "reference": e.answer, "llm": a, "composer": c}
+             "question": e.question, "reference": e.answer, "llm": a, "composer": c, "labels": labels}
             for e, q, a, c in zip(examples, parsed, llm, comp, strict=True)]
+
+
+def clip_labels(clip: LabelledExpression) -> dict:
+    """A held-out clip's labels as a row records them (:func:`clip_from_labels` reads them back)."""
+    from faceqa.evidence.au_codes import format_au_codes
+
+    return {"dataset": clip.dataset, "aus": format_au_codes(clip.aus), "fine": clip.fine, "coarse": clip.coarse,
+            "onset": clip.onset, "apex": clip.apex, "offset": clip.offset}
+
+
+def clip_from_labels(row: dict) -> LabelledExpression:
+    """The clip a held-out row was asked about (inverse of :func:`clip_labels`)."""
+    from faceqa.evidence.au_codes import parse_au_codes
+
+    lab = row["labels"]
+    return LabelledExpression(lab["dataset"], row["subject"], row["clip"], tuple(parse_au_codes(lab["aus"] or "")),
+                              lab["fine"], lab["coarse"], lab["onset"], lab["apex"], lab["offset"])
 
 
 def lvqa_videos(data_root, subjects: Iterable[str]) -> dict[str, list[LabelledExpression]]:

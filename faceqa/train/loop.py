@@ -80,6 +80,16 @@ def class_vocab(clips) -> dict[str, dict]:
     return out
 
 
+def mirrored(clip):
+    """The clip seen in a mirror: every left AU right and every right AU left."""
+    from dataclasses import replace
+
+    from faceqa.evidence.au_codes import AUCode
+
+    swap = {"L": "R", "R": "L", None: None}
+    return replace(clip, aus=tuple(AUCode(a.number, swap[a.side], a.intensity, a.lip) for a in clip.aus))
+
+
 def _examples(clip, rng: np.random.Generator, k: int):
     options = qa_examples(clip, rng)
     if k and len(options) > k:
@@ -175,6 +185,8 @@ def train(cfg: TrainConfig, progress: bool = True, model=None, on_step: Callable
     step = start
     for step in bar:
         picks = [train_clips[i] for i in rng.integers(len(train_clips), size=cfg.batch_size)]
+        if cfg.mirror and not media:
+            picks = [mirrored(c) if rng.random() < cfg.mirror else c for c in picks]
         clip_examples = [ex for ex in (_examples(c, rng, cfg.questions_per_clip) for c in picks) if ex]
         ccr = bool(cfg.model.ccr_weight) and cfg.ccr_every > 0 and step % cfg.ccr_every == 0
         batch = make_batch(clip_examples, core, rng, features, counterfactuals=ccr, synthesise=not media,
@@ -216,7 +228,7 @@ def train(cfg: TrainConfig, progress: bool = True, model=None, on_step: Callable
                                       ("video",) if media else ("labels", "video"), videos, progress)
     info = {"train_clips": len(train_clips), "held_out_clips": len(test_clips), "scored_clips": len(test),
             "held_out_videos": len(videos), "held_out_subjects": held_keys, "steps": cfg.steps,
-            "head_steps": cfg.head_steps}
+            "head_steps": cfg.head_steps, "seed": cfg.seed}
     training = {"steps": cfg.steps, "head_steps": cfg.head_steps, "batch_size": cfg.batch_size} | timing
     bundle = out_dir / "bundle"
     save_pretrained(core, bundle, scores=scores | {"routing": routing_table(scores), "split": info,

