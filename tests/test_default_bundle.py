@@ -168,3 +168,23 @@ def test_megc_predict_auto_routes_by_the_bundle(answerer, tmp_path):
         assert a.answerer == expected, (a.kind, a.route)
         assert a.route
         check_label(a.question, a.text)
+
+
+def test_answer_pieces_tokenize_as_whole_answers(answerer):
+    """Constrained decoding tokenizes labels on their own; with the bundle's tokenizer that gives the tokens of the
+    whole answers it was trained on (names, separators, compound sentence)."""
+    from faceqa.aullm.decoding import COMPOUND, COMPOUND_COARSE, COMPOUND_FINE
+
+    tok = answerer.model.tokenizer
+
+    def ids(text):
+        return tok(text, add_special_tokens=False)["input_ids"]
+
+    names = answerer.vocab_for(None).au_names
+    for a, b in zip(names, names[1:] + names[:1], strict=True):
+        assert ids(f"{a}, {b}") == ids(a) + ids(f", {b}")
+        whole = f"{COMPOUND[1]} {a}, {b}{COMPOUND_FINE} anger{COMPOUND_COARSE} negative."
+        assert ids(whole) == (ids(COMPOUND[1]) + ids(" " + a) + ids(", " + b) + ids(COMPOUND_FINE) + ids(" anger")
+                              + ids(COMPOUND_COARSE) + ids(" negative") + ids("."))
+    firsts = {n: ids(n) for n in names}
+    assert not any(firsts[b][:len(firsts[a])] == firsts[a] for a in names for b in names if a != b)

@@ -261,7 +261,7 @@ class FaceQA:
         answers = []
         for i, (q, c) in enumerate(zip(parsed, composed, strict=True)):
             by_llm = texts[i] is not None
-            failed = q.kind in LLM_KINDS and not by_llm and (i in ask_llm or self.answerer != "composer")
+            failed = q.kind in LLM_KINDS and not by_llm and (i in ask_llm or llm is None)
             notes = [n for n in (note, llm_note if failed else None) if n]
             answers.append(Answer(q.text, texts[i] if by_llm else c.text, q.kind, evidence_dict,
                                   round(float(c.confidence), 4), list(calls), "llm" if by_llm else "composer",
