@@ -171,6 +171,120 @@ def _pick(records: list, face_id: int | None):
     return max(records, key=lambda r: r.size_px)
 
 
+class EvidenceCollector:
+    """The evidence pass as a consumer of a perception stream: ``add`` each frame, then ``finish``.
+
+    This lets one decoding pass feed several consumers (evidence, expression, identity, quality);
+    :func:`extract_evidence` is the loop for when evidence is all that is wanted.
+
+    Args:
+        fps: the source's frame rate.
+        mode: ``"clip"`` or ``"long"`` (resolve ``"auto"`` with :func:`resolve_mode` first).
+        face_id, flow, baseline_s, config, keep_faces: as :func:`extract_evidence`.
+    """
+
+    def __init__(self, fps: float, mode: str = "clip", face_id: int | None = None, flow: str = "farneback",
+                 baseline_s: float = 4.0, config: SpotConfig = DEFAULT_CONFIG, keep_faces: bool = False):
+        from faceqa.errors import InvalidInputError
+
+        if mode not in ("clip", "long"):
+            raise InvalidInputError(f"mode must be 'clip' or 'long' here, got {mode!r}")
+        self.fps, self.mode, self.face_id = fps, mode, face_id
+        self.baseline_s, self.config, self.keep_faces = baseline_s, config, keep_faces
+        self._ext = EvidenceExtractor(fps, flow=flow)
+        self._follow = face_id
+        self._blank = np.zeros((self._ext.size, self._ext.size), np.uint8)
+        self._rows: dict[str, list] = {k: [] for k in ("frame", "time", "fid", "seg", "pose", "disp", "geom")}
+        self._faces: list[np.ndarray] = []
+
+    def add(self, frame, records: list) -> None:
+        """Take one frame (:class:`~faceqa.media.Frame`) and its face records from the perception stream."""
+        rows = self._rows
+        rec = _pick(records, self._follow)
+        if rec is None and self.face_id is None:
+            rec = _pick(records, None)
+        rows["frame"].append(frame.index)
+        rows["time"].append(frame.time_s)
+        if rec is None:
+            k, f = len(region_keys()), len(FEATURES)
+            rows["fid"].append(-1)
+            rows["seg"].append(-1)
+            rows["pose"].append((np.nan, np.nan, np.nan))
+            rows["disp"].append(np.full((k, 2), np.nan, np.float32))
+            rows["geom"].append(np.full(f, np.nan, np.float32))
+            if self.keep_faces:
+                self._faces.append(self._blank)
+            self._follow = self.face_id
+            return
+        ext = self._ext
+        if rec.face_id != self._follow or ext.segment < 0 or rows["seg"][-1] == -1:  # new face, or found again
+            ext.start_segment()
+            self._follow = rec.face_id
+        d, g = ext.update(frame.image, rec.landmarks)
+        if self.keep_faces:
+            self._faces.append(ext.last_face)
+        rows["fid"].append(rec.face_id)
+        rows["seg"].append(ext.segment)
+        rows["pose"].append(rec.pose)
+        rows["disp"].append(d)
+        rows["geom"].append(g)
+
+    def finish(self, info: MediaInfo) -> Evidence:
+        """The :class:`Evidence` of every frame added so far (``info`` describes the source)."""
+        import pandas as pd
+
+        from faceqa.errors import InvalidInputError
+
+        rows, fps, config = self._rows, self.fps, self.config
+        if not rows["frame"]:
+            raise InvalidInputError(f"{info.path or 'media'}: no frames were read")
+        frames = np.asarray(rows["frame"])
+        times = np.asarray(rows["time"])
+        seg = np.asarray(rows["seg"])
+        disp = _smooth(np.stack(rows["disp"]), seg, fps)
+        geom = np.stack(rows["geom"])
+        rel = disp
+        if self.mode == "long":
+            rel = _remove_baseline(disp.reshape(len(disp), -1), seg, fps, self.baseline_s).reshape(disp.shape)
+        act = au_activity(np.nan_to_num(rel))
+        act[seg < 0] = np.nan
+        pose = np.asarray(rows["pose"], np.float64)
+        table = pd.DataFrame({"frame": frames, "time_s": times, "face_id": rows["fid"], "segment": seg,
+                              "pose_yaw": pose[:, 0], "pose_pitch": pose[:, 1], "pose_roll": pose[:, 2]})
+        cols = {}
+        for i, (name, side) in enumerate(region_keys()):
+            cols[f"disp_{name}_{side}_x"] = disp[:, i, 0]
+            cols[f"disp_{name}_{side}_y"] = disp[:, i, 1]
+        cols |= {f"geom_{n}": geom[:, i] for i, n in enumerate(FEATURES)}
+        cols |= {c: act[:, i] for i, c in enumerate(au_columns())}
+        signal = np.full(len(act), np.nan)
+        events = []
+        for s in np.unique(seg[seg >= 0]):
+            idx = np.flatnonzero(seg == s)
+            signal[idx] = spotting_signal(act[idx], fps, pose[idx], config)
+            for ev in spot(act[idx], frames[idx], times[idx], fps, pose[idx], config):
+                i0 = idx[0] + int(np.searchsorted(frames[idx], ev.onset))
+                i1 = idx[0] + int(np.searchsorted(frames[idx], ev.offset))
+                ev.aus = active_aus(interval_activity(disp, i0, i1, saturate=False), config)
+                if ev.aus:  # motion that moves no AU region in an AU's direction is not an expression
+                    events.append(ev)
+        cols["signal"] = signal
+        table = pd.concat([table, pd.DataFrame(cols)], axis=1)
+        return Evidence(info, fps, self.mode, table, sorted(events, key=lambda e: e.onset),
+                        np.stack(self._faces) if self.keep_faces else None)
+
+
+def resolve_mode(mode: str, n_frames: int, fps: float) -> str:
+    """``"clip"`` or ``"long"`` for a requested mode (``"auto"``: clip up to :data:`CLIP_MAX_S` seconds)."""
+    from faceqa.errors import InvalidInputError
+
+    if mode not in ("clip", "long", "auto"):
+        raise InvalidInputError(f"mode must be 'clip', 'long' or 'auto', got {mode!r}")
+    if mode == "auto":
+        return "clip" if n_frames / fps <= CLIP_MAX_S else "long"
+    return mode
+
+
 def extract_evidence(source, fps: float | None = None, start: int | None = None, end: int | None = None,
                      mode: str = "auto", face_id: int | None = None, pipeline=None, flow: str = "farneback",
                      baseline_s: float = 4.0, config: SpotConfig = DEFAULT_CONFIG,
@@ -190,83 +304,15 @@ def extract_evidence(source, fps: float | None = None, start: int | None = None,
         keep_faces: keep every aligned face crop (128x128 gray, 16 KB a frame) in ``Evidence.faces``,
             for a vision encoder; memory then grows with the clip, so use it for short clips.
     """
-    import pandas as pd
-
-    from faceqa.errors import InvalidInputError
     from faceqa.perception import FacePipeline
 
-    if mode not in ("clip", "long", "auto"):
-        raise InvalidInputError(f"mode must be 'clip', 'long' or 'auto', got {mode!r}")
     media = source if isinstance(source, Media) else open_media(source, fps=fps, start=start, end=end)
-    fps = media.info.fps
-    if mode == "auto":
-        mode = "clip" if len(media) / fps <= CLIP_MAX_S else "long"
+    mode = resolve_mode(mode, len(media), media.info.fps)
     pipe = pipeline or FacePipeline(emotion=None, quality=False)
-    ext = EvidenceExtractor(fps, flow=flow)
-    k, f = len(region_keys()), len(FEATURES)
-    frames, times, fids, segs, poses, disps, geoms = [], [], [], [], [], [], []
-    faces: list[np.ndarray] = []
-    blank = np.zeros((ext.size, ext.size), np.uint8)
-    follow = face_id
+    collector = EvidenceCollector(media.info.fps, mode, face_id, flow, baseline_s, config, keep_faces)
     for frame, records in pipe.stream(media, progress=progress):
-        rec = _pick(records, follow)
-        if rec is None and face_id is None:
-            rec = _pick(records, None)
-        frames.append(frame.index)
-        times.append(frame.time_s)
-        if rec is None:
-            fids.append(-1)
-            segs.append(-1)
-            poses.append((np.nan, np.nan, np.nan))
-            disps.append(np.full((k, 2), np.nan, np.float32))
-            geoms.append(np.full(f, np.nan, np.float32))
-            if keep_faces:
-                faces.append(blank)
-            follow = face_id
-            continue
-        if rec.face_id != follow or ext.segment < 0 or segs[-1] == -1:  # new face, or found again
-            ext.start_segment()
-            follow = rec.face_id
-        d, g = ext.update(frame.image, rec.landmarks)
-        if keep_faces:
-            faces.append(ext.last_face)
-        fids.append(rec.face_id)
-        segs.append(ext.segment)
-        poses.append(rec.pose)
-        disps.append(d)
-        geoms.append(g)
-    seg = np.asarray(segs)
-    disp = _smooth(np.stack(disps), seg, fps)
-    geom = np.stack(geoms)
-    rel = disp
-    if mode == "long":
-        rel = _remove_baseline(disp.reshape(len(disp), -1), seg, fps, baseline_s).reshape(disp.shape)
-    act = au_activity(np.nan_to_num(rel))
-    act[seg < 0] = np.nan
-    pose = np.asarray(poses, np.float64)
-    table = pd.DataFrame({"frame": frames, "time_s": times, "face_id": fids, "segment": segs,
-                          "pose_yaw": pose[:, 0], "pose_pitch": pose[:, 1], "pose_roll": pose[:, 2]})
-    cols = {}
-    for i, (name, side) in enumerate(region_keys()):
-        cols[f"disp_{name}_{side}_x"] = disp[:, i, 0]
-        cols[f"disp_{name}_{side}_y"] = disp[:, i, 1]
-    cols |= {f"geom_{n}": geom[:, i] for i, n in enumerate(FEATURES)}
-    cols |= {c: act[:, i] for i, c in enumerate(au_columns())}
-    signal = np.full(len(act), np.nan)
-    events = []
-    for s in np.unique(seg[seg >= 0]):
-        idx = np.flatnonzero(seg == s)
-        signal[idx] = spotting_signal(act[idx], fps, pose[idx], config)
-        for ev in spot(act[idx], np.asarray(frames)[idx], np.asarray(times)[idx], fps, pose[idx], config):
-            i0 = idx[0] + int(np.searchsorted(np.asarray(frames)[idx], ev.onset))
-            i1 = idx[0] + int(np.searchsorted(np.asarray(frames)[idx], ev.offset))
-            ev.aus = active_aus(interval_activity(disp, i0, i1, saturate=False), config)
-            if ev.aus:  # motion that moves no AU region in an AU's direction is not an expression
-                events.append(ev)
-    cols["signal"] = signal
-    table = pd.concat([table, pd.DataFrame(cols)], axis=1)
-    return Evidence(media.info, fps, mode, table, sorted(events, key=lambda e: e.onset),
-                    np.stack(faces) if keep_faces else None)
+        collector.add(frame, records)
+    return collector.finish(media.info)
 
 
 def _smooth(x: np.ndarray, seg: np.ndarray, fps: float, window_s: float = 0.07) -> np.ndarray:
