@@ -1,18 +1,23 @@
-"""The evidence pass: perception stream -> aligned face -> regional motion -> AU activity -> events.
+"""The evidence pass: perception stream -> aligned face -> geometry and motion -> AU intensity -> events.
 
 One streaming pass over the media follows one face (the largest, or ``face_id``); only a few
-numbers per frame are kept, so memory stays flat for long videos. Region displacements
-(``disp_*``) are measured from the first frame of each face segment and lightly smoothed. What
-the AU activity columns (``au_*``) and the spotting signal are relative to depends on ``mode``:
+numbers per frame are kept, so memory stays flat for long videos. Per frame it measures the
+pose-normalised 3-D mesh geometry (:mod:`~faceqa.evidence.face_geometry`, ``face_*`` columns) and
+the optical-flow displacement of the FACS regions from the segment's first frame (``disp_*``),
+both lightly smoothed. At the end, per face segment:
 
-- ``"clip"``: the first frame (the onset, for an MEGC clip);
-- ``"long"``: a rolling median over ``baseline_s`` seconds, so slow drift and long-held states
-  are taken out and only transient expressions remain (spotting in long videos).
+1. the neutral reference (:mod:`~faceqa.evidence.neutral`): the first frame in ``"clip"`` mode
+   (the onset of an MEGC clip), a rolling rest reference in ``"long"`` mode; ``"auto"`` picks
+   ``clip`` for sources up to 6 s and ``long`` beyond;
+2. AU intensities on the FACS A-E scale relative to it (:mod:`~faceqa.evidence.au_intensity`,
+   ``au_{n}_{L|R}`` columns, 0-5);
+3. talking spans from the mouth's syllable rhythm (:mod:`~faceqa.evidence.talking`, ``talking``);
+4. spotting (:mod:`~faceqa.evidence.spotting`, ``signal``) and, for every event, its AUs.
 
-``"auto"`` picks ``clip`` for sources up to 6 s and ``long`` beyond. Whatever the mode, the AUs of
-an interval (an event, or a clip's onset..offset) are read as the change from the interval's first
-frame: for each AU and side, the peak over the interval of the activity of ``disp(t) - disp(onset)``
-(FACS codes an expression by what changes from its onset).
+Whatever the mode, the AUs of an interval (an event, or a clip's onset..offset) are read by one
+function, :meth:`Evidence.interval_intensity`: the change from the interval's first frame (FACS
+codes an expression by what changes from its onset), solved for AU intensities, each AU's peak
+over the interval; ``faceqa spot``, ``faceqa aus``, ``faceqa ask`` and the composer all use it.
 """
 
 from __future__ import annotations
@@ -23,9 +28,19 @@ import cv2
 import numpy as np
 
 from faceqa.evidence.align import FaceAligner
-from faceqa.evidence.au_activity import AU_MOTIONS, au_activity, au_columns
+from faceqa.evidence.au_intensity import (
+    INTENSITY_AUS,
+    LIPS_APART,
+    expression_energy,
+    intensity_columns,
+    letter,
+    measurements,
+    solve_intensity,
+)
+from faceqa.evidence.face_geometry import MEASURES, CanonicalFace, face_measures
 from faceqa.evidence.mesh_features import FEATURES, mesh_features
 from faceqa.evidence.motion import RegionalMotion
+from faceqa.evidence.neutral import long_reference
 from faceqa.evidence.regions import region_keys
 from faceqa.evidence.spotting import (
     DEFAULT_CONFIG,
@@ -33,20 +48,43 @@ from faceqa.evidence.spotting import (
     Event,
     SpotConfig,
     active_aus,
+    au_signals,
     events_dataframe,
+    make_event,
     side_of,
-    spot,
-    spotting_signal,
+    spot_intervals,
 )
+from faceqa.evidence.talking import spans, talking_mask
 from faceqa.media import Media, MediaInfo, open_media
 
 CLIP_MAX_S = 6.0
 
 
-def interval_activity(disp: np.ndarray, start: int, stop: int, saturate: bool = True) -> np.ndarray:
-    """Per AU and side, the peak over rows [start, stop] of the activity of ``disp[t] - disp[start]``."""
-    rel = np.nan_to_num(disp[start:stop + 1] - disp[start])
-    return au_activity(rel, saturate=saturate).max(axis=0)
+_MOUTH_OPEN = MEASURES.index("mouth_open")
+
+
+def _face_changes(face: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Face measures (T, M) as changes from each segment's first frame."""
+    out = np.full_like(face, np.nan)
+    for s in np.unique(seg[seg >= 0]):
+        idx = np.flatnonzero(seg == s)
+        out[idx] = face[idx] - face[idx[0]]
+    return out
+
+
+def read_interval(y: np.ndarray, mouth_open: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Per AU and side, the peak over rows [start, stop] of the intensity of the change ``y[t] - y[start]``.
+
+    ``y``: :func:`~faceqa.evidence.au_intensity.measurements` (T, D); ``mouth_open``: the absolute
+    inner-lip distance (T,), IOD. Single-frame spikes are taken out (3-frame median) before the peak.
+    """
+    from scipy.ndimage import median_filter
+
+    rel = y[start:stop + 1] - y[start]
+    intensity = solve_intensity(rel, lips_apart=mouth_open[start:stop + 1] > LIPS_APART)
+    if len(intensity) >= 3:
+        intensity = median_filter(intensity, size=(3, 1), mode="nearest")
+    return intensity.max(axis=0)
 
 
 @dataclass
@@ -55,8 +93,10 @@ class Evidence:
 
     ``table`` columns: ``frame``, ``time_s``, ``face_id``, ``segment`` (a new one each time the face
     is re-acquired; -1 where no face), ``pose_yaw/pitch/roll``, ``disp_{region}_{side}_x/_y``
-    (IOD, from the segment's first frame), ``geom_*`` (mesh features minus the first frame's, IOD),
-    ``au_{n}_{L|R}`` (activity 0..1, relative as ``mode`` says) and ``signal`` (spotting signal).
+    (region displacement, IOD, from the segment's first frame), ``geom_*`` (2-D mesh features minus
+    the first frame's, IOD), ``face_*`` (pose-normalised 3-D measures, absolute, IOD; see
+    :mod:`~faceqa.evidence.face_geometry`), ``au_{n}_{L|R}`` (AU intensity, 0-5 FACS scale,
+    relative to the neutral reference of ``mode``), ``talking`` (bool) and ``signal`` (spotting signal).
     """
 
     info: MediaInfo
@@ -73,9 +113,20 @@ class Evidence:
         cols = [f"disp_{n}_{s}_{a}" for n, s in region_keys() for a in ("x", "y")]
         return self.table[cols].to_numpy(np.float32).reshape(len(self.table), -1, 2)
 
+    def measurements(self) -> np.ndarray:
+        """What the AU intensities are solved from (T, D): face-measure changes and region flow, both
+        from each segment's first frame (see :func:`~faceqa.evidence.au_intensity.measurements`)."""
+        face = self.table[[f"face_{m}" for m in MEASURES]].to_numpy(np.float64)
+        return measurements(_face_changes(face, self.table["segment"].to_numpy()), self.displacements())
+
     def activity(self) -> np.ndarray:
-        """AU activity array (T, 2 * n_aus) in :func:`~faceqa.evidence.au_activity.au_columns` order."""
-        return self.table[au_columns()].to_numpy(np.float32)
+        """AU intensities (T, 2 * n_aus), 0-5, in :func:`~faceqa.evidence.au_intensity.intensity_columns` order."""
+        return self.table[intensity_columns()].to_numpy(np.float32)
+
+    def talking_spans(self) -> list[tuple[int, int]]:
+        """(first, last) frames of the spans where the person talks."""
+        frames = self.table["frame"].to_numpy()
+        return [(int(frames[a]), int(frames[b])) for a, b in spans(self.table["talking"].to_numpy(bool))]
 
     def events_dataframe(self):
         """Spotted events as a DataFrame."""
@@ -94,41 +145,47 @@ class Evidence:
         idx = idx[seg[idx] == seg[first]]  # one face segment: displacements share a reference
         return int(idx[0]), int(idx[-1])
 
-    def interval_activity(self, onset: int | None = None, offset: int | None = None,
-                          saturate: bool = True) -> np.ndarray:
-        """Peak activity (2 * n_aus,) of the change from ``onset`` within [onset, offset] (frames)."""
+    def interval_intensity(self, onset: int | None = None, offset: int | None = None) -> np.ndarray:
+        """Peak intensity (2 * n_aus,) of the change from ``onset`` within [onset, offset] (frames): the read-out."""
         span = self.span(onset, offset)
         if span is None:
-            return np.zeros(2 * len(AU_MOTIONS), np.float32)
-        return interval_activity(self.displacements(), *span, saturate=saturate)
+            return np.zeros(2 * len(INTENSITY_AUS), np.float32)
+        mouth = self.table["face_mouth_open"].to_numpy(np.float64)
+        return read_interval(self.measurements(), mouth, *span)
+
+    def interval_talking(self, onset: int | None = None, offset: int | None = None) -> bool:
+        """True when the person talks during most of [onset, offset]."""
+        span = self.span(onset, offset)
+        return span is not None and bool(self.table["talking"].to_numpy(bool)[span[0]:span[1] + 1].mean() > 0.5)
 
     def au_summary(self, onset: int | None = None, offset: int | None = None,
                    config: SpotConfig = DEFAULT_CONFIG):
-        """Peak activity per AU and side within [onset, offset] (all frames by default).
+        """Peak intensity per AU and side within [onset, offset] (all frames by default), change from onset.
 
-        Columns: ``au``, ``name``, ``L``, ``R``, ``peak`` (activities, 0..1), ``strength`` (uncapped, in
-        multiples of full intensity), ``side`` (L/R/both), ``active`` (see
-        :func:`~faceqa.evidence.spotting.active_aus`); sorted by strength.
+        Columns: ``au``, ``name``, ``L``, ``R``, ``intensity`` (0-5 FACS scale; the larger side),
+        ``letter`` (A-E), ``peak`` (intensity / 5, capped at 1), ``side`` (L/R/both), ``active``
+        (see :func:`~faceqa.evidence.spotting.active_aus`); sorted by intensity.
         """
         import pandas as pd
 
         from faceqa.evidence.facs import au_by_number
 
-        strength = self.interval_activity(onset, offset, saturate=False)
-        active = {a.au for a in active_aus(strength, config, include_distractors=True)}
+        value = self.interval_intensity(onset, offset)
+        active = {a.au for a in active_aus(value, config, include_distractors=True)}
         out = []
-        for j, m in enumerate(AU_MOTIONS):
-            left, right = float(strength[2 * j]), float(strength[2 * j + 1])
-            out.append({"au": m.au, "name": au_by_number(m.au).name, "L": round(min(left, 1.0), 4),
-                        "R": round(min(right, 1.0), 4), "peak": round(min(max(left, right), 1.0), 4),
-                        "strength": round(max(left, right), 4), "side": side_of(left, right, config.bilateral_ratio),
-                        "active": m.au in active})
-        return pd.DataFrame(out).sort_values("strength", ascending=False, kind="stable", ignore_index=True)
+        for j, au in enumerate(INTENSITY_AUS):
+            left, right = float(value[2 * j]), float(value[2 * j + 1])
+            top = max(left, right)
+            out.append({"au": au, "name": au_by_number(au).name, "L": round(left, 3), "R": round(right, 3),
+                        "intensity": round(top, 3), "letter": letter(top), "peak": round(min(top / 5.0, 1.0), 4),
+                        "side": side_of(left, right, config.bilateral_ratio), "active": au in active})
+        return pd.DataFrame(out).sort_values("intensity", ascending=False, kind="stable", ignore_index=True)
 
     def active_aus(self, onset: int | None = None, offset: int | None = None,
                    config: SpotConfig = DEFAULT_CONFIG) -> list[ActiveAU]:
         """AUs active within [onset, offset] (change from onset), strongest first, with sides."""
-        return active_aus(self.interval_activity(onset, offset, saturate=False), config)
+        return active_aus(self.interval_intensity(onset, offset), config,
+                          talking=self.interval_talking(onset, offset))
 
 
 class EvidenceExtractor:
@@ -142,6 +199,7 @@ class EvidenceExtractor:
         self._aligner: FaceAligner | None = None
         self._motion: RegionalMotion | None = None
         self._geom0: np.ndarray | None = None
+        self._canonical: CanonicalFace | None = None
         self.last_face: np.ndarray | None = None
 
     def start_segment(self) -> None:
@@ -150,9 +208,10 @@ class EvidenceExtractor:
         self._aligner = FaceAligner(self.size)
         self._motion = RegionalMotion(self.fps, self.size, self._aligner.iod, self.flow)
         self._geom0 = None
+        self._canonical = CanonicalFace()
 
-    def update(self, image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(region displacements (K, 2), mesh-feature deltas (F,)) for one frame of the followed face."""
+    def update(self, image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(region displacements (K, 2), mesh-feature deltas (F,), 3-D face measures (M,)) for one frame."""
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         face, lm = self._aligner.align(gray, landmarks)
         self.last_face = face
@@ -160,7 +219,7 @@ class EvidenceExtractor:
         geom = mesh_features(lm, self._aligner.iod)
         if self._geom0 is None:
             self._geom0 = geom
-        return disp, geom - self._geom0
+        return disp, geom - self._geom0, face_measures(self._canonical(landmarks))
 
 
 def _pick(records: list, face_id: int | None):
@@ -184,7 +243,7 @@ class EvidenceCollector:
     """
 
     def __init__(self, fps: float, mode: str = "clip", face_id: int | None = None, flow: str = "farneback",
-                 baseline_s: float = 4.0, config: SpotConfig = DEFAULT_CONFIG, keep_faces: bool = False):
+                 baseline_s: float = 12.0, config: SpotConfig = DEFAULT_CONFIG, keep_faces: bool = False):
         from faceqa.errors import InvalidInputError
 
         if mode not in ("clip", "long"):
@@ -194,7 +253,7 @@ class EvidenceCollector:
         self._ext = EvidenceExtractor(fps, flow=flow)
         self._follow = face_id
         self._blank = np.zeros((self._ext.size, self._ext.size), np.uint8)
-        self._rows: dict[str, list] = {k: [] for k in ("frame", "time", "fid", "seg", "pose", "disp", "geom")}
+        self._rows: dict[str, list] = {k: [] for k in ("frame", "time", "fid", "seg", "pose", "disp", "geom", "face")}
         self._faces: list[np.ndarray] = []
 
     def add(self, frame, records: list) -> None:
@@ -212,6 +271,7 @@ class EvidenceCollector:
             rows["pose"].append((np.nan, np.nan, np.nan))
             rows["disp"].append(np.full((k, 2), np.nan, np.float32))
             rows["geom"].append(np.full(f, np.nan, np.float32))
+            rows["face"].append(np.full(len(MEASURES), np.nan, np.float32))
             if self.keep_faces:
                 self._faces.append(self._blank)
             self._follow = self.face_id
@@ -220,7 +280,7 @@ class EvidenceCollector:
         if rec.face_id != self._follow or ext.segment < 0 or rows["seg"][-1] == -1:  # new face, or found again
             ext.start_segment()
             self._follow = rec.face_id
-        d, g = ext.update(frame.image, rec.landmarks)
+        d, g, m = ext.update(frame.image, rec.landmarks)
         if self.keep_faces:
             self._faces.append(ext.last_face)
         rows["fid"].append(rec.face_id)
@@ -228,6 +288,7 @@ class EvidenceCollector:
         rows["pose"].append(rec.pose)
         rows["disp"].append(d)
         rows["geom"].append(g)
+        rows["face"].append(m)
 
     def finish(self, info: MediaInfo) -> Evidence:
         """The :class:`Evidence` of every frame added so far (``info`` describes the source)."""
@@ -242,13 +303,30 @@ class EvidenceCollector:
         times = np.asarray(rows["time"])
         seg = np.asarray(rows["seg"])
         disp = _smooth(np.stack(rows["disp"]), seg, fps)
+        face = _smooth(np.stack(rows["face"]).astype(np.float64), seg, fps)
         geom = np.stack(rows["geom"])
-        rel = disp
-        if self.mode == "long":
-            rel = _remove_baseline(disp.reshape(len(disp), -1), seg, fps, self.baseline_s).reshape(disp.shape)
-        act = au_activity(np.nan_to_num(rel))
-        act[seg < 0] = np.nan
         pose = np.asarray(rows["pose"], np.float64)
+        y = measurements(_face_changes(face, seg), disp)
+        mouth = face[:, _MOUTH_OPEN]
+        intensity = np.full((len(frames), 2 * len(INTENSITY_AUS)), np.nan, np.float32)
+        talking = np.zeros(len(frames), bool)
+        signal = np.full(len(frames), np.nan)
+        events = []
+        for s in np.unique(seg[seg >= 0]):
+            idx = np.flatnonzero(seg == s)
+            ys = y[idx]
+            if self.mode == "long":
+                ys = ys - long_reference(ys, fps, expression_energy, self.baseline_s)
+            intensity[idx] = solve_intensity(ys, lips_apart=mouth[idx] > LIPS_APART)
+            talking[idx] = talking_mask(mouth[idx], fps)
+            signals = au_signals(intensity[idx], fps, pose[idx], talking[idx], config)
+            signal[idx] = signals.max(axis=1)
+            for a, apex, b in spot_intervals(signals, fps, config):
+                i0, i1 = idx[a], idx[b]
+                in_talk = bool(talking[i0:i1 + 1].mean() > 0.5)
+                aus = active_aus(read_interval(y, mouth, i0, i1), config, talking=in_talk)
+                if aus:  # motion that no AU explains is not an expression
+                    events.append(make_event(frames, times, i0, idx[apex], i1, signal[idx[apex]], aus, in_talk))
         table = pd.DataFrame({"frame": frames, "time_s": times, "face_id": rows["fid"], "segment": seg,
                               "pose_yaw": pose[:, 0], "pose_pitch": pose[:, 1], "pose_roll": pose[:, 2]})
         cols = {}
@@ -256,18 +334,9 @@ class EvidenceCollector:
             cols[f"disp_{name}_{side}_x"] = disp[:, i, 0]
             cols[f"disp_{name}_{side}_y"] = disp[:, i, 1]
         cols |= {f"geom_{n}": geom[:, i] for i, n in enumerate(FEATURES)}
-        cols |= {c: act[:, i] for i, c in enumerate(au_columns())}
-        signal = np.full(len(act), np.nan)
-        events = []
-        for s in np.unique(seg[seg >= 0]):
-            idx = np.flatnonzero(seg == s)
-            signal[idx] = spotting_signal(act[idx], fps, pose[idx], config)
-            for ev in spot(act[idx], frames[idx], times[idx], fps, pose[idx], config):
-                i0 = idx[0] + int(np.searchsorted(frames[idx], ev.onset))
-                i1 = idx[0] + int(np.searchsorted(frames[idx], ev.offset))
-                ev.aus = active_aus(interval_activity(disp, i0, i1, saturate=False), config)
-                if ev.aus:  # motion that moves no AU region in an AU's direction is not an expression
-                    events.append(ev)
+        cols |= {f"face_{n}": face[:, i] for i, n in enumerate(MEASURES)}
+        cols |= {c: intensity[:, i] for i, c in enumerate(intensity_columns())}
+        cols["talking"] = talking
         cols["signal"] = signal
         table = pd.concat([table, pd.DataFrame(cols)], axis=1)
         return Evidence(info, fps, self.mode, table, sorted(events, key=lambda e: e.onset),
@@ -287,7 +356,7 @@ def resolve_mode(mode: str, n_frames: int, fps: float) -> str:
 
 def extract_evidence(source, fps: float | None = None, start: int | None = None, end: int | None = None,
                      mode: str = "auto", face_id: int | None = None, pipeline=None, flow: str = "farneback",
-                     baseline_s: float = 4.0, config: SpotConfig = DEFAULT_CONFIG,
+                     baseline_s: float = 12.0, config: SpotConfig = DEFAULT_CONFIG,
                      progress: bool = False, keep_faces: bool = False) -> Evidence:
     """Run perception and evidence over a source and spot events.
 
@@ -298,7 +367,7 @@ def extract_evidence(source, fps: float | None = None, start: int | None = None,
         face_id: follow this track; default: the largest face, kept while it stays tracked.
         pipeline: a :class:`~faceqa.perception.FacePipeline` to reuse (models load once).
         flow: optical-flow method (see :data:`~faceqa.evidence.motion.FLOW_METHODS`).
-        baseline_s: rolling-median window of the ``long`` mode.
+        baseline_s: window of the ``long`` mode's rolling rest reference (seconds).
         config: spotting and AU read-out thresholds.
         progress: show a progress bar.
         keep_faces: keep every aligned face crop (128x128 gray, 16 KB a frame) in ``Evidence.faces``,
@@ -326,21 +395,4 @@ def _smooth(x: np.ndarray, seg: np.ndarray, fps: float, window_s: float = 0.07) 
     for s in np.unique(seg[seg >= 0]):
         idx = np.flatnonzero(seg == s)
         out[idx] = uniform_filter1d(x[idx], width, axis=0, mode="nearest")
-    return out
-
-
-def _remove_baseline(x: np.ndarray, seg: np.ndarray, fps: float, window_s: float) -> np.ndarray:
-    """Subtract a centred rolling median (computed at ~10 Hz, interpolated back) per segment."""
-    import pandas as pd
-
-    out = np.full_like(x, np.nan)
-    step = max(1, int(round(fps / 10)))
-    win = max(3, int(round(window_s * fps / step)) | 1)
-    for s in np.unique(seg[seg >= 0]):
-        idx = np.flatnonzero(seg == s)
-        coarse = x[idx[::step]]
-        base = pd.DataFrame(coarse).rolling(win, center=True, min_periods=1).median().to_numpy()
-        pos = np.arange(len(idx))
-        full = np.stack([np.interp(pos, pos[::step], base[:, c]) for c in range(x.shape[1])], axis=1)
-        out[idx] = x[idx] - full
     return out

@@ -143,7 +143,7 @@ class Composer:
     def _event_confidence(self, f: Facts) -> float:
         if f.source == "labels":
             return 1.0
-        peaks = [min(1.0, e.peak) for e in f.events if e.peak is not None]
+        peaks = [min(1.0, e.peak / 5.0) for e in f.events if e.peak is not None]  # peaks are 0-5 intensities
         return float(np.mean(peaks)) if peaks else 0.5
 
     def _count(self, q: Question, f: Facts) -> Composed:

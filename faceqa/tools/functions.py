@@ -145,7 +145,8 @@ class FaceTools:
 
     def action_units(self, media: str, onset: int | None = None, offset: int | None = None, fps: float | None = None,
                      include_inactive: bool = False) -> dict:
-        """AU activity from the onset to the offset frame, per side, and the emotion deduced from the active AUs."""
+        """AU intensity (0-5, FACS A-E) from the onset to the offset frame, per side, and the emotion deduced
+        from the active AUs."""
         from faceqa.evidence.deduction import deduce
         from faceqa.evidence.extract import extract_evidence
 
@@ -155,7 +156,8 @@ class FaceTools:
         active = table[table["active"]]
         rows = table if include_inactive else active
         aus = [{"au": int(r.au), "name": r.name, "side": r.side, "L": _round(r.L), "R": _round(r.R),
-                "strength": _round(r.strength), **({"active": bool(r.active)} if include_inactive else {})}
+                "intensity": _round(r.intensity), "letter": r.letter,
+                **({"active": bool(r.active)} if include_inactive else {})}
                for r in rows.itertuples(index=False)]
         emotion = None
         if len(active):
@@ -182,7 +184,8 @@ class FaceTools:
                            "apex_s": _round(e.apex_s), "offset_s": _round(e.offset_s), "kind": e.kind,
                            "peak": _round(e.peak), "emotion": {"fine": d.fine, "coarse": d.coarse},
                            "aus": [{"au": a.au, "name": au_by_number(a.au).name, "side": a.side,
-                                    "score": _round(a.score)} for a in e.aus]})
+                                    "intensity": _round(a.intensity), "letter": a.letter} for a in e.aus],
+                           "talking": e.talking})
         kinds = [e.kind for e in ev.events]
         out = {"media": m.name, "fps": ev.fps, "mode": ev.mode, "frames": len(ev.table),
                "counts": {"events": len(kinds), "micro": kinds.count("micro"), "macro": kinds.count("macro")},

@@ -140,12 +140,14 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
     ToolSpec("action_units", (
         "Measure facial action units (FACS AUs) in a clip as the change from its onset frame to its offset "
         "frame, per side of the face. Returns JSON: onset, offset, fps, the active AUs strongest first (au "
-        "number, name, side L/R/both, L and R activity 0..1, strength), and the emotion deduced from them "
-        "(fine and coarse class). Use it for: which AUs, is AU X shown, left or right side, which emotion in "
+        "number, name, side L/R/both, L and R intensity on the FACS 0-5 scale, intensity and its letter "
+        "A-E), and the emotion deduced from them (fine and coarse class). Use it for: which AUs, is AU X "
+        "shown, left or right side, which emotion in "
         "a micro-expression clip."), ActionUnitsArgs, module="faceqa.evidence"),
     ToolSpec("spot_expressions", (
         "Find the expression events in a video or frame folder: onset, apex and offset (frames and seconds), "
-        "micro (<= 0.5 s) or macro, peak strength, the AUs with sides, and the likely emotion of each event; "
+        "micro (<= 0.5 s) or macro, peak intensity (0-5), the AUs with sides and intensities, whether the "
+        "person was talking, and the likely emotion of each event; "
         "head motion, blinks and talking are suppressed. Returns JSON: fps, mode, frames, counts (events, "
         "micro, macro) and events in time order. Use it for: when does she smile, how many (micro-)expressions, "
         "what is the type of the N-th event."), SpotExpressionsArgs, module="faceqa.evidence"),
