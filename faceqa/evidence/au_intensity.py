@@ -38,7 +38,7 @@ SIGNATURES: dict[int, dict[str, float]] = {
     1: {"brow_inner": 0.12, "brow_outer": 0.04},
     2: {"brow_outer": 0.12, "brow_inner": 0.03},
     4: {"brow_inner": -0.08, "brow_outer": -0.03, "brow_gap": -0.06, "eye_open": -0.01},
-    5: {"eye_open": 0.07},
+    5: {"eye_open": 0.05},
     6: {"lower_lid": 0.03, "eye_open": -0.04, "brow_inner": -0.02, "brow_outer": -0.03, "nose_wrinkle": 0.02,
         "corner_up": 0.01},
     7: {"lower_lid": 0.04, "eye_open": -0.04},
@@ -50,10 +50,10 @@ SIGNATURES: dict[int, dict[str, float]] = {
     15: {"corner_up": -0.12, "corner_out": 0.01, "chin_lip": 0.02},
     17: {"chin_lip": 0.10, "corner_up": -0.02, "lip_thickness": 0.01},
     18: {"corner_out": -0.12, "lip_thickness": 0.03},
-    20: {"corner_out": 0.12, "corner_up": -0.03, "lip_thickness": -0.02},
+    20: {"corner_out": 0.12, "corner_up": -0.01, "lip_thickness": -0.02},
     24: {"lip_thickness": -0.06, "corner_out": -0.01},
-    25: {"mouth_open": 0.30, "chin_lip": 0.06, "lip_thickness": -0.01},
-    26: {"jaw_drop": 0.30, "mouth_open": 0.35, "corner_out": -0.02},
+    25: {"mouth_open": 0.25, "chin_lip": 0.08, "corner_up": -0.03},
+    26: {"jaw_drop": 0.30, "mouth_open": 0.30, "corner_up": -0.08, "corner_out": 0.04, "lip_thickness": 0.03},
     45: {"eye_open": -0.15, "lower_lid": 0.01},
 }
 """AU -> change of each mesh measure (base name, IOD) at intensity E; per-side measures take the
@@ -97,6 +97,8 @@ MOUTH_FLOW_NOISE = 0.05
 MOUTH_REGIONS = frozenset({"upper_lip", "lip_corner", "lower_lip", "upper_lip_centre", "lower_lip_centre", "chin"})
 """Regions whose flow fails once the lips part (teeth and the mouth's inside appear)."""
 RIDGE = 0.05
+MAX_INTENSITY = 6.0
+"""The most an AU can read: a little beyond E (5), for expressions bigger than the signature's E."""
 """Ridge weight (in units of the weighted residual): a little preference for fewer, weaker AUs."""
 
 _LETTERS = ((4.5, "E"), (3.5, "D"), (2.5, "C"), (1.5, "B"), (0.5, "A"))
@@ -184,6 +186,26 @@ def _mouth_flow_rows() -> np.ndarray:
     return rows
 
 
+def _bounded_nnls(a_mat: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """min ||A x - rhs|| with 0 <= x <= :data:`MAX_INTENSITY`: NNLS, then any unknown over the bound is
+    fixed at it and the others are solved again (an AU can be at most a little beyond E; what it
+    cannot explain stays unexplained instead of inflating a small AU)."""
+    from scipy.optimize import nnls
+
+    n = a_mat.shape[1]
+    fixed = np.zeros(n, bool)
+    x = np.zeros(n)
+    for _ in range(3):
+        free = ~fixed
+        x[free] = nnls(a_mat[:, free], rhs - a_mat[:, fixed] @ x[fixed], maxiter=20 * n)[0]
+        over = free & (x > MAX_INTENSITY)
+        if not over.any():
+            break
+        x[over] = MAX_INTENSITY
+        fixed |= over
+    return x
+
+
 def expression_energy(y: np.ndarray, ridge: float = RIDGE) -> np.ndarray:
     """A fast (T,) measure of how much expression each frame shows: the summed positive part of the
     unconstrained ridge solution over the expression AUs (blinks and lips part / jaw drop left out).
@@ -213,8 +235,6 @@ def solve_intensity(y: np.ndarray, sigma: np.ndarray | None = None, lips_apart: 
     y = np.asarray(y, np.float64)
     w = 1.0 / (noise_levels() if sigma is None else np.asarray(sigma, np.float64))
     b = basis() / 5.0  # unknowns on the 0-5 scale: B a / 5 is the change
-    from scipy.optimize import nnls
-
     cols = _columns()
     solved = np.zeros((len(y), len(cols)))
     ok = np.isfinite(y).all(axis=1)
@@ -223,7 +243,7 @@ def solve_intensity(y: np.ndarray, sigma: np.ndarray | None = None, lips_apart: 
     for group, wg in ((ok & ~apart, w), (ok & apart, np.where(_mouth_flow_rows(), 0.0, w))):
         a_mat = np.vstack([b * wg[:, None], np.sqrt(ridge) * np.eye(len(cols))])
         for t in np.flatnonzero(group):
-            solved[t] = nnls(a_mat, np.concatenate([y[t] * wg, pad]), maxiter=20 * len(cols))[0]
+            solved[t] = _bounded_nnls(a_mat, np.concatenate([y[t] * wg, pad]))
     out = np.zeros((len(y), 2 * len(INTENSITY_AUS)), np.float32)
     where = {au: j for j, au in enumerate(INTENSITY_AUS)}
     for k, (au, side) in enumerate(cols):

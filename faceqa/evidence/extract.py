@@ -307,26 +307,8 @@ class EvidenceCollector:
         geom = np.stack(rows["geom"])
         pose = np.asarray(rows["pose"], np.float64)
         y = measurements(_face_changes(face, seg), disp)
-        mouth = face[:, _MOUTH_OPEN]
-        intensity = np.full((len(frames), 2 * len(INTENSITY_AUS)), np.nan, np.float32)
-        talking = np.zeros(len(frames), bool)
-        signal = np.full(len(frames), np.nan)
-        events = []
-        for s in np.unique(seg[seg >= 0]):
-            idx = np.flatnonzero(seg == s)
-            ys = y[idx]
-            if self.mode == "long":
-                ys = ys - long_reference(ys, fps, expression_energy, self.baseline_s)
-            intensity[idx] = solve_intensity(ys, lips_apart=mouth[idx] > LIPS_APART)
-            talking[idx] = talking_mask(mouth[idx], fps)
-            signals = au_signals(intensity[idx], fps, pose[idx], talking[idx], config)
-            signal[idx] = signals.max(axis=1)
-            for a, apex, b in spot_intervals(signals, fps, config):
-                i0, i1 = idx[a], idx[b]
-                in_talk = bool(talking[i0:i1 + 1].mean() > 0.5)
-                aus = active_aus(read_interval(y, mouth, i0, i1), config, talking=in_talk)
-                if aus:  # motion that no AU explains is not an expression
-                    events.append(make_event(frames, times, i0, idx[apex], i1, signal[idx[apex]], aus, in_talk))
+        intensity, talking, signal, events = analyse_segments(y, face[:, _MOUTH_OPEN], pose, frames, times, seg,
+                                                              fps, self.mode, config, self.baseline_s)
         table = pd.DataFrame({"frame": frames, "time_s": times, "face_id": rows["fid"], "segment": seg,
                               "pose_yaw": pose[:, 0], "pose_pitch": pose[:, 1], "pose_roll": pose[:, 2]})
         cols = {}
@@ -339,8 +321,43 @@ class EvidenceCollector:
         cols["talking"] = talking
         cols["signal"] = signal
         table = pd.concat([table, pd.DataFrame(cols)], axis=1)
-        return Evidence(info, fps, self.mode, table, sorted(events, key=lambda e: e.onset),
+        return Evidence(info, fps, self.mode, table, events,
                         np.stack(self._faces) if self.keep_faces else None)
+
+
+def analyse_segments(y: np.ndarray, mouth: np.ndarray, pose: np.ndarray, frames: np.ndarray, times: np.ndarray,
+                     seg: np.ndarray, fps: float, mode: str, config: SpotConfig = DEFAULT_CONFIG,
+                     baseline_s: float = 12.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Event]]:
+    """Steps 1-4 of the module docstring for every face segment.
+
+    Args:
+        y: :func:`~faceqa.evidence.au_intensity.measurements` from each segment's first frame (T, D).
+        mouth: absolute inner-lip distance (T,), IOD.
+        pose: head pose (T, 3), degrees; frames, times: the rows' frame indices and seconds;
+        seg: face segment per row (-1: no face).
+        fps, mode, config, baseline_s: as :class:`EvidenceCollector`.
+    Returns (intensity (T, 2 * n_aus), talking (T,), spotting signal (T,), events).
+    """
+    intensity = np.full((len(frames), 2 * len(INTENSITY_AUS)), np.nan, np.float32)
+    talking = np.zeros(len(frames), bool)
+    signal = np.full(len(frames), np.nan)
+    events = []
+    for s in np.unique(seg[seg >= 0]):
+        idx = np.flatnonzero(seg == s)
+        ys = y[idx]
+        if mode == "long":
+            ys = ys - long_reference(ys, fps, expression_energy, baseline_s)
+        intensity[idx] = solve_intensity(ys, lips_apart=mouth[idx] > LIPS_APART)
+        talking[idx] = talking_mask(mouth[idx], fps)
+        signals = au_signals(intensity[idx], fps, pose[idx], talking[idx], config)
+        signal[idx] = signals.max(axis=1)
+        for a, apex, b in spot_intervals(signals, fps, config):
+            i0, i1 = idx[a], idx[b]
+            in_talk = bool(talking[i0:i1 + 1].mean() > 0.5)
+            aus = active_aus(read_interval(y, mouth, i0, i1), config, talking=in_talk)
+            if aus:  # motion that no AU explains is not an expression
+                events.append(make_event(frames, times, i0, idx[apex], i1, signal[idx[apex]], aus, in_talk))
+    return intensity, talking, signal, sorted(events, key=lambda e: e.onset)
 
 
 def resolve_mode(mode: str, n_frames: int, fps: float) -> str:

@@ -19,9 +19,7 @@ measure                    definition (canonical frame, y down)                 
 ``lower_lid_{L,R}``        eye-corner-line y - lower-lid y                        7, 6 (+)
 ``nose_wrinkle_{L,R}``     - distance from the nose wing to the inner eye corner  9 (+)
 ``upper_lip_{L,R}``        - distance from the nose base to the upper lip         10 (+)
-``corner_up_{L,R}``        mouth-centre y - lip-corner y (mouth centre: the       12 (+), 15 (-)
-                           midpoint of the inner lips, so opening the jaw does
-                           not read as a corner moving)
+``corner_up_{L,R}``        nose-base y - lip-corner y                             12 (+), 15 (-)
 ``corner_out_{L,R}``       x distance from the midline to the lip corner          12, 20 (+), 14/18 (-)
 ``mouth_open``             lower inner-lip y - upper inner-lip y                  25 (+)
 ``jaw_drop``               chin y - nose-tip y                                    26, 27 (+)
@@ -100,7 +98,6 @@ def face_measures(c: np.ndarray) -> np.ndarray:
     """The :data:`MEASURES` (float32) of canonical landmarks ``c`` (468, 3)."""
     x, y = c[:, 0], c[:, 1]
     midline = float(x[list(_MIDLINE)].mean())
-    mouth_y = (y[_UPPER_INNER] + y[_LOWER_INNER]) / 2
     vals: dict[str, float] = {}
     for s, ix in _SIDE.items():
         eye_y = y[list(ix["eye"])].mean()
@@ -111,7 +108,7 @@ def face_measures(c: np.ndarray) -> np.ndarray:
         wing = c[list(ix["wing"]), :2].mean(0)
         vals[f"nose_wrinkle_{s}"] = -float(np.linalg.norm(wing - c[ix["inner_eye"], :2]))
         vals[f"upper_lip_{s}"] = -(y[ix["lip"]] - y[_NOSE_BASE])
-        vals[f"corner_up_{s}"] = mouth_y - y[ix["corner"]]
+        vals[f"corner_up_{s}"] = y[_NOSE_BASE] - y[ix["corner"]]
         vals[f"corner_out_{s}"] = abs(x[ix["corner"]] - midline)
     vals["brow_gap"] = abs(x[336] - x[107])
     vals["mouth_open"] = y[_LOWER_INNER] - y[_UPPER_INNER]

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 WINDOW_S = 12.0
-SHARE = 0.25
+SHARE = 0.15
 STEP_S = 0.5
 
 

@@ -6,9 +6,10 @@ relative to the person's neutral reference, and the talking spans
 any AU that makes an expression:
 
 - blinks (AU45) never do, and the lid AUs (5, 6, 7) are ignored while the eyes blink;
-- while the person talks, the mouth AUs are read from their slow part (a rolling median over
-  ``talk_smooth_s``, which takes out the syllable rhythm and keeps a smile or a frown) and must be
-  ``talk_factor`` times stronger; lips part / jaw drop (25, 26) do not count there at all, but
+- while the person talks, the mouth AUs are read from their sustained part (a rolling low
+  percentile, ``talk_percentile`` over ``talk_smooth_s``: speech keeps returning the lips to rest
+  between syllables, a smile or a frown held while talking does not) and must be ``talk_factor``
+  times stronger; lips part / jaw drop (25, 26) do not count there at all, but
   outside talking a jaw drop is an expression like any other; upper-face AUs count as always;
 - frames of fast head rotation (over ``max_head_speed_dps``, measured across 0.1 s) are zeroed.
 
@@ -82,8 +83,8 @@ class Event:
 class SpotConfig:
     """Spotting and AU read-out parameters (see the module docstring); intensities on the 0-5 scale."""
 
-    threshold: float = 1.5
-    edge: float = 0.3
+    threshold: float = 2.0
+    edge: float = 0.5
     foot: float = 0.1
     min_duration_s: float = 0.15
     merge_gap_s: float = 0.2
@@ -93,7 +94,8 @@ class SpotConfig:
     bilateral_ratio: float = 0.5
     blink_threshold: float = 2.0
     max_head_speed_dps: float = 60.0
-    talk_smooth_s: float = 0.5
+    talk_smooth_s: float = 0.8
+    talk_percentile: float = 20.0
     talk_factor: float = 1.5
     group_iou: float = 0.3
 
@@ -101,10 +103,10 @@ class SpotConfig:
 DEFAULT_CONFIG = SpotConfig()
 
 
-def _rolling_median(x: np.ndarray, width: int) -> np.ndarray:
-    from scipy.ndimage import median_filter
+def _rolling_low(x: np.ndarray, width: int, percentile: float) -> np.ndarray:
+    from scipy.ndimage import percentile_filter
 
-    return median_filter(x, size=(max(1, width) | 1, 1), mode="nearest")
+    return percentile_filter(x, percentile, size=(max(1, width) | 1, 1), mode="nearest")
 
 
 def au_signals(intensity: np.ndarray, fps: float, pose: np.ndarray | None = None,
@@ -119,7 +121,8 @@ def au_signals(intensity: np.ndarray, fps: float, pose: np.ndarray | None = None
     blinking = per_au[:, INTENSITY_AUS.index(45)] >= config.blink_threshold
     talk = np.zeros(n, bool) if talking is None else np.asarray(talking, bool)
     mouth = [j for j, au in enumerate(INTENSITY_AUS) if au in MOUTH_AUS]
-    slow = _rolling_median(per_au[:, mouth], int(round(config.talk_smooth_s * fps))) / config.talk_factor
+    slow = _rolling_low(per_au[:, mouth], int(round(config.talk_smooth_s * fps)), config.talk_percentile)
+    slow /= config.talk_factor
     out = np.zeros_like(per_au)
     for j, au in enumerate(INTENSITY_AUS):
         if au == 45:

@@ -22,7 +22,7 @@ class TalkingConfig:
     min_syllables: int = 3
     max_gap_s: float = 0.6
     min_gap_s: float = 0.1
-    pad_s: float = 0.25
+    pad_s: float = 0.4
 
 
 def talking_mask(mouth_open: np.ndarray, fps: float, config: TalkingConfig = TalkingConfig()) -> np.ndarray:
