@@ -72,19 +72,15 @@ def _face_changes(face: np.ndarray, seg: np.ndarray) -> np.ndarray:
     return out
 
 
-def read_interval(y: np.ndarray, mouth_open: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """Per AU and side, the peak over rows [start, stop] of the intensity of the change ``y[t] - y[start]``.
-
-    ``y``: :func:`~faceqa.evidence.au_intensity.measurements` (T, D); ``mouth_open``: the absolute
-    inner-lip distance (T,), IOD. Single-frame spikes are taken out (3-frame median) before the peak.
-    """
+def read_interval(intensity: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Per AU and side, the peak intensity over rows [start, stop] (single-frame spikes taken out by a
+    3-frame median first): the one AU read-out of an interval."""
     from scipy.ndimage import median_filter
 
-    rel = y[start:stop + 1] - y[start]
-    intensity = solve_intensity(rel, lips_apart=mouth_open[start:stop + 1] > LIPS_APART)
-    if len(intensity) >= 3:
-        intensity = median_filter(intensity, size=(3, 1), mode="nearest")
-    return intensity.max(axis=0)
+    rows = np.nan_to_num(intensity[start:stop + 1])
+    if len(rows) >= 3:
+        rows = median_filter(rows, size=(3, 1), mode="nearest")
+    return rows.max(axis=0)
 
 
 @dataclass
@@ -150,8 +146,7 @@ class Evidence:
         span = self.span(onset, offset)
         if span is None:
             return np.zeros(2 * len(INTENSITY_AUS), np.float32)
-        mouth = self.table["face_mouth_open"].to_numpy(np.float64)
-        return read_interval(self.measurements(), mouth, *span)
+        return read_interval(self.activity(), *span)
 
     def interval_talking(self, onset: int | None = None, offset: int | None = None) -> bool:
         """True when the person talks during most of [onset, offset]."""
@@ -222,7 +217,13 @@ class EvidenceExtractor:
         return disp, geom - self._geom0, face_measures(self._canonical(landmarks))
 
 
+MIN_FACE_PX = 60.0
+"""Faces smaller than this (pixels, the record's size) are too small to read AUs from: a wide shot's
+tiny faces give no evidence instead of noise."""
+
+
 def _pick(records: list, face_id: int | None):
+    records = [r for r in records if r.size_px >= MIN_FACE_PX]
     if not records:
         return None
     if face_id is not None:
@@ -354,7 +355,7 @@ def analyse_segments(y: np.ndarray, mouth: np.ndarray, pose: np.ndarray, frames:
         for a, apex, b in spot_intervals(signals, fps, config):
             i0, i1 = idx[a], idx[b]
             in_talk = bool(talking[i0:i1 + 1].mean() > 0.5)
-            aus = active_aus(read_interval(y, mouth, i0, i1), config, talking=in_talk)
+            aus = active_aus(read_interval(intensity, i0, i1), config, talking=in_talk)
             if aus:  # motion that no AU explains is not an expression
                 events.append(make_event(frames, times, i0, idx[apex], i1, signal[idx[apex]], aus, in_talk))
     return intensity, talking, signal, sorted(events, key=lambda e: e.onset)

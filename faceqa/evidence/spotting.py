@@ -6,11 +6,12 @@ relative to the person's neutral reference, and the talking spans
 any AU that makes an expression:
 
 - blinks (AU45) never do, and the lid AUs (5, 6, 7) are ignored while the eyes blink;
-- while the person talks, the mouth AUs are read from their sustained part (a rolling low
-  percentile, ``talk_percentile`` over ``talk_smooth_s``: speech keeps returning the lips to rest
-  between syllables, a smile or a frown held while talking does not) and must be ``talk_factor``
-  times stronger; lips part / jaw drop (25, 26) do not count there at all, but
-  outside talking a jaw drop is an expression like any other; upper-face AUs count as always;
+- while the person talks, only the lip-corner AUs (12, 15: a smile or a frown held through speech)
+  of the mouth count, read from their sustained part (a rolling low percentile,
+  ``talk_percentile`` over ``talk_smooth_s``: speech keeps returning the lips to rest between
+  syllables, a held smile does not) and ``talk_factor`` times weaker; every other mouth movement
+  there is speech; outside talking a jaw drop is an expression like any other; upper-face AUs
+  count as always;
 - frames of fast head rotation (over ``max_head_speed_dps``, measured across 0.1 s) are zeroed.
 
 Peaks of the signal above ``threshold`` (and above the signal's own noise floor) become events.
@@ -29,9 +30,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from faceqa.evidence.au_intensity import DISTRACTOR_AUS, INTENSITY_AUS, MOUTH_AUS, letter
+from faceqa.evidence.au_intensity import INTENSITY_AUS, MOUTH_AUS, letter
 
 MICRO_MAX_S = 0.5
+TALK_AUS = frozenset({12, 15})
+"""The mouth AUs that can start an event while the person talks: a smile or a frown held through
+speech; every other mouth movement there is taken as speech."""
 LID_AUS = frozenset({5, 6, 7})
 """AUs whose measures a blink moves; ignored in frames where the eyes blink."""
 
@@ -131,7 +135,7 @@ def au_signals(intensity: np.ndarray, fps: float, pose: np.ndarray | None = None
         if au in LID_AUS:
             a = np.where(blinking, 0.0, a)
         if au in MOUTH_AUS:
-            a = np.where(talk, 0.0 if au in DISTRACTOR_AUS else slow[:, mouth.index(j)], a)
+            a = np.where(talk, slow[:, mouth.index(j)] if au in TALK_AUS else 0.0, a)
         out[:, j] = a
     lag = max(1, int(round(0.1 * fps)))
     if pose is not None and len(pose) > lag:
@@ -266,9 +270,9 @@ def active_aus(row: np.ndarray, config: SpotConfig = DEFAULT_CONFIG, include_dis
     An AU is active when its intensity reaches ``au_threshold`` and ``au_relative`` times the
     strongest AU's (so in a strong expression only the AUs that carry it are listed). The score is
     the intensity over 5, capped at 1. A blink (45) is left out unless ``include_distractors``; so
-    are lips part / jaw drop (25, 26) when the interval is ``talking``, where speech moves them.
+    are the mouth AUs that speech moves (all but 12 and 15) when the interval is ``talking``.
     """
-    skip = set() if include_distractors else {45} | (set(DISTRACTOR_AUS) if talking else set())
+    skip = set() if include_distractors else {45} | (set(MOUTH_AUS - TALK_AUS) if talking else set())
     cands = []
     for j, au in enumerate(INTENSITY_AUS):
         if au in skip:

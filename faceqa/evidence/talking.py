@@ -18,7 +18,7 @@ import numpy as np
 class TalkingConfig:
     """Syllable detection: prominence (IOD), spacing and run length."""
 
-    prominence: float = 0.03
+    prominence: float = 0.05
     min_syllables: int = 3
     max_gap_s: float = 0.6
     min_gap_s: float = 0.1
