@@ -188,12 +188,12 @@ def _au15(a, s, U, V):
 
 def _au17(a, s, U, V):
     sg = SIGN[s]
-    lip_v = float(np.interp(a.mouth_centre[0], a.lower_lip[:, 0], a.lower_lip[:, 1]))
-    chin = _linear(U, V, (a.mouth_centre[0] + sg * 0.05, lip_v + 0.07), (a.mouth_centre[0] + sg * 0.07,
-                   float(a.pogonion[1])), 35, 0.25, 0.08)
-    t = lip_coordinate(a, U, V)
-    across = bump(U, a.mouth_centre[0], 0.9 * a.mouth_half_width) * _half(a, s, U)
-    push = -0.04 * across * bump(t, 0.07, 0.22)
+    c = a.mouth_centre[0]
+    lip_v = float(np.interp(c, a.lower_lip[:, 0], a.lower_lip[:, 1]))
+    line_v = float(np.interp(c, a.lip_line[:, 0], a.lip_line[:, 1]))
+    chin = _linear(U, V, (c + sg * 0.05, lip_v + 0.07), (c + sg * 0.07, float(a.pogonion[1])), 35, 0.25, 0.057)
+    across = bump(U, c, 0.9 * a.mouth_half_width) * _half(a, s, U)
+    push = -0.04 * across * bump(V, 0.5 * (lip_v + line_v), 0.22)
     return chin + Deformation((np.zeros_like(U), push))
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from faceqa.media.writer import write_frames
 from faceqa.synth.actions import BILATERAL_ONLY, check_au
 from faceqa.synth.anatomy import anatomy_from_mesh
-from faceqa.synth.head import apply_head, head_matrix
+from faceqa.synth.head import apply_head, head_matrix, head_pose_at
 from faceqa.synth.spec import ClipSpec, Distractors, InjectedAU, InjectedEvent, ground_truth
 from faceqa.synth.talking import talking_track
 from faceqa.synth.warp import FaceWarper
@@ -119,12 +119,20 @@ def _talk(spec: ClipSpec) -> dict | None:
 def render_frames(image: np.ndarray, landmarks: np.ndarray, spec: ClipSpec) -> Iterator[np.ndarray]:
     """Yield the clip's RGB frames one by one."""
     warper = face_warper(image, landmarks)
+    a = warper.anatomy
     talk = _talk(spec)
     h, w = image.shape[:2]
     centre = tuple(float(v) for v in landmarks[:468, :2].mean(0))
+    axes = np.column_stack([a.ex, a.ey])
     for f in range(spec.n_frames):
-        frame = warper.warp(image, frame_amounts(spec, f, talk))
-        yield apply_head(frame, head_matrix(spec.distractors, f, spec.fps, spec.seed, centre, (h, w)))
+        amounts = frame_amounts(spec, f, talk)
+        pose = head_pose_at(spec.distractors, f, spec.fps, spec.seed)
+        for axis in ("yaw", "pitch"):
+            if abs(pose[axis]) > 0.05:
+                amounts[(axis, "both")] = pose[axis]
+        frame = warper.warp(image, amounts)
+        m = head_matrix(spec.distractors, f, spec.fps, spec.seed, centre, (h, w), a.iod, axes)
+        yield apply_head(frame, m)
 
 
 def check_spec(spec: ClipSpec) -> None:

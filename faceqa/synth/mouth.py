@@ -81,11 +81,15 @@ def lips_part(a: Anatomy, U: np.ndarray, V: np.ndarray, upper_up: float, lower_d
 
 def lip_press(a: Anatomy, U: np.ndarray, V: np.ndarray, peak: float, side_weight: np.ndarray | float = 1.0
               ) -> Deformation:
-    """Lips pressed together (AU24): both red lips squeezed towards the line they meet on; the
-    motion is ``peak`` IOD at the vermilion borders (~0.07 IOD from the line) and zero on the line."""
+    """Lips pressed together (AU24): each red lip squeezed towards the line the lips meet on. The
+    motion is ``peak`` IOD at the lip's outer (vermilion) border, zero on the line, and fades out
+    as far again beyond the border."""
     t = lip_coordinate(a, U, V)
-    c = a.mouth_centre[0]
-    across = bump(U, c, 1.1 * a.mouth_half_width)
-    prof = np.sin(np.pi * np.clip(np.abs(t) / 0.14, 0.0, 1.0))
+    line = np.interp(U, a.lip_line[:, 0], a.lip_line[:, 1])
+    up = np.maximum(line - np.interp(U, a.upper_lip[:, 0], a.upper_lip[:, 1]), 0.04)
+    lo = np.maximum(np.interp(U, a.lower_lip[:, 0], a.lower_lip[:, 1]) - line, 0.04)
+    x = np.abs(t) / np.where(t < 0, up, lo)
+    prof = np.where(x <= 1.0, np.sin(0.5 * np.pi * np.clip(x, 0, 1)), np.cos(0.5 * np.pi * np.clip(x - 1.0, 0, 1)))
+    across = bump(U, a.mouth_centre[0], 1.1 * a.mouth_half_width)
     dv = -np.sign(t) * peak * prof * across * side_weight
     return Deformation((np.zeros_like(U), dv), {})

@@ -22,7 +22,9 @@ from faceqa.synth.anatomy import Anatomy
 from faceqa.synth.layers import Deformation, Field, SplitRegion, split_regions
 
 CAVITY_RGB = np.array([42.0, 18.0, 22.0], np.float32)
-"""Colour painted into a newly opened mouth (deep red-brown, as the inside of a mouth in shade)."""
+"""Colour of the inside of a newly opened mouth (deep red-brown, in shade)."""
+TEETH_RGB = np.array([218.0, 210.0, 196.0], np.float32)
+TONGUE_RGB = np.array([150.0, 62.0, 66.0], np.float32)
 FACE_BOX = (-1.6, 1.6, -1.5, 1.15)
 """Crop around the face in face coordinates: u range, v from the top, and v below the menton."""
 EDGE_PX = 6.0
@@ -30,18 +32,30 @@ EDGE_PX = 6.0
 
 @dataclass
 class UnitField:
-    """One (AU, side) at intensity 1.0 in pixels on the warper's crop: (h, w, 2) arrays or None."""
+    """One (AU, side) at intensity 1.0 in pixels: (h, w, 6) arrays (the field and its Jacobian, see
+    :func:`with_jacobian`) on the crop pixels ``support`` it moves, or None."""
 
     common: np.ndarray | None
     top: np.ndarray | None = None
     bottom: np.ndarray | None = None
     mid: np.ndarray | None = None
     regions: tuple[str, ...] = ()
+    support: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """(y0, y1, x0, x1): the crop pixels the unit moves (with a margin)."""
 
     @property
     def split(self) -> bool:
         """Whether the unit moves layers apart."""
         return self.top is not None or self.bottom is not None or self.mid is not None
+
+
+@dataclass
+class Frame:
+    """A frame's fields: summed unit fields (h, w, 6) per layer on crop ``box``, and split regions."""
+
+    box: tuple[slice, slice]
+    layers: dict[str, np.ndarray]
+    regions: set[str]
 
 
 def _acc(total: np.ndarray | None, part: np.ndarray | None, k: float) -> np.ndarray | None:
@@ -105,6 +119,8 @@ class FaceWarper:
         a = self.anatomy
         for name in d.splits:
             r: SplitRegion = self.regions[name]
+            if r.cavity:  # a mouth's mid layer is painted, not moved
+                continue
             inside = r.inside(self.U, self.V)
             u, v = self.U[inside], self.V[inside]
             v1, v2 = r.v1(u), r.v2(u)
@@ -125,41 +141,86 @@ class FaceWarper:
             total = _acc(total, self._to_pixels((fu, fv)), 1.0)
         return total
 
-    def unit(self, au: int, side: str) -> UnitField:
-        """The pixel field of ``au`` on ``side`` at intensity 1.0 (computed once, then cached)."""
-        key = (int(au), side)
+    def unit(self, au: int | str, side: str) -> UnitField:
+        """The pixel field of ``au`` on ``side`` at intensity 1.0 (computed once, then cached);
+        ``au`` may also be ``"yaw"`` or ``"pitch"``: the head-turn parallax per degree."""
+        key = (au if isinstance(au, str) else int(au), side)
         if key not in self._units:
-            check_au(au, side)
-            d = action(self.anatomy, au, side, self.U, self.V)
+            if au in ("yaw", "pitch"):
+                from faceqa.synth.head import parallax
+
+                d = parallax(self.anatomy, self.U, self.V, au)
+            else:
+                check_au(au, side)
+                d = action(self.anatomy, au, side, self.U, self.V)
             top = bottom = None
             for t, b in d.splits.values():
                 top = _acc(top, self._to_pixels(t), 1.0)
                 bottom = _acc(bottom, self._to_pixels(b), 1.0)
             mid = self._mid(au, side, d) if d.splits else None
-            self._units[key] = UnitField(self._to_pixels(d.common), top, bottom, mid, tuple(d.splits))
+            if mid is not None and not np.any(mid):
+                mid = None
+            common = self._to_pixels(d.common)
+            jac = [None if f is None else with_jacobian(f) for f in (common, top, bottom, mid)]
+            y0, y1, x0, x1 = sup = _support(jac)
+            jac = [None if f is None else np.ascontiguousarray(f[y0:y1, x0:x1]) for f in jac]
+            self._units[key] = UnitField(*jac, regions=tuple(d.splits), support=sup)
         return self._units[key]
 
-    def fields(self, amounts: Mapping[tuple[int, str], float]):
-        """(common, top, bottom, mid, split regions) of a frame: pixel fields (h, w, 2) or None."""
-        c = t = b = m = None
+    def fields(self, amounts: Mapping[tuple[int, str], float]) -> Frame | None:
+        """A frame's summed fields on the smallest crop box holding every active unit's support."""
+        active = [(self.unit(au, side), k) for (au, side), k in amounts.items() if k]
+        active = [(u, k) for u, k in active if u.support[1] > u.support[0]]
+        if not active:
+            return None
+        y0, x0 = min(u.support[0] for u, _ in active), min(u.support[2] for u, _ in active)
+        y1, x1 = max(u.support[1] for u, _ in active), max(u.support[3] for u, _ in active)
+        shape = (y1 - y0, x1 - x0, 6)
+        layers: dict[str, np.ndarray] = {}
         regions: set[str] = set()
-        for (au, side), k in amounts.items():
-            if not k:
-                continue
-            u = self.unit(au, side)
-            c = _acc(c, u.common, k)
-            t, b, m = _acc(t, u.top, k), _acc(b, u.bottom, k), _acc(m, u.mid, k)
+        for u, k in active:
+            sy, ey, sx, ex = u.support
+            box = (slice(sy - y0, ey - y0), slice(sx - x0, ex - x0))
+            for name in ("common", "top", "bottom", "mid"):
+                f = getattr(u, name)
+                if f is not None:
+                    if name not in layers:
+                        layers[name] = np.zeros(shape, np.float32)
+                    layers[name][box] += k * f
             regions.update(u.regions)
-        return c, t, b, m, regions
+        return Frame((slice(y0, y1), slice(x0, x1)), layers, regions)
 
-    def _invert(self, f: np.ndarray, box: tuple[slice, slice] | None = None) -> np.ndarray:
-        """Backward map for a forward displacement field: src with src + f(src) = pixel (for the
-        pixels of ``box`` only, when given)."""
-        grid = self.grid if box is None else self.grid[box]
-        src = grid - (f if box is None else f[box])
-        for _ in range(2):
-            src = grid - cv2.remap(f, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return src
+    def _invert(self, f: np.ndarray, origin: tuple[int, int], box: tuple[slice, slice]) -> np.ndarray:
+        """Backward map (crop coordinates) of a forward field ``f`` (h, w, 6: the field and its
+        Jacobian, on the crop box starting at ``origin`` = (y, x); zero outside it): for each pixel p
+        of ``box`` (in ``f``'s coordinates), the src with src + f(src) = p.
+
+        Newton's method from the first-order guess ``p - f(p)``, steps capped at 0.06 IOD, so that
+        stretches steeper than 1:1 (a lower lip pulled far from the upper one) converge too; pixels
+        leave the iteration once within 0.05 px."""
+        oy, ox = origin
+        local = self.grid[oy:oy + f.shape[0], ox:ox + f.shape[1]][box]
+        shape = local.shape
+        g = local.reshape(-1, 2)
+        offset = np.array([ox, oy], np.float32)
+        src = g - f[box][..., :2].reshape(-1, 2)
+        cap = 0.06 * self.anatomy.iod
+        s = _sample(f, src - offset)
+        r = src + s[:, :2] - g
+        idx = np.arange(len(src))
+        for _ in range(6):
+            bad = (np.abs(r) > 0.05).any(axis=1)
+            if not bad.any():
+                break
+            idx, r, s = idx[bad], r[bad], s[bad]
+            a, b, c, d = 1.0 + s[:, 2], s[:, 3], s[:, 4], 1.0 + s[:, 5]
+            det = np.maximum(a * d - b * c, 0.1)
+            step = np.stack([(d * r[:, 0] - b * r[:, 1]) / det, (a * r[:, 1] - c * r[:, 0]) / det], axis=1)
+            step *= np.minimum(1.0, cap / (np.hypot(step[:, 0], step[:, 1]) + 1e-6))[:, None]
+            src[idx] -= step
+            s = _sample(f, src[idx] - offset)
+            r = src[idx] + s[:, :2] - g[idx]
+        return src.reshape(shape).astype(np.float32)
 
     def _pixel_box(self, name: str) -> tuple[slice, slice]:
         """The crop pixels covering a region's box."""
@@ -171,26 +232,44 @@ class FaceWarper:
 
     def warp(self, image: np.ndarray, amounts: Mapping[tuple[int, str], float]) -> np.ndarray:
         """``image`` with the face deformed by ``{(au, side): intensity}`` (a new array)."""
-        c, t, b, m, regions = self.fields(amounts)
-        if c is None and not regions:
+        fr = self.fields(amounts)
+        if fr is None:
             return image
         crop = image[self.y0:self.y1, self.x0:self.x1]
-        base = c if c is not None else np.zeros_like(self.grid)
-        warped = cv2.remap(crop, self._invert(base), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        if regions:
-            layer_fields = [base if x is None else base + x for x in (t, b, m)]
-            for name in regions:
-                box = self._pixel_box(name)
-                warped[box] = self._layered(crop, box, layer_fields)
+        wy, wx = fr.box
+        origin = (wy.start, wx.start)
+        h, w = wy.stop - wy.start, wx.stop - wx.start
+        base = fr.layers.get("common")
+        if base is None:
+            base = np.zeros((h, w, 6), np.float32)
+        whole = (slice(0, h), slice(0, w))
+        src = self._invert(base, origin, whole)
         out = image.copy()
-        out[self.y0:self.y1, self.x0:self.x1] = warped
+        warped = out[self.y0:self.y1, self.x0:self.x1]
+        warped[fr.box] = cv2.remap(crop, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        extras = [fr.layers.get(n) for n in ("top", "bottom", "mid")]
+        fields = [base if x is None else base + x for x in extras]
+        for name in fr.regions:
+            rb = self._pixel_box(name)
+            ly = slice(max(rb[0].start, wy.start) - wy.start, min(rb[0].stop, wy.stop) - wy.start)
+            lx = slice(max(rb[1].start, wx.start) - wx.start, min(rb[1].stop, wx.stop) - wx.start)
+            if ly.stop <= ly.start or lx.stop <= lx.start:
+                continue
+            local = (ly, lx)
+            srcs = []
+            for f, x in zip(fields, extras, strict=True):
+                moves = x is not None and bool(np.any(np.abs(x[local][..., :2]) > 0.02))
+                srcs.append(self._invert(f, origin, local) if moves else src[local])
+            glob = (slice(ly.start + wy.start, ly.stop + wy.start), slice(lx.start + wx.start, lx.stop + wx.start))
+            warped[glob] = self._composite(crop, glob, srcs)
         return out
 
-    def _layered(self, crop, box, layer_fields) -> np.ndarray:
-        """Top, bottom and mid layers warped on ``box`` and composited by coverage."""
+    def _composite(self, crop, box, srcs) -> np.ndarray:
+        """The top, bottom and mid layers (backward maps ``srcs``) on crop ``box``, composited by
+        coverage: the top layer where its source lies above line1, then the bottom layer where its
+        source lies below line2, then the mid layer (eyeball, or the painted mouth cavity)."""
         layers = []
-        for f in layer_fields:
-            src = self._invert(f, box)
+        for src in srcs:
             img = cv2.remap(crop, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
             st = cv2.remap(self.static, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             layers.append((img, st))
@@ -201,9 +280,69 @@ class FaceWarper:
         w_bot = np.minimum(a_bot, 1.0 - a_top)
         w_mid = np.clip(1.0 - a_top - w_bot, 0.0, 1.0)
         cav = sm[..., 3:4]
-        mid = im * (1.0 - cav) + CAVITY_RGB * cav
+        mid = im
+        if np.any(cav):
+            mid = im * (1.0 - cav) + self._mouth_inside(box, st[..., 0], -sb[..., 1]) * cav
         out = it * a_top[..., None] + ib * w_bot[..., None] + mid * w_mid[..., None]
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+    def _mouth_inside(self, box, below_top: np.ndarray, above_bottom: np.ndarray) -> np.ndarray:
+        """Paint the opened mouth: dark cavity, the upper incisors under the upper lip (and the
+        lower ones and the tongue when it opens wide), darker towards the corners. ``below_top`` and
+        ``above_bottom`` are each pixel's distance (IOD) from the moved upper and lower lip edges.
+        A mouth already open in the source keeps its own teeth: then only the dark cavity is added."""
+        a = self.anatomy
+        d_t, d_b = np.maximum(below_top, 0.0), np.maximum(above_bottom, 0.0)
+        gap = d_t + d_b
+        x = np.abs(self.U[box] - a.mouth_centre[0]) / a.mouth_half_width
+        out = np.broadcast_to(CAVITY_RGB, d_t.shape + (3,)).copy()
+        if a.mouth_gap < 0.04:
+            soft = 0.8 * self.eps
+            upper = np.minimum(0.055, 0.45 * gap)
+            w_up = _sigmoid((upper - d_t) / soft) * np.clip((0.8 - x) / 0.15, 0, 1)
+            lower = np.where(gap > 0.12, np.minimum(0.035, 0.25 * (gap - 0.12) + 0.01), 0.0)
+            w_lo = _sigmoid((lower - d_b) / soft) * np.clip((0.65 - x) / 0.15, 0, 1) * (gap > 0.12)
+            w_tongue = np.clip((gap - 0.2) / 0.15, 0, 1) * np.clip(1.0 - d_b / np.maximum(0.45 * gap, 1e-3), 0, 1) * (
+                1.0 - w_lo)
+            out += (TONGUE_RGB - CAVITY_RGB) * w_tongue[..., None]
+            shade_t = 1.0 - 0.35 * np.clip(d_t / 0.055, 0, 1)
+            out += (TEETH_RGB * shade_t[..., None] - out) * w_up[..., None]
+            out += (TEETH_RGB * 0.85 - out) * w_lo[..., None]
+        depth = 1.0 - 0.45 * np.clip((x - 0.5) / 0.5, 0, 1)
+        return out * depth[..., None]
+
+
+def _support(fields: list[np.ndarray | None], margin: int = 4) -> tuple[int, int, int, int]:
+    """Bounding box (y0, y1, x0, x1) of the pixels any of the fields moves by more than 0.02 px."""
+    moving = None
+    for f in fields:
+        if f is not None:
+            mv = np.abs(f[..., :2]).max(axis=2) > 0.02
+            moving = mv if moving is None else moving | mv
+    if moving is None or not moving.any():
+        return (0, 0, 0, 0)
+    ys, xs = np.nonzero(moving.any(axis=1))[0], np.nonzero(moving.any(axis=0))[0]
+    h, w = moving.shape
+    return (max(0, ys[0] - margin), min(h, ys[-1] + margin + 1), max(0, xs[0] - margin), min(w, xs[-1] + margin + 1))
+
+
+def _sample(f: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Bilinear samples of a multi-channel float image at (n, 2) points -> (n, channels)."""
+    n = len(pts)
+    width = 256
+    rows = -(-n // width)
+    m = np.zeros((rows * width, 2), np.float32)
+    m[:n] = pts
+    out = cv2.remap(f, m.reshape(rows, width, 2), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                    borderValue=0)
+    return out.reshape(rows * width, -1)[:n]
+
+
+def with_jacobian(f: np.ndarray) -> np.ndarray:
+    """A field (h, w, 2) with its Jacobian appended: channels fx, fy, dfx/dx, dfx/dy, dfy/dx, dfy/dy."""
+    gx = np.gradient(f[..., 0])
+    gy = np.gradient(f[..., 1])
+    return np.dstack([f, gx[1], gx[0], gy[1], gy[0]]).astype(np.float32)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
