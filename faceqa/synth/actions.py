@@ -5,38 +5,38 @@ placed on the face from :class:`~faceqa.synth.anatomy.Anatomy`. ``sg`` = +1 on t
 -1 on the right. Attachments (A) are bony origins projected on the frontal image; insertions (I)
 are skin points. All numbers are in IOD (inter-ocular distance, eye centre to eye centre).
 
-====  ============================  ==========================================================  ==============================
-AU    muscle(s)                     model (A -> I, or centre)                                   displacement at E (calibrated)
-====  ============================  ==========================================================  ==============================
-1     frontalis, pars medialis      A 0.8 above the brow head (galea), I brow head              brow head up 0.12
-2     frontalis, pars lateralis     A 0.8 above the brow's lateral quarter, I that point       outer brow up 0.11
-4     corrugator supercilii +       A medial superciliary arch, I mid-brow (pull medial);       mid-brow 0.065 medial;
-      depressor supercilii/procerus A nasal bone, I brow head (pull down)                      brow head 0.06 down
-5     levator palpebrae superioris  eyelid model: upper margin up, skin above follows           upper lid margin up 0.06
-6     orbicularis oculi, orbital    elliptical sphincter round the eye, lower-lateral sectors   infraorbital cheek up 0.06,
-                                    strongest; lower lid pushed up                              lower lid up 0.02
-7     orbicularis oculi, palpebral  eyelid model: lower margin up, upper margin down a little   lower lid up 0.05, upper 0.015 down
-9     levator labii sup. alaeque    A frontal process of the maxilla; I nasal ala and upper     ala up 0.08, upper lip 0.04 up,
-      nasi (+ procerus)             lip beside the philtrum; brow head pulled down              brow head 0.03 down
-10    levator labii superioris      A infraorbital margin, I upper lip between philtrum and     upper lip up 0.10 (lower lip still)
-                                    corner (upper-lip layer only)
-12    zygomaticus major             A zygomatic bone body (cheekbone, 0.15 inside the outline   lip corner 0.25 towards the
-                                    0.42 below the eye line), I lip corner (modiolus)           cheekbone (~0.18 up, ~0.17 out)
-14    buccinator                    A behind the corner at the molars, I lip corner             lip corner 0.06 out (tightened)
-15    depressor anguli oris         A mandible's lower border below the corner, I corner        lip corner down 0.10
-17    mentalis                      A incisive fossa below the lower lip, I chin boss; plus     chin boss up 0.08, lower lip
-                                    the lower lip pushed up                                     up 0.04
-20    risorius / platysma           A parotid fascia lateral to the corner, I corner            lip corner 0.13 out, 0.03 down
-23    orbicularis oris (marginal)   elliptical sphincter round the mouth, horizontal sectors    lip corners 0.04 inwards, red
-                                                                                                lips thinned
-24    orbicularis oris (pressing)   red lips squeezed onto the line they meet on               vermilion borders 0.035 inwards
-25    depressor labii / relaxed     lips apart (lens-shaped gap, closed at the corners)         gap 0.075 mid-mouth
-      orbicularis oris
-26    (masseter relaxed) jaw drop   mandible rotated about the TMJ axis                         chin down 0.35
-27    pterygoids, digastric         jaw rotated further, corners drawn in, upper lip raised     chin down 0.60
-43    (levator relaxed) eyes shut   eyelid model: upper lid covers 88%, lower rises 12%         aperture closed
-45    blink                         as 43, over ~0.1-0.25 s                                     aperture closed at the apex
-====  ============================  ==========================================================  ==============================
+=====  =============================  ===================================================  ==========================
+AU     muscle(s)                      model: attachment A -> insertion I, or centre        at E (calibrated, IOD)
+=====  =============================  ===================================================  ==========================
+1      frontalis, pars medialis       A 0.8 above the brow head (galea), I brow head       brow head up 0.12
+2      frontalis, pars lateralis      A 0.8 above the brow's lateral quarter, I there      outer brow up 0.11
+4      corrugator supercilii;         A medial superciliary arch, I mid-brow (medial);     mid-brow 0.07 medial;
+       depressor supercilii/procerus  A nasal bone, I brow head (down)                     brow head 0.066 down
+5      levator palpebrae superioris   eyelid model: upper margin up, lid skin follows      upper lid margin up 0.06
+6      orbicularis oculi, orbital     sphincter round the eye, lower-lateral sectors       cheek below the eye up
+                                      strongest; lower lid pushed up                       0.057; lower lid up 0.02
+7      orbicularis oculi, palpebral   eyelid model: lower margin up, upper a little down   lower lid up 0.05,
+                                                                                           upper lid down 0.015
+9      levator labii sup. alaeque     A frontal process of the maxilla; I nasal ala and    ala 0.08 (up 0.07);
+       nasi (+ procerus)              upper lip beside the philtrum; brow head down        upper lip up 0.045
+10     levator labii superioris       A infraorbital margin, I upper lip between philtrum  upper lip up 0.10,
+                                      and corner (upper-lip layer only)                    lower lip still
+12     zygomaticus major              A cheekbone (0.15 inside the outline, 0.42 below     lip corner 0.25:
+                                      the eye line), I lip corner (modiolus)               up 0.20, out 0.15
+14     buccinator                     A lateral to the corner at the molars, I corner      lip corner out 0.06
+15     depressor anguli oris          A mandible's lower border, I lip corner              lip corner down 0.10
+17     mentalis                       A incisive fossa, I chin boss; lower lip pushed up   chin up 0.08, lower lip
+                                                                                           up 0.04
+20     risorius / platysma            A parotid fascia lateral to the corner, I corner     corner out 0.13, down 0.03
+23     orbicularis oris, marginal     sphincter round the mouth, horizontal sectors        corners 0.04 inwards
+24     orbicularis oris, pressing     each red lip squeezed onto the line they meet on     lip borders 0.035 inwards
+25     depressor labii / relaxed      lips apart (lens-shaped gap, closed at corners)      gap 0.075 mid-mouth
+       orbicularis oris
+26     jaw drop (masseter relaxed)    mandible rotated about the TMJ axis                  chin down 0.35
+27     pterygoids, digastric          jaw further, corners in, upper lip up                chin down 0.60
+43     levator relaxed: eyes closed   eyelid model: upper lid covers 88%, lower 12%        aperture closed
+45     blink                          as 43, over ~0.1-0.25 s                              aperture closed at apex
+=====  =============================  ===================================================  ==========================
 
 References for the magnitudes: a broad smile moves the lip corner 10-15 mm (~0.2-0.25 IOD); a
 brow raise lifts the brow 8-10 mm; a relaxed jaw drop lowers the chin 2-2.5 cm, a wide-open mouth
@@ -72,6 +72,11 @@ BILATERAL_ONLY = frozenset({25, 26, 27})
 """AUs of the jaw and lip opening: one mandible, so no side (only "both")."""
 
 CHIN_DROP_26, CHIN_DROP_27 = 0.35, 0.60
+
+AT_E = {1: 0.12, 2: 0.11, 4: 0.084, 5: 0.06, 6: 0.057, 7: 0.05, 9: 0.08, 10: 0.10, 12: 0.25, 14: 0.06, 15: 0.10,
+        17: 0.08, 20: 0.13, 23: 0.04, 24: 0.035, 25: 0.06, 26: 0.35, 27: 0.60, 43: 0.094, 45: 0.094}
+"""Displacement (IOD) at E of each AU's landmark, as measured by ``faceqa.synth.calibration`` (the
+``size`` column) on the astronaut; the table above gives the direction and the secondary motions."""
 
 
 def _linear(U, V, att, ins, zone, beyond, peak) -> Deformation:
@@ -135,7 +140,9 @@ def _au6(a, s, U, V):
         return (0.25 + 0.75 * np.clip(d, 0, 1)) * (0.8 + 0.2 * sg * c)
 
     ring = Sphincter(tuple(a.eye_centre[s] + (0, 0.03)), (0.6, 0.46), 0.085, inner=0.4, outer=1.55, weight=weight)
-    return Deformation(sphincter_field(U, V, ring)) + eyelids(a, s, U, V, lower=-0.02)
+    du, dv = sphincter_field(U, V, ring)
+    medial = ramp(sg * (U - a.nasion[0]), 0.02, 0.2)  # the muscle ends at the side of the nose
+    return Deformation((du * medial, dv * medial)) + eyelids(a, s, U, V, lower=-0.02)
 
 
 def _au7(a, s, U, V):

@@ -17,7 +17,8 @@ LANDMARKS = {
     1: "brow head", 2: "outer brow", 4: "brow head / mid-brow", 5: "upper lid margin", 6: "infraorbital cheek",
     7: "lower lid margin", 9: "nasal ala", 10: "upper lip (between philtrum and corner)", 12: "lip corner",
     14: "lip corner", 15: "lip corner", 17: "chin boss", 20: "lip corner", 23: "lip corner", 24: "upper lip border",
-    25: "lip gap mid-mouth", 26: "menton (chin)", 27: "menton (chin)", 43: "eye aperture closed", 45: "eye aperture closed",
+    25: "lip gap mid-mouth", 26: "menton (chin)", 27: "menton (chin)", 43: "upper lid (eye closed)",
+    45: "upper lid (eye closed)",
 }
 
 
@@ -86,7 +87,8 @@ def calibration(a: Anatomy, side: str = "L") -> dict[int, dict[str, float]]:
     for au in (43, 45):
         up = _mid(a.upper_lid[side])
         lo = np.array([up[0], np.interp(up[0], a.lower_lid[side][:, 0], a.lower_lid[side][:, 1])])
-        closed = (lo[1] + displacement(a, au, side, lo, "bottom")[1]) - (up[1] + displacement(a, au, side, up, "top")[1])
+        closed = (lo[1] + displacement(a, au, side, lo, "bottom")[1]
+                  - up[1] - displacement(a, au, side, up, "top")[1])
         rec(au, displacement(a, au, side, up, "top"), aperture_before=lo[1] - up[1], aperture_after=closed)
     return dict(sorted(res.items()))
 

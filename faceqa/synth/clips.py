@@ -211,7 +211,10 @@ def random_clip_spec(seed: int, fps: float = 30.0, duration_s: float = 3.0, dist
     is_micro = bool(rng.integers(2)) if micro is None else micro
     dur = rng.uniform(0.25, 0.45) if is_micro else rng.uniform(0.7, 1.4)
     length = max(4, int(round(dur * fps)))
-    onset = int(rng.integers(int(0.8 * fps), max(int(0.8 * fps) + 1, n - length - int(0.3 * fps))))
+    latest = n - length - max(1, int(0.3 * fps))
+    if latest < 1:
+        raise ValueError(f"a {duration_s} s clip is too short for a {length / fps:.2f} s event")
+    onset = int(rng.integers(min(int(0.8 * fps), latest), latest + 1))
     apex = onset + max(1, int(round(length * rng.uniform(0.35, 0.55))))
     au = int(rng.choice(EXPRESSION_AUS))
     side = "both" if au in SYMMETRIC_AUS else str(rng.choice(["L", "R", "both"]))

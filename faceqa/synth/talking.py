@@ -42,7 +42,8 @@ def talking_track(n_frames: int, fps: float, rate_hz: float = 4.0, amplitude: fl
             s += length
         if rng.random() < 0.4:
             s += float(rng.uniform(0.1, 0.3))  # a pause between words
-    ramp = np.clip(np.minimum(t, dur - t) / 0.08, 0.0, 1.0)
+    last = (n_frames - 1) / fps
+    ramp = np.clip(np.minimum(t, last - t) / 0.08, 0.0, 1.0)  # speech starts and stops smoothly
     k = amplitude * ramp
     return {(26, "both"): jaw * k, (25, "both"): lips * k, (23, "both"): rnd * k, (20, "both"): spread * k,
             (24, "both"): press * k}

@@ -2,11 +2,11 @@
 
 :class:`FaceWarper` holds, for one face (one anatomy on one image size), the displacement field
 in pixels of every (AU, side) at intensity 1.0, computed on first use on a crop around the face.
-A frame's field is the intensity-weighted sum of those unit fields (linear model); the warp is
-backward (``cv2.remap``), with the forward field inverted by two fixed-point steps, so a point of
-the face lands where the muscle model moves it. Where layers split (lids, lips) the top, bottom
-and mid layers are warped separately and composited by coverage; the mouth cavity that opens
-between the lips is painted dark.
+A frame's field is the intensity-weighted sum of those unit fields (linear model), on the box of
+the crop the active units move; the warp is backward (``cv2.remap``), with the forward field
+inverted by Newton's method, so a point of the face lands where the muscle model moves it. Where
+layers split (lids, lips) the top, bottom and mid layers are warped separately and composited by
+coverage; the mouth that opens between the lips is painted (cavity, teeth, tongue).
 """
 
 from __future__ import annotations
@@ -317,7 +317,7 @@ def _support(fields: list[np.ndarray | None], margin: int = 4) -> tuple[int, int
     moving = None
     for f in fields:
         if f is not None:
-            mv = np.abs(f[..., :2]).max(axis=2) > 0.02
+            mv = (np.abs(f[..., 0]) > 0.02) | (np.abs(f[..., 1]) > 0.02)
             moving = mv if moving is None else moving | mv
     if moving is None or not moving.any():
         return (0, 0, 0, 0)
