@@ -24,8 +24,9 @@ from faceqa.synth.spec import ClipSpec, Distractors, InjectedAU, InjectedEvent, 
 from faceqa.synth.talking import talking_track
 from faceqa.synth.warp import FaceWarper
 
-EXPRESSION_AUS = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 24)
-"""AUs the random generator injects as the expression to spot."""
+EXPRESSION_AUS = (1, 2, 4, 6, 7, 9, 10, 12, 14, 15, 17, 20)
+"""AUs the random generator injects as the expression to spot, by default (``aus=`` widens it:
+the generator also makes 5, 23, 24, 25, 26, 27, 43 and 45)."""
 SYMMETRIC_AUS = frozenset({9, 17, 23, 24}) | BILATERAL_ONLY
 """AUs the random generator always injects on both sides."""
 POSED = (((6, 0.5), (12, 0.7)), ((1, 0.6), (2, 0.6), (5, 0.3)), ((4, 0.5), (7, 0.4)), ((12, 0.5),),
@@ -196,10 +197,10 @@ def _span(rng: np.random.Generator, n: int, length: int, near: tuple[int, int] |
 
 def random_clip_spec(seed: int, fps: float = 30.0, duration_s: float = 3.0, distractors: bool = True,
                      micro: bool | None = None, overlap: float = 0.5, posed: float = 0.2,
-                     talking: float = 0.4, turns: float = 0.25) -> ClipSpec:
+                     talking: float = 0.4, turns: float = 0.25, aus: tuple[int, ...] = EXPRESSION_AUS) -> ClipSpec:
     """A random clip with one expression event to spot (``events[0]``), seeded.
 
-    The event is one AU (random side unless symmetric), micro (0.25-0.45 s, FACS A-C: intensity
+    The event is one AU drawn from ``aus`` (random side unless symmetric), micro (0.25-0.45 s, FACS A-C: intensity
     0.15-0.5) or macro (0.7-1.4 s, B-D: 0.3-0.75). With ``distractors``: head sway (shift, roll,
     zoom, small turns and nods) always; one or two blinks; in a share ``talking`` of clips a speech
     span; in a share ``turns`` a look-away (8-20 degrees of yaw); in a share ``posed`` a held posed
@@ -216,7 +217,7 @@ def random_clip_spec(seed: int, fps: float = 30.0, duration_s: float = 3.0, dist
         raise ValueError(f"a {duration_s} s clip is too short for a {length / fps:.2f} s event")
     onset = int(rng.integers(min(int(0.8 * fps), latest), latest + 1))
     apex = onset + max(1, int(round(length * rng.uniform(0.35, 0.55))))
-    au = int(rng.choice(EXPRESSION_AUS))
+    au = int(rng.choice(aus))
     side = "both" if au in SYMMETRIC_AUS else str(rng.choice(["L", "R", "both"]))
     intensity = float(rng.uniform(0.15, 0.5) if is_micro else rng.uniform(0.3, 0.75))
     event = InjectedEvent(onset, apex, onset + length, [InjectedAU(au, side, round(intensity, 3))])

@@ -43,11 +43,6 @@ class UnitField:
     support: tuple[int, int, int, int] = (0, 0, 0, 0)
     """(y0, y1, x0, x1): the crop pixels the unit moves (with a margin)."""
 
-    @property
-    def split(self) -> bool:
-        """Whether the unit moves layers apart."""
-        return self.top is not None or self.bottom is not None or self.mid is not None
-
 
 @dataclass
 class Frame:
@@ -59,6 +54,7 @@ class Frame:
 
 
 def _acc(total: np.ndarray | None, part: np.ndarray | None, k: float) -> np.ndarray | None:
+    """``total + k * part``, where either may be None (no motion)."""
     if part is None:
         return total
     return part * k if total is None else total + part * k
