@@ -5,7 +5,7 @@
 
 For each real talking clip (LivePortrait d10 and d20, face_recognition's short_hamilton_clip),
 draws ``--events`` micro-expressions (one AU each, FACS A-C: intensity 0.15-0.45, 0.25-0.45 s,
-random side where the AU has one), spread over the clip at least 1 s apart, and writes
+random side where the AU has one), spread over the frames where the main face is tracked, and writes
 ``<out>/<clip>_injected.avi`` (lossless, so the subtle motion survives) with its truth
 ``<out>/<clip>_injected.json`` (frames relative to the clip; see faceqa.synth.inject). Nothing is
 written into the repository: the source videos are shared data, not ours to commit.
@@ -36,18 +36,26 @@ def _data_dir(arg: str | None) -> Path:
     sys.exit("the real data folder was not found: pass --data or set FACEQA_TEST_DATA")
 
 
-def draw_events(n_frames: int, fps: float, count: int, rng: np.random.Generator) -> list:
-    """``count`` micro-expression events spread over the clip, at least 1 s apart."""
+def draw_events(present: np.ndarray, fps: float, count: int, rng: np.random.Generator) -> list:
+    """``count`` micro-expression events spread over the frames where the face is ``present``
+    (a bool per frame), each inside a run of face frames, at least 0.5 s from other events."""
     from faceqa.synth import InjectedAU, InjectedEvent
 
-    events = []
-    slot = n_frames // count
-    for k in range(count):
-        length = max(4, int(round(rng.uniform(0.25, 0.45) * fps)))
-        lo, hi = k * slot + int(0.5 * fps), (k + 1) * slot - length - int(0.5 * fps)
-        if hi <= lo:
+    events: list = []
+    frames = np.flatnonzero(present)
+    if len(frames) == 0:
+        return events
+    for chunk in np.array_split(frames, count):
+        if len(chunk) == 0:
             continue
-        onset = int(rng.integers(lo, hi))
+        length = max(4, int(round(rng.uniform(0.25, 0.45) * fps)))
+        margin = int(0.25 * fps)
+        ok = [f for f in chunk if present[max(0, f - margin):f + length + margin + 1].all()
+              and f + length + margin < len(present)
+              and all(f > e.offset + 2 * margin or f + length < e.onset - 2 * margin for e in events)]
+        if not ok:
+            continue
+        onset = int(rng.choice(ok))
         au = int(rng.choice(AUS))
         side = "both" if au in SYMMETRIC else str(rng.choice(["L", "R", "both"]))
         apex = onset + max(1, int(round(length * rng.uniform(0.35, 0.55))))
@@ -66,19 +74,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     data = _data_dir(args.data)
 
-    import cv2
-
+    from faceqa.perception import FacePipeline
     from faceqa.synth import inject_into_video
+    from faceqa.synth.inject import face_track
 
     args.out.mkdir(parents=True, exist_ok=True)
     for k, name in enumerate(args.videos):
         video = data / VIDEOS[name]
-        cap = cv2.VideoCapture(str(video))
-        n, fps = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), cap.get(cv2.CAP_PROP_FPS)
-        cap.release()
-        events = draw_events(n, fps, args.events, np.random.default_rng(args.seed * 100 + k))
         t0 = time.perf_counter()
-        truth = inject_into_video(video, events, args.out / f"{name}_injected.avi")
+        pipe = FacePipeline(emotion=None, quality=False)
+        track, info = face_track(video, pipeline=pipe)
+        present = np.array([lm is not None for lm in track])
+        events = draw_events(present, info.fps, args.events, np.random.default_rng(args.seed * 100 + k))
+        truth = inject_into_video(video, events, args.out / f"{name}_injected.avi", pipeline=pipe)
         summary = [{"frames": [e["onset"], e["apex"], e["offset"]], "aus": e["aus"]} for e in truth["events"]]
         print(f"{name}: {truth['n_frames']} frames at {truth['fps']:g} fps, {len(events)} events, "
               f"{time.perf_counter() - t0:.1f} s -> {args.out / (name + '_injected.avi')}")
