@@ -10,11 +10,11 @@ AU     muscle(s)                      model: attachment A -> insertion I, or cen
 =====  =============================  ===================================================  ==========================
 1      frontalis, pars medialis       A 0.8 above the brow head (galea), I brow head       brow head up 0.12
 2      frontalis, pars lateralis      A 0.8 above the brow's lateral quarter, I there      outer brow up 0.11
-4      corrugator supercilii;         A medial superciliary arch, I mid-brow (medial);     mid-brow 0.07 medial;
-       depressor supercilii/procerus  A nasal bone, I brow head (down)                     brow head 0.066 down
+4      corrugator supercilii;         A medial superciliary arch, I mid-brow (medial);     mid-brow 0.09 medial;
+       depressor supercilii/procerus  A nasal bone, I brow head (down)                     brow head 0.09 down
 5      levator palpebrae superioris   eyelid model: upper margin up, lid skin follows      upper lid margin up 0.06
 6      orbicularis oculi, orbital     sphincter round the eye, lower-lateral sectors       cheek below the eye up
-                                      strongest; lower lid pushed up                       0.057; lower lid up 0.02
+                                      strongest; lower lid pushed up                       0.074; lower lid up 0.02
 7      orbicularis oculi, palpebral   eyelid model: lower margin up, upper a little down   lower lid up 0.05,
                                                                                            upper lid down 0.015
 9      levator labii sup. alaeque     A frontal process of the maxilla; I nasal ala and    ala 0.08 (up 0.07);
@@ -73,7 +73,7 @@ BILATERAL_ONLY = frozenset({25, 26, 27})
 
 CHIN_DROP_26, CHIN_DROP_27 = 0.35, 0.60
 
-AT_E = {1: 0.12, 2: 0.11, 4: 0.084, 5: 0.06, 6: 0.057, 7: 0.05, 9: 0.08, 10: 0.10, 12: 0.25, 14: 0.06, 15: 0.10,
+AT_E = {1: 0.12, 2: 0.11, 4: 0.113, 5: 0.06, 6: 0.074, 7: 0.05, 9: 0.08, 10: 0.10, 12: 0.25, 14: 0.06, 15: 0.10,
         17: 0.08, 20: 0.13, 23: 0.04, 24: 0.035, 25: 0.06, 26: 0.35, 27: 0.60, 43: 0.094, 45: 0.094}
 """Displacement (IOD) at E of each AU's landmark, as measured by ``faceqa.synth.calibration`` (the
 ``size`` column) on the astronaut; the table above gives the direction and the secondary motions."""
@@ -125,8 +125,8 @@ def _procerus(a, s, U, V, peak):
 def _au4(a, s, U, V):
     sg = SIGN[s]
     corr = _linear(U, V, (sg * 0.07, float(a.inner_brow(s)[1]) + 0.07), a.brow_point(s, 0.55) + (0, -0.02),
-                   25, 0.2, 0.075)
-    return corr + _procerus(a, s, U, V, 0.06)
+                   25, 0.2, 0.09)
+    return corr + _procerus(a, s, U, V, 0.085)
 
 
 def _au5(a, s, U, V):
@@ -139,7 +139,7 @@ def _au6(a, s, U, V):
     def weight(c, d):
         return (0.25 + 0.75 * np.clip(d, 0, 1)) * (0.8 + 0.2 * sg * c)
 
-    ring = Sphincter(tuple(a.eye_centre[s] + (0, 0.03)), (0.6, 0.46), 0.085, inner=0.4, outer=1.55, weight=weight)
+    ring = Sphincter(tuple(a.eye_centre[s] + (0, 0.03)), (0.6, 0.46), 0.11, inner=0.4, outer=1.55, weight=weight)
     du, dv = sphincter_field(U, V, ring)
     medial = ramp(sg * (U - a.nasion[0]), 0.02, 0.2)  # the muscle ends at the side of the nose
     return Deformation((du * medial, dv * medial)) + eyelids(a, s, U, V, lower=-0.02)

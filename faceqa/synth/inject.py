@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from faceqa.media import open_media
+from faceqa.media.sources import MediaInfo
 from faceqa.media.writer import write_frames
 from faceqa.synth.anatomy import anatomy_from_mesh
 from faceqa.synth.clips import check_spec, frame_amounts, write_truth
@@ -51,7 +52,7 @@ def smooth_track(landmarks: list[np.ndarray | None], sigma: float) -> list[np.nd
 
 
 def face_track(video, fps: float | None = None, start: int | None = None, end: int | None = None,
-               pipeline=None) -> tuple[list[np.ndarray | None], object]:
+               pipeline=None) -> tuple[list[np.ndarray | None], MediaInfo]:
     """The main face's (468, 2) mesh per frame of ``video`` (None where it is not found), and the media info."""
     from faceqa.perception import FacePipeline
 
