@@ -102,10 +102,13 @@ def frame_amounts(spec: ClipSpec, frame: int, talk: dict | None = None) -> dict[
         for key, track in talk.items():
             add(key, float(track[frame - d.talking[0]]))
     lids = [k for k in out if k[0] in (43, 45)]
-    closed = sum(out[k] for k in lids)
-    if closed > 1.0:  # a lid cannot close further than shut
+    per_eye = {s: sum(out[k] for k in lids if k[1] in (s, "both")) for s in ("R", "L")}
+    if max(per_eye.values()) > 1.0:  # a lid cannot close further than shut
         for key in lids:
-            out[key] /= closed
+            del out[key]
+        for s, closed in per_eye.items():
+            if closed > 0:
+                out[(45, s)] = min(1.0, closed)
     return out
 
 
