@@ -193,7 +193,7 @@ class FaceWarper:
 
         Newton's method from the first-order guess ``p - f(p)``, steps capped at 0.06 IOD, so that
         stretches steeper than 1:1 (a lower lip pulled far from the upper one) converge too; pixels
-        leave the iteration once within 0.05 px."""
+        leave the iteration once within 0.1 px."""
         oy, ox = origin
         local = self.grid[oy:oy + f.shape[0], ox:ox + f.shape[1]][box]
         shape = local.shape
@@ -201,11 +201,12 @@ class FaceWarper:
         offset = np.array([ox, oy], np.float32)
         src = g - f[box][..., :2].reshape(-1, 2)
         cap = 0.06 * self.anatomy.iod
-        s = _sample(f, src - offset)
+        s = cv2.remap(f, (src - offset).reshape(shape), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                      borderValue=0).reshape(-1, 6)
         r = src + s[:, :2] - g
         idx = np.arange(len(src))
         for _ in range(6):
-            bad = (np.abs(r) > 0.05).any(axis=1)
+            bad = np.maximum(np.abs(r[:, 0]), np.abs(r[:, 1])) > 0.1
             if not bad.any():
                 break
             idx, r, s = idx[bad], r[bad], s[bad]
