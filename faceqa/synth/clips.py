@@ -182,19 +182,17 @@ def make_clip(source, spec: ClipSpec, out: str | Path, landmarks: np.ndarray | N
     return truth
 
 
-def _span(rng: np.random.Generator, n: int, length: int, near: tuple[int, int] | None, lo: int = 0
+def _span(rng: np.random.Generator, n: int, length: int, event: tuple[int, int], overlap: bool, lo: int = 0
           ) -> tuple[int, int] | None:
-    """A span of ``length`` frames in [lo, n): overlapping ``near`` when given, else anywhere."""
-    if length >= n - lo:
+    """A span of ``length`` frames in [lo, n) that overlaps ``event`` (``overlap``) or keeps clear
+    of it by 2 frames; None when there is no room."""
+    starts = np.arange(lo, n - length + 1)
+    hits = (starts <= event[1]) & (starts + length - 1 >= event[0])
+    clear = (starts + length - 1 < event[0] - 2) | (starts > event[1] + 2)
+    ok = starts[hits if overlap else clear]
+    if len(ok) == 0:
         return None
-    if near is None:
-        start = int(rng.integers(lo, n - length))
-    else:
-        a = max(lo, near[0] - length + 2)
-        b = min(n - length, near[1] - 1)
-        if b < a:
-            return None
-        start = int(rng.integers(a, b + 1))
+    start = int(rng.choice(ok))
     return start, start + length - 1
 
 
@@ -207,8 +205,9 @@ def random_clip_spec(seed: int, fps: float = 30.0, duration_s: float = 3.0, dist
     0.15-0.5) or macro (0.7-1.4 s, B-D: 0.3-0.75). With ``distractors``: head sway (shift, roll,
     zoom, small turns and nods) always; one or two blinks; in a share ``talking`` of clips a speech
     span; in a share ``turns`` a look-away (8-20 degrees of yaw); in a share ``posed`` a held posed
-    expression (``events[1]``, role "posed", macro) on which the event rides. Each blink, speech
-    span and look-away overlaps the event with probability ``overlap``.
+    expression (``events[1]``, role "posed", macro) on which the event rides. The first blink, the
+    speech span and the look-away each overlap the event with probability ``overlap`` and keep clear
+    of it otherwise (where the clip has room).
     """
     rng = np.random.default_rng(seed)
     n = int(round(duration_s * fps))
@@ -234,21 +233,19 @@ def random_clip_spec(seed: int, fps: float = 30.0, duration_s: float = 3.0, dist
         dist.head_yaw_deg = float(rng.uniform(0.0, 4.0))
         dist.head_pitch_deg = float(rng.uniform(0.0, 3.0))
         dist.blink_frames = max(2, int(round(rng.uniform(0.1, 0.25) * fps)))
-        for _ in range(int(rng.integers(1, 3))):
-            span = _span(rng, n, dist.blink_frames, ev_span if rng.random() < overlap else None, int(0.1 * fps))
-            if span:
+        for k in range(int(rng.integers(1, 3))):  # the first blink may fall inside the event
+            span = _span(rng, n, dist.blink_frames, ev_span, k == 0 and rng.random() < overlap, int(0.1 * fps))
+            if span and all(abs(span[0] - b) > 2 * dist.blink_frames for b in dist.blinks):
                 dist.blinks.append(span[0])
         dist.blinks.sort()
         if rng.random() < talking:
-            span = _span(rng, n, int(round(rng.uniform(0.8, 2.0) * fps)),
-                         ev_span if rng.random() < overlap else None)
+            span = _span(rng, n, int(round(rng.uniform(0.8, 2.0) * fps)), ev_span, rng.random() < overlap)
             if span:
                 dist.talking = span
                 dist.talking_hz = float(rng.uniform(3.0, 6.0))
                 dist.talking_amplitude = float(rng.uniform(0.6, 1.2))
         if rng.random() < turns:
-            span = _span(rng, n, int(round(rng.uniform(0.6, 1.5) * fps)),
-                         ev_span if rng.random() < overlap else None)
+            span = _span(rng, n, int(round(rng.uniform(0.6, 1.5) * fps)), ev_span, rng.random() < overlap)
             if span:
                 yaw = float(rng.uniform(8, 20)) * float(rng.choice([-1, 1]))
                 dist.head_turns.append((span[0], span[1], yaw, float(rng.uniform(-5, 5))))
