@@ -91,8 +91,8 @@ DISTRACTOR_AUS = frozenset({25, 26, 45})
 MOUTH_AUS = frozenset({10, 12, 14, 15, 17, 18, 20, 24, 25, 26})
 """AUs that speech moves: read from their slow part while the person talks."""
 GEOMETRY_NOISE = 0.006
-FLOW_NOISE = 0.05
-MOUTH_FLOW_NOISE = 0.05
+FLOW_NOISE = 0.008
+MOUTH_FLOW_NOISE = 0.02
 """Nominal noise (IOD) of a mesh measure and of a region's flow: the weights of the fit."""
 MOUTH_REGIONS = frozenset({"upper_lip", "lip_corner", "lower_lip", "upper_lip_centre", "lower_lip_centre", "chin"})
 """Regions whose flow fails once the lips part (teeth and the mouth's inside appear)."""
@@ -175,8 +175,8 @@ def measurements(face: np.ndarray, disp: np.ndarray) -> np.ndarray:
     return np.concatenate([np.asarray(face, np.float64), flow_measurements(disp)], axis=1)
 
 
-LIPS_APART = 0.06
-"""Inner-lip distance (IOD) from which the lips count as apart."""
+MOUTH_OPENED = 0.05
+"""Opening of the lips (IOD) beyond the reference from which the mouth regions' flow is not trusted."""
 
 
 def _mouth_flow_rows() -> np.ndarray:
@@ -228,7 +228,9 @@ def solve_intensity(y: np.ndarray, sigma: np.ndarray | None = None, lips_apart: 
     Args:
         y: :func:`measurements` relative to the neutral reference.
         sigma: each measurement's noise level (default :func:`noise_levels`).
-        lips_apart: (T,) frames where the lips are apart: the mouth regions' flow is left out there.
+        lips_apart: (T,) frames where the lips have parted (teeth and the mouth's inside appear): the
+            mouth regions' flow is left out there. Default: where ``y``'s mouth opening exceeds
+            :data:`MOUTH_OPENED`.
         ridge: weight of the preference for weaker AUs.
     Rows with a NaN measurement give zeros.
     """
@@ -238,7 +240,8 @@ def solve_intensity(y: np.ndarray, sigma: np.ndarray | None = None, lips_apart: 
     cols = _columns()
     solved = np.zeros((len(y), len(cols)))
     ok = np.isfinite(y).all(axis=1)
-    apart = np.zeros(len(y), bool) if lips_apart is None else np.asarray(lips_apart, bool)
+    apart = (np.nan_to_num(y[:, MEASURES.index("mouth_open")]) > MOUTH_OPENED if lips_apart is None
+             else np.asarray(lips_apart, bool))
     pad = np.zeros(len(cols))
     for group, wg in ((ok & ~apart, w), (ok & apart, np.where(_mouth_flow_rows(), 0.0, w))):
         a_mat = np.vstack([b * wg[:, None], np.sqrt(ridge) * np.eye(len(cols))])
@@ -253,3 +256,20 @@ def solve_intensity(y: np.ndarray, sigma: np.ndarray | None = None, lips_apart: 
         if side in ("C", "R"):
             out[:, 2 * j + 1] = solved[:, k]
     return out
+
+
+def fused_intensity(y: np.ndarray, sigma: np.ndarray | None = None, lips_apart: np.ndarray | None = None,
+                    ridge: float = RIDGE) -> np.ndarray:
+    """Per AU and side, the larger of the intensities solved from the mesh geometry alone and from the
+    regional flow alone (arguments as :func:`solve_intensity`).
+
+    The two see different things: the mesh follows large, real expressions (a broad smile, a jaw
+    drop) but barely moves for subtle skin motion; the flow sees subtle motion (micro-expressions)
+    but fails where the mouth opens or over long spans. Each AU is read from whichever sees it.
+    """
+    sigma = noise_levels() if sigma is None else np.asarray(sigma, np.float64)
+    geometry = np.arange(len(sigma)) < len(MEASURES)
+    off = np.inf
+    geo = solve_intensity(y, np.where(geometry, sigma, off), lips_apart, ridge)
+    flow = solve_intensity(y, np.where(geometry, off, sigma), lips_apart, ridge)
+    return np.maximum(geo, flow)

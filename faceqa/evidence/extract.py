@@ -30,12 +30,12 @@ import numpy as np
 from faceqa.evidence.align import FaceAligner
 from faceqa.evidence.au_intensity import (
     INTENSITY_AUS,
-    LIPS_APART,
     expression_energy,
+    fused_intensity,
     intensity_columns,
     letter,
     measurements,
-    solve_intensity,
+    noise_levels,
 )
 from faceqa.evidence.face_geometry import MEASURES, CanonicalFace, face_measures
 from faceqa.evidence.mesh_features import FEATURES, mesh_features
@@ -326,6 +326,22 @@ class EvidenceCollector:
                         np.stack(self._faces) if self.keep_faces else None)
 
 
+TRANSIENT_S = 2.0
+LONG_FLOW_NOISE = 0.06
+LONG_MOUTH_FLOW_NOISE = 0.1
+"""In long videos the flow, integrated over many key frames, drifts: only its changes over the last
+:data:`TRANSIENT_S` seconds are used, with these (lower) weights; the mesh geometry, relative to the
+rolling rest reference, carries the long expressions."""
+
+
+def transient(x: np.ndarray, fps: float, window_s: float = TRANSIENT_S) -> np.ndarray:
+    """``x`` (T, D) minus its centred rolling median over ``window_s`` seconds: what changes quickly."""
+    from scipy.ndimage import median_filter
+
+    width = max(3, int(round(window_s * fps)) | 1)
+    return x - median_filter(np.nan_to_num(x), size=(width, 1), mode="nearest")
+
+
 def analyse_segments(y: np.ndarray, mouth: np.ndarray, pose: np.ndarray, frames: np.ndarray, times: np.ndarray,
                      seg: np.ndarray, fps: float, mode: str, config: SpotConfig = DEFAULT_CONFIG,
                      baseline_s: float = 12.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Event]]:
@@ -346,9 +362,12 @@ def analyse_segments(y: np.ndarray, mouth: np.ndarray, pose: np.ndarray, frames:
     for s in np.unique(seg[seg >= 0]):
         idx = np.flatnonzero(seg == s)
         ys = y[idx]
+        sigma = noise_levels()
         if mode == "long":
             ys = ys - long_reference(ys, fps, expression_energy, baseline_s)
-        intensity[idx] = solve_intensity(ys, lips_apart=mouth[idx] > LIPS_APART)
+            ys[:, len(MEASURES):] = transient(ys[:, len(MEASURES):], fps)
+            sigma = noise_levels(flow=LONG_FLOW_NOISE, mouth_flow=LONG_MOUTH_FLOW_NOISE)
+        intensity[idx] = fused_intensity(ys, sigma)
         talking[idx] = talking_mask(mouth[idx], fps)
         signals = au_signals(intensity[idx], fps, pose[idx], talking[idx], config)
         signal[idx] = signals.max(axis=1)
