@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from faceqa.cli.output import to_jsonable
 from faceqa.errors import InvalidInputError
+from faceqa.jsonable import to_jsonable
 from faceqa.tools.safety import ToolPolicy
 from faceqa.tools.schemas import TOOL_SPECS, ToolSpec, spec
 
