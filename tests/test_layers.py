@@ -1,4 +1,4 @@
-"""The packages import one way: the surfaces (tools, chat) never import the CLI, lower layers never import upper ones."""
+"""Packages import one way: the surfaces (tools, chat) never import the CLI; lower layers never import upper ones."""
 
 from __future__ import annotations
 

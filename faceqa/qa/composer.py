@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from faceqa.errors import InvalidInputError
+from faceqa.perception.identity import DEFAULT_THRESHOLD
 from faceqa.qa.facts import AUFact, EventFact, Facts
 from faceqa.qa.questions import Question, Target
 
@@ -177,7 +178,7 @@ class Composer:
         faces = (f.identities or {}).get("faces") or []
         if not faces:
             return Composed(self.fill("identity_none"), 0.0)
-        threshold = float(f.identities.get("threshold", 0.6))
+        threshold = float(f.identities.get("threshold", DEFAULT_THRESHOLD))
         parts, confidences = [], []
         for face in faces:
             matches = face.get("matches") or []
