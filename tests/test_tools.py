@@ -106,7 +106,7 @@ def test_ask_face_question_answers_with_its_evidence(tools):
     assert out["media"] == "smile.mp4" and out["kind"] == "when" and out["answerer"] == "composer"
     event = out["evidence"]["events"][0]
     assert f"frames {event['onset']}-{event['offset']}" in out["text"] and 0 < out["confidence"] <= 1
-    assert [c["name"] for c in out["tool_calls"]][0] == "extract_evidence"
+    assert [c["name"] for c in out["tool_calls"]][0] == "analyze_clip"
     aus = tools.ask_face_question("smile.mp4", "What is the action unit?", onset=SMILE_ONSET, offset=SMILE_OFFSET)
     assert aus["text"] == "lip corner puller"
     same = tools.ask_face_question("astronaut.png", "Are these the same person?", compare="astronaut.png")
