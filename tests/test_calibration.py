@@ -7,7 +7,14 @@ import time
 import numpy as np
 import pytest
 
-from faceqa.perception.calibration import accuracy, best_intervals, equal_error_rate, roc_auc, verification_report
+from faceqa.perception.calibration import (
+    accuracy,
+    best_intervals,
+    equal_error_rate,
+    intervals_at_best,
+    roc_auc,
+    verification_report,
+)
 
 
 def reference_auc(dist: np.ndarray, same: np.ndarray) -> float:
@@ -28,18 +35,9 @@ def reference_eer(dist: np.ndarray, same: np.ndarray) -> tuple[float, float]:
 
 
 def reference_intervals(dist: np.ndarray, same: np.ndarray) -> tuple[float, list[tuple[float, float]]]:
-    """Accuracy at each distance, best ones merged into intervals (the quadratic definition)."""
+    """Accuracy at each distance by a full pass over the pairs (the quadratic definition)."""
     cuts = np.unique(dist)
-    accs = np.array([accuracy(dist, same, t) for t in cuts])
-    top = accs.max()
-    intervals: list[tuple[float, float]] = []
-    for i in np.flatnonzero(accs == top):
-        low, high = float(cuts[i]), float(cuts[min(i + 1, len(cuts) - 1)])
-        if intervals and intervals[-1][1] == low:
-            intervals[-1] = (intervals[-1][0], high)
-        else:
-            intervals.append((low, high))
-    return float(top), intervals
+    return intervals_at_best(cuts, np.array([accuracy(dist, same, t) for t in cuts]))
 
 
 def _pairs(rng: np.random.Generator, n: int, decimals: int | None) -> tuple[np.ndarray, np.ndarray]:

@@ -67,7 +67,11 @@ def best_intervals(dist: np.ndarray, same: np.ndarray) -> tuple[float, list[tupl
     """(best accuracy, [(low, high), ...]): every threshold interval [low, high) that reaches it."""
     s, d = _sorted_split(dist, same)
     cuts = np.unique(np.concatenate([s, d]))
-    accs = (_accepted(s, cuts) + len(d) - _accepted(d, cuts)) / (len(s) + len(d))
+    return intervals_at_best(cuts, (_accepted(s, cuts) + len(d) - _accepted(d, cuts)) / (len(s) + len(d)))
+
+
+def intervals_at_best(cuts: np.ndarray, accs: np.ndarray) -> tuple[float, list[tuple[float, float]]]:
+    """(best accuracy, [(low, high), ...]) from the accuracy ``accs`` at each sorted distinct threshold ``cuts``."""
     top = accs.max()
     intervals: list[tuple[float, float]] = []
     for i in np.flatnonzero(accs == top):
