@@ -33,3 +33,11 @@ class ModelUnavailableError(FaceQAError):
 
 class InvalidInputError(FaceQAError, ValueError):
     """An argument or a data field has a wrong value or format."""
+
+
+class AccessDeniedError(FaceQAError, PermissionError):
+    """A tool was asked to read or write outside what its policy allows."""
+
+
+class LimitExceededError(FaceQAError):
+    """A tool call would read a file, frame or clip larger than the policy's caps."""

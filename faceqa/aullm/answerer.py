@@ -10,7 +10,6 @@ answers are reproducible, plus the oracle AU channel).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -23,17 +22,12 @@ from faceqa.aullm.features import (
     synthetic_displacement,
 )
 from faceqa.evidence.au_codes import AUCode
-
-DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "adapters" / "default"
+from faceqa.resources import default_bundle
 
 
 def default_bundle_path() -> Path | None:
-    """The installed bundle: ``$FACEQA_BUNDLE``, else the repository's ``adapters/default``; None if neither."""
-    env = os.environ.get("FACEQA_BUNDLE")
-    for path in ([Path(env)] if env else []) + [DEFAULT_BUNDLE]:
-        if (path / "config.json").is_file():
-            return path
-    return None
+    """The installed bundle, as :func:`faceqa.resources.default_bundle` finds it; None if there is none."""
+    return default_bundle()
 
 
 def _codes(facts) -> list[AUCode]:

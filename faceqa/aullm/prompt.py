@@ -15,17 +15,14 @@ from pathlib import Path
 
 from faceqa.errors import InvalidInputError
 from faceqa.llm.chat import chat_prompt
+from faceqa.resources import find_prompt
 
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 _MARK = "\x00{}\x00"
 
 
 def prompt_path(name: str) -> Path:
-    """The file of prompt template ``name`` (e.g. ``"aullm_v1"``) in the repository's ``prompts/``."""
-    p = PROMPTS_DIR / f"{name}.txt"
-    if not p.is_file():
-        raise InvalidInputError(f"prompt template {name!r} not found: no {p}")
-    return p
+    """The file of prompt template ``name`` (e.g. ``"aullm_v1"``), as :func:`faceqa.resources.find_prompt` finds it."""
+    return find_prompt(f"{name}.txt")
 
 
 def read_template(text: str) -> tuple[str, str]:

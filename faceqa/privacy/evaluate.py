@@ -98,15 +98,15 @@ def au_correlation(original, protected, progress: bool = False) -> tuple[float |
 
 
 class _Tools:
-    """The models the measures use, loaded once."""
+    """The models the measures use (loaded once, by the registry)."""
 
     def __init__(self) -> None:
         from faceqa.perception.expression import EmotionClassifier
-        from faceqa.perception.identity import default_embedder
+        from faceqa.perception.identity import FaceEmbedder
         from faceqa.perception.pipeline import FacePipeline
 
         self.pipeline = FacePipeline(max_faces=10, emotion="fer", quality=False)
-        self.embedder = default_embedder()
+        self.embedder = FaceEmbedder()
         self.emotion = EmotionClassifier("fer")
 
 

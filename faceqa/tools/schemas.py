@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from faceqa.errors import InvalidInputError
+from faceqa.perception.identity import DEFAULT_THRESHOLD
 
 MEDIA_HELP = ("Path of an image, a video file or a folder of frame images, relative to the allowed folder "
               "(or an http(s) URL where URL fetching is enabled).")
@@ -40,7 +41,7 @@ class VerifyFacesArgs(_Args):
     image_a: str = Field(description="Path of the first image (its largest face is compared).")
     image_b: str = Field(description="Path of the second image (its largest face is compared).")
     threshold: float | None = Field(None, gt=0, le=2, description="Distance at or below which the faces are the "
-                                                                  "same person (default 0.6).")
+                                                                  f"same person (default {DEFAULT_THRESHOLD}).")
 
 
 class IdentifyFacesArgs(_Args):
