@@ -23,6 +23,10 @@ class EmptyMediaError(FaceQAError):
     """The media holds no frames (empty file, empty folder, frame range selects nothing)."""
 
 
+class NoAudioError(FaceQAError):
+    """The media has no audio track (a still, a frame folder, or a video without sound)."""
+
+
 class NoFaceError(FaceQAError):
     """No face was found where one is needed."""
 

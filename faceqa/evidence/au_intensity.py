@@ -97,6 +97,8 @@ MOUTH_FLOW_NOISE = 0.02
 MOUTH_REGIONS = frozenset({"upper_lip", "lip_corner", "lower_lip", "upper_lip_centre", "lower_lip_centre", "chin"})
 """Regions whose flow fails once the lips part (teeth and the mouth's inside appear)."""
 RIDGE = 0.05
+FLOW_EXPLAINED = 0.5
+"""Share of a frame's flow that the AUs must explain for the flow's reading to count."""
 MAX_INTENSITY = 6.0
 """The most an AU can read: a little beyond E (5), for expressions bigger than the signature's E."""
 """Ridge weight (in units of the weighted residual): a little preference for fewer, weaker AUs."""
@@ -223,6 +225,13 @@ def expression_energy(y: np.ndarray, ridge: float = RIDGE) -> np.ndarray:
 
 def solve_intensity(y: np.ndarray, sigma: np.ndarray | None = None, lips_apart: np.ndarray | None = None,
                     ridge: float = RIDGE) -> np.ndarray:
+    """Intensities (T, 2 * len(INTENSITY_AUS)) in :func:`intensity_columns` order from measurements (T, D)
+    (see :func:`solve_with_fit`, which also says how much of each frame's change the AUs explain)."""
+    return solve_with_fit(y, sigma, lips_apart, ridge)[0]
+
+
+def solve_with_fit(y: np.ndarray, sigma: np.ndarray | None = None, lips_apart: np.ndarray | None = None,
+                   ridge: float = RIDGE) -> tuple[np.ndarray, np.ndarray]:
     """Intensities (T, 2 * len(INTENSITY_AUS)) in :func:`intensity_columns` order from measurements (T, D).
 
     Args:
@@ -233,6 +242,9 @@ def solve_intensity(y: np.ndarray, sigma: np.ndarray | None = None, lips_apart: 
             :data:`MOUTH_OPENED`.
         ridge: weight of the preference for weaker AUs.
     Rows with a NaN measurement give zeros.
+
+    Returns the intensities and, per frame, the share (0..1) of the weighted squared change that the
+    AUs explain (1 where nothing changed).
     """
     y = np.asarray(y, np.float64)
     w = 1.0 / (noise_levels() if sigma is None else np.asarray(sigma, np.float64))
@@ -242,11 +254,15 @@ def solve_intensity(y: np.ndarray, sigma: np.ndarray | None = None, lips_apart: 
     ok = np.isfinite(y).all(axis=1)
     apart = (np.nan_to_num(y[:, MEASURES.index("mouth_open")]) > MOUTH_OPENED if lips_apart is None
              else np.asarray(lips_apart, bool))
+    explained = np.ones(len(y))
     pad = np.zeros(len(cols))
     for group, wg in ((ok & ~apart, w), (ok & apart, np.where(_mouth_flow_rows(), 0.0, w))):
         a_mat = np.vstack([b * wg[:, None], np.sqrt(ridge) * np.eye(len(cols))])
         for t in np.flatnonzero(group):
             solved[t] = _bounded_nnls(a_mat, np.concatenate([y[t] * wg, pad]))
+            total = float(((y[t] * wg) ** 2).sum())
+            if total > 0:
+                explained[t] = 1.0 - float(((y[t] * wg - a_mat[:len(wg)] @ solved[t]) ** 2).sum()) / total
     out = np.zeros((len(y), 2 * len(INTENSITY_AUS)), np.float32)
     where = {au: j for j, au in enumerate(INTENSITY_AUS)}
     for k, (au, side) in enumerate(cols):
@@ -255,21 +271,28 @@ def solve_intensity(y: np.ndarray, sigma: np.ndarray | None = None, lips_apart: 
             out[:, 2 * j] = solved[:, k]
         if side in ("C", "R"):
             out[:, 2 * j + 1] = solved[:, k]
-    return out
+    return out, explained
 
 
-def fused_intensity(y: np.ndarray, sigma: np.ndarray | None = None, lips_apart: np.ndarray | None = None,
+def fused_intensity(y: np.ndarray, sigma: np.ndarray | None = None, flow_ok: np.ndarray | None = None,
                     ridge: float = RIDGE) -> np.ndarray:
     """Per AU and side, the larger of the intensities solved from the mesh geometry alone and from the
-    regional flow alone (arguments as :func:`solve_intensity`).
+    regional flow alone (``y``, ``sigma``, ``ridge`` as :func:`solve_intensity`).
 
     The two see different things: the mesh follows large, real expressions (a broad smile, a jaw
     drop) but barely moves for subtle skin motion; the flow sees subtle motion (micro-expressions)
-    but fails where the mouth opens or over long spans. Each AU is read from whichever sees it.
+    but fails where the mouth opens, over long spans, and when the head has turned away from the
+    reference (the 2-D aligned face then shows parallax, not expression). ``flow_ok`` (T,) marks
+    the frames where the flow is valid; elsewhere only the geometry counts; so does it where the AUs
+    explain less than :data:`FLOW_EXPLAINED` of the flow (motion that no AU makes: a head turn, a
+    hand, a failed flow).
     """
     sigma = noise_levels() if sigma is None else np.asarray(sigma, np.float64)
     geometry = np.arange(len(sigma)) < len(MEASURES)
-    off = np.inf
-    geo = solve_intensity(y, np.where(geometry, sigma, off), lips_apart, ridge)
-    flow = solve_intensity(y, np.where(geometry, off, sigma), lips_apart, ridge)
+    geo = solve_intensity(y, np.where(geometry, sigma, np.inf), ridge=ridge)
+    flow, explained = solve_with_fit(y, np.where(geometry, np.inf, sigma), ridge=ridge)
+    ok = explained >= FLOW_EXPLAINED
+    if flow_ok is not None:
+        ok &= np.asarray(flow_ok, bool)
+    flow[~ok] = 0.0
     return np.maximum(geo, flow)

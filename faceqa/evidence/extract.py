@@ -291,8 +291,9 @@ class EvidenceCollector:
         rows["geom"].append(g)
         rows["face"].append(m)
 
-    def finish(self, info: MediaInfo) -> Evidence:
-        """The :class:`Evidence` of every frame added so far (``info`` describes the source)."""
+    def finish(self, info: MediaInfo, speech: np.ndarray | None = None) -> Evidence:
+        """The :class:`Evidence` of every frame added so far (``info`` describes the source; ``speech``:
+        the audio's speech probability at each frame added, see :func:`speech_for`)."""
         import pandas as pd
 
         from faceqa.errors import InvalidInputError
@@ -309,7 +310,7 @@ class EvidenceCollector:
         pose = np.asarray(rows["pose"], np.float64)
         y = measurements(_face_changes(face, seg), disp)
         intensity, talking, signal, events = analyse_segments(y, face[:, _MOUTH_OPEN], pose, frames, times, seg,
-                                                              fps, self.mode, config, self.baseline_s)
+                                                              fps, self.mode, config, self.baseline_s, speech)
         table = pd.DataFrame({"frame": frames, "time_s": times, "face_id": rows["fid"], "segment": seg,
                               "pose_yaw": pose[:, 0], "pose_pitch": pose[:, 1], "pose_roll": pose[:, 2]})
         cols = {}
@@ -326,6 +327,8 @@ class EvidenceCollector:
                         np.stack(self._faces) if self.keep_faces else None)
 
 
+FLOW_MAX_TURN_DEG = 8.0
+"""Head yaw or pitch (degrees) away from the flow's reference beyond which the flow is not used."""
 TRANSIENT_S = 2.0
 LONG_FLOW_NOISE = 0.06
 LONG_MOUTH_FLOW_NOISE = 0.1
@@ -344,7 +347,8 @@ def transient(x: np.ndarray, fps: float, window_s: float = TRANSIENT_S) -> np.nd
 
 def analyse_segments(y: np.ndarray, mouth: np.ndarray, pose: np.ndarray, frames: np.ndarray, times: np.ndarray,
                      seg: np.ndarray, fps: float, mode: str, config: SpotConfig = DEFAULT_CONFIG,
-                     baseline_s: float = 12.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Event]]:
+                     baseline_s: float = 12.0, speech: np.ndarray | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Event]]:
     """Steps 1-4 of the module docstring for every face segment.
 
     Args:
@@ -353,6 +357,7 @@ def analyse_segments(y: np.ndarray, mouth: np.ndarray, pose: np.ndarray, frames:
         pose: head pose (T, 3), degrees; frames, times: the rows' frame indices and seconds;
         seg: face segment per row (-1: no face).
         fps, mode, config, baseline_s: as :class:`EvidenceCollector`.
+        speech: speech probability of the audio at each row (T,), when the video has sound.
     Returns (intensity (T, 2 * n_aus), talking (T,), spotting signal (T,), events).
     """
     intensity = np.full((len(frames), 2 * len(INTENSITY_AUS)), np.nan, np.float32)
@@ -363,12 +368,16 @@ def analyse_segments(y: np.ndarray, mouth: np.ndarray, pose: np.ndarray, frames:
         idx = np.flatnonzero(seg == s)
         ys = y[idx]
         sigma = noise_levels()
+        turn = np.nan_to_num(pose[idx, :2])  # yaw, pitch: the 2-D alignment takes out roll, not these
         if mode == "long":
             ys = ys - long_reference(ys, fps, expression_energy, baseline_s)
             ys[:, len(MEASURES):] = transient(ys[:, len(MEASURES):], fps)
             sigma = noise_levels(flow=LONG_FLOW_NOISE, mouth_flow=LONG_MOUTH_FLOW_NOISE)
-        intensity[idx] = fused_intensity(ys, sigma)
-        talking[idx] = talking_mask(mouth[idx], fps)
+            turn = transient(turn, fps)
+        else:
+            turn = turn - turn[0]
+        intensity[idx] = fused_intensity(ys, sigma, np.abs(turn).max(axis=1) <= FLOW_MAX_TURN_DEG)
+        talking[idx] = talking_mask(mouth[idx], fps, speech=None if speech is None else speech[idx])
         signals = au_signals(intensity[idx], fps, pose[idx], talking[idx], config)
         signal[idx] = signals.max(axis=1)
         for a, apex, b in spot_intervals(signals, fps, config):
@@ -416,9 +425,26 @@ def extract_evidence(source, fps: float | None = None, start: int | None = None,
     mode = resolve_mode(mode, len(media), media.info.fps)
     pipe = pipeline or FacePipeline(emotion=None, quality=False)
     collector = EvidenceCollector(media.info.fps, mode, face_id, flow, baseline_s, config, keep_faces)
+    times = []
     for frame, records in pipe.stream(media, progress=progress):
         collector.add(frame, records)
-    return collector.finish(media.info)
+        times.append(frame.time_s)
+    return collector.finish(media.info, speech_for(media.info, np.asarray(times)))
+
+
+def speech_for(info: MediaInfo, times_s: np.ndarray) -> np.ndarray | None:
+    """The speech probability of a video's audio at ``times_s``, or None (no sound, a still, a frame folder)."""
+    from faceqa.errors import FaceQAError
+
+    if info.kind != "video" or not len(times_s):
+        return None
+    from faceqa.media.audio import read_audio
+    from faceqa.perception.voice import speech_at
+
+    try:
+        return speech_at(times_s, read_audio(info.path))
+    except FaceQAError:  # no or unreadable audio, or the model is missing: the mouth alone decides
+        return None
 
 
 def _smooth(x: np.ndarray, seg: np.ndarray, fps: float, window_s: float = 0.07) -> np.ndarray:

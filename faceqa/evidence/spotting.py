@@ -6,12 +6,11 @@ relative to the person's neutral reference, and the talking spans
 any AU that makes an expression:
 
 - blinks (AU45) never do, and the lid AUs (5, 6, 7) are ignored while the eyes blink;
-- while the person talks, only the lip-corner AUs (12, 15: a smile or a frown held through speech)
-  of the mouth count, read from their sustained part (a rolling low percentile,
-  ``talk_percentile`` over ``talk_smooth_s``: speech keeps returning the lips to rest between
-  syllables, a held smile does not) and ``talk_factor`` times weaker; every other mouth movement
-  there is speech; outside talking a jaw drop is an expression like any other; upper-face AUs
-  count as always;
+- while the person talks, of the mouth only the lip-corner puller (12: a smile held through
+  speech) counts, read from its sustained part (a rolling low percentile, ``talk_percentile`` over
+  ``talk_smooth_s``: speech keeps returning the lips to rest between syllables, a held smile does
+  not) and ``talk_factor`` times weaker; every other mouth movement there is speech; upper-face
+  AUs count as always; outside talking a jaw drop is an expression like any other;
 - frames of fast head rotation (over ``max_head_speed_dps``, measured across 0.1 s) are zeroed.
 
 Peaks of the signal above ``threshold`` (and above the signal's own noise floor) become events.
@@ -33,9 +32,9 @@ import numpy as np
 from faceqa.evidence.au_intensity import INTENSITY_AUS, MOUTH_AUS, letter
 
 MICRO_MAX_S = 0.5
-TALK_AUS = frozenset({12, 15})
-"""The mouth AUs that can start an event while the person talks: a smile or a frown held through
-speech; every other mouth movement there is taken as speech."""
+TALK_AUS = frozenset({12})
+"""The mouth AU that can start an event while the person talks: a smile held through speech; every
+other mouth movement there is taken as speech."""
 LID_AUS = frozenset({5, 6, 7})
 """AUs whose measures a blink moves; ignored in frames where the eyes blink."""
 
@@ -270,7 +269,7 @@ def active_aus(row: np.ndarray, config: SpotConfig = DEFAULT_CONFIG, include_dis
     An AU is active when its intensity reaches ``au_threshold`` and ``au_relative`` times the
     strongest AU's (so in a strong expression only the AUs that carry it are listed). The score is
     the intensity over 5, capped at 1. A blink (45) is left out unless ``include_distractors``; so
-    are the mouth AUs that speech moves (all but 12 and 15) when the interval is ``talking``.
+    are the mouth AUs that speech moves (all but 12) when the interval is ``talking``.
     """
     skip = set() if include_distractors else {45} | (set(MOUTH_AUS - TALK_AUS) if talking else set())
     cands = []
