@@ -67,7 +67,6 @@ def video(n: int, tmp: Path) -> dict:
 
     from faceqa.megc.io import write_jsonl
     from faceqa.megc.predict import predict
-    from faceqa.perception import FacePipeline
     from faceqa.qa import FaceQA
     from faceqa.synth import make_clip, random_clip_spec
 
@@ -83,7 +82,7 @@ def video(n: int, tmp: Path) -> dict:
                          "subject": i, "filename": f"clip{i}", "onset_frame": max(0, ev.onset - 5),
                          "offset_frame": ev.offset + 5, "question": q, "answer": ""})
     write_jsonl(tmp / "video_q.jsonl", rows)
-    qa = FaceQA(answerer="composer", pipeline=FacePipeline(emotion=None, quality=False))
+    qa = FaceQA(answerer="composer")
     s = predict(tmp / "video_q.jsonl", tmp / "video_pred.jsonl", media_root=root, qa=qa, fps=30.0, overwrite=True,
                 progress=False)
     return {"job": "me-vqa from video (generated clips)", "answerer": "composer", "clips": n,

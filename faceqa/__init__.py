@@ -6,9 +6,11 @@ The data flow is one direction, a subpackage per stage::
 """
 
 from faceqa.errors import (
+    AccessDeniedError,
     EmptyMediaError,
     FaceQAError,
     InvalidInputError,
+    LimitExceededError,
     MediaNotFoundError,
     MediaReadError,
     ModelUnavailableError,
@@ -18,9 +20,11 @@ from faceqa.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccessDeniedError",
     "EmptyMediaError",
     "FaceQAError",
     "InvalidInputError",
+    "LimitExceededError",
     "MediaNotFoundError",
     "MediaReadError",
     "ModelUnavailableError",

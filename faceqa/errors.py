@@ -23,6 +23,10 @@ class EmptyMediaError(FaceQAError):
     """The media holds no frames (empty file, empty folder, frame range selects nothing)."""
 
 
+class NoAudioError(FaceQAError):
+    """The media has no audio track (a still, a frame folder, or a video without sound)."""
+
+
 class NoFaceError(FaceQAError):
     """No face was found where one is needed."""
 
@@ -33,3 +37,11 @@ class ModelUnavailableError(FaceQAError):
 
 class InvalidInputError(FaceQAError, ValueError):
     """An argument or a data field has a wrong value or format."""
+
+
+class AccessDeniedError(FaceQAError, PermissionError):
+    """A tool was asked to read or write outside what its policy allows."""
+
+
+class LimitExceededError(FaceQAError):
+    """A tool call would read a file, frame or clip larger than the policy's caps."""

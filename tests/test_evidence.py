@@ -8,9 +8,12 @@ import pytest
 
 from faceqa.evidence.align import FaceAligner, similarity
 from faceqa.evidence.au_activity import AU_MOTIONS, au_activity, au_columns
+from faceqa.evidence.au_intensity import INTENSITY_AUS, intensity_columns, letter, solve_intensity
 from faceqa.evidence.extract import extract_evidence
+from faceqa.evidence.face_geometry import MEASURES, CanonicalFace, face_measures
 from faceqa.evidence.regions import region_keys
-from faceqa.evidence.spotting import SpotConfig, events_from_signal, noise_level, side_of, talking_mask
+from faceqa.evidence.spotting import SpotConfig, intervals_from_signal, noise_level, side_of, spot_intervals
+from faceqa.evidence.talking import spans, talking_mask
 from faceqa.perception import FacePipeline
 from faceqa.synth import ClipSpec, Distractors, InjectedAU, InjectedEvent, make_clip
 
@@ -67,34 +70,107 @@ def test_au_activity_formula_directions():
     assert len(au_columns()) == 2 * len(AU_MOTIONS)
 
 
+def test_canonical_frame_takes_out_3d_head_rotation(face, pipe):
+    """The mesh rotated in 3-D (yaw 25 degrees, pitch 10) and scaled gives the same measures."""
+    lm = pipe.analyze_image(face)[0].landmarks[:468].astype(np.float64)
+    yaw, pitch = np.radians(25), np.radians(10)
+    ry = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]])
+    rx = np.array([[1, 0, 0], [0, np.cos(pitch), -np.sin(pitch)], [0, np.sin(pitch), np.cos(pitch)]])
+    centre = lm.mean(0)
+    turned = 1.3 * (lm - centre) @ (rx @ ry).T + centre + (40, -10, 0)
+    canon = CanonicalFace()
+    first = face_measures(canon(lm))
+    assert np.abs(face_measures(canon(turned)) - first).max() < 1e-6
+    # a mouth opening moves only what it should: lower lip and chin 0.1 IOD down
+    opened = lm.copy()
+    iod = np.linalg.norm(lm[[362, 263]].mean(0) - lm[[33, 133]].mean(0))
+    lower = [14, 17, 152, 175, 199, 18, 200]
+    opened[lower, 1] += 0.1 * iod
+    delta = dict(zip(MEASURES, face_measures(canon(opened)) - first, strict=True))
+    assert delta["mouth_open"] == pytest.approx(0.1, abs=0.01) and delta["jaw_drop"] == pytest.approx(0.1, abs=0.01)
+    assert abs(delta["brow_inner_L"]) < 0.005 and abs(delta["eye_open_R"]) < 0.005
+
+
+def _signature_change(au: int, side: str, intensity: float) -> np.ndarray:
+    """The measurement vector an AU's signature predicts (geometry and flow), at an intensity."""
+    from faceqa.evidence.au_intensity import _columns, basis
+
+    col = _columns().index((au, side))
+    return basis()[:, col] * intensity / 5.0
+
+
+@pytest.mark.parametrize("au, side", [(12, "L"), (4, "R"), (26, "C"), (1, "L"), (15, "R")])
+def test_solve_intensity_recovers_a_signature(au, side):
+    y = _signature_change(au, side, 3.0)[None]
+    rng = np.random.default_rng(0)
+    y = y + rng.normal(0, 0.002, y.shape)
+    out = dict(zip(intensity_columns(), solve_intensity(y)[0], strict=True))
+    col = f"au_{au}_{'L' if side == 'C' else side}"
+    assert out[col] == pytest.approx(3.0, abs=0.4)
+    others = [v for k, v in out.items() if not k.startswith(f"au_{au}_")]
+    assert max(others) < 0.8
+    if side in ("L", "R"):
+        assert out[f"au_{au}_{'R' if side == 'L' else 'L'}"] < 0.5
+
+
+def test_smile_with_an_open_mouth_is_not_read_as_other_aus():
+    """Explaining away: the smile's own side effects (nose wings up, lips thinner) and an open mouth
+    are not read as nose wrinkler, lip pressor or lip corner depressor."""
+    y = (_signature_change(12, "L", 4.0) + _signature_change(12, "R", 4.0) + _signature_change(25, "C", 3.0))[None]
+    out = dict(zip(intensity_columns(), solve_intensity(y)[0], strict=True))
+    assert out["au_12_L"] > 3.5 and out["au_25_L"] > 2.5
+    assert out["au_9_L"] < 0.5 and out["au_24_L"] < 0.5 and out["au_15_L"] < 0.5
+
+
+def test_intensity_letters():
+    assert [letter(v) for v in (0.2, 0.6, 1.6, 2.7, 3.9, 4.6, 7.0)] == ["", "A", "B", "C", "D", "E", "E"]
+
+
 def test_side_of():
     assert side_of(0.9, 0.1) == "L" and side_of(0.1, 0.8) == "R" and side_of(0.7, 0.6) == "both"
 
 
-def test_events_from_a_hand_made_signal():
+def test_intervals_from_a_hand_made_signal():
     fps = 30.0
-    t = np.arange(150) / fps
     signal = np.zeros(150)
-    signal[40:52] = np.hanning(12)  # 0.4 s: micro
-    signal[90:130] = 0.8 * np.hanning(40)  # 1.3 s: macro
-    signal += np.random.default_rng(1).normal(0, 0.01, 150).clip(0)
-    act = np.zeros((150, 2 * len(AU_MOTIONS)))
-    events = events_from_signal(signal, act, np.arange(150), t, fps, SpotConfig())
-    assert [e.kind for e in events] == ["micro", "macro"]
-    assert abs(events[0].onset - 40) <= 2 and abs(events[0].offset - 51) <= 2
-    assert abs(events[1].apex - 110) <= 2
-    assert noise_level(signal, 4.0) < 0.2
+    signal[40:52] = 3 * np.hanning(12)  # 0.4 s: micro
+    signal[90:130] = 2.5 * np.hanning(40)  # 1.3 s: macro
+    signal += np.random.default_rng(1).normal(0, 0.03, 150).clip(0)
+    (a1, _, b1), (_, apex2, _) = intervals_from_signal(signal, fps, SpotConfig())
+    assert abs(a1 - 40) <= 2 and abs(b1 - 51) <= 2
+    assert abs(apex2 - 110) <= 2
+    assert noise_level(signal, 4.0) < 0.5
 
 
-def test_talking_mask_finds_speech_rhythm():
+def _plateau(n: int, ramp: int) -> np.ndarray:
+    """An expression's shape: raised-cosine rise over ``ramp`` frames, hold, fall."""
+    up = 0.5 - 0.5 * np.cos(np.pi * np.arange(ramp) / ramp)
+    return np.r_[up, np.ones(n - 2 * ramp), up[::-1]]
+
+
+def test_grouping_keeps_an_expression_together_and_a_change_apart():
     fps = 30.0
-    n = 120
-    act = np.zeros((n, 2 * len(AU_MOTIONS)))
-    j = [m.au for m in AU_MOTIONS].index(25)
-    tt = np.arange(n) / fps
-    act[30:90, 2 * j] = 0.5 - 0.5 * np.cos(2 * np.pi * 4 * tt[30:90])
-    mask = talking_mask(act, fps)
-    assert mask[40:80].all() and not mask[:10].any()
+    signals = np.zeros((300, len(INTENSITY_AUS)))
+    j = {au: INTENSITY_AUS.index(au) for au in (4, 15, 12, 6)}
+    signals[20:110, j[4]] = 3 * _plateau(90, 9)  # sadness: 4 + 15 together
+    signals[25:105, j[15]] = 2.5 * _plateau(80, 9)
+    signals[100:280, j[12]] = 4 * _plateau(180, 9)  # then a smile with 6: a second event
+    signals[110:270, j[6]] = 2.5 * _plateau(160, 9)
+    events = spot_intervals(signals, fps, SpotConfig())
+    assert len(events) == 2
+    (a1, _, b1), (a2, _, b2) = events
+    assert abs(a1 - 20) <= 5 and abs(b1 - 110) <= 5 and abs(a2 - 100) <= 5 and abs(b2 - 280) <= 5
+
+
+def test_talking_mask_finds_speech_rhythm_but_not_one_wide_open_mouth():
+    fps = 30.0
+    tt = np.arange(240) / fps
+    mouth = np.full(240, 0.01)
+    mouth[30:120] += 0.08 * (0.5 - 0.5 * np.cos(2 * np.pi * 4 * tt[30:120]))  # 3 s of syllables at 4 Hz
+    mouth[160:200] += 0.4 * np.hanning(40)  # one jaw drop
+    mask = talking_mask(mouth, fps)
+    assert mask[40:110].all() and not mask[:20].any() and not mask[150:].any()
+    assert spans(mask)[0][0] <= 35
 
 
 def test_still_image_repeated_gives_no_event(tmp_path, face, pipe):

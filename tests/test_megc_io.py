@@ -156,3 +156,14 @@ def test_media_layouts(tmp_path):
     assert find_media(tmp_path, row) == MediaRef(clip, 3, 5, 200.0)  # its frames carry the recording's numbers
     v26 = parse_row({"video_id": "casme3_test_dzw_a1_1", "video": "dzw_a1", "question": "q"}, "f", 1)
     assert [n for n, _ in candidate_names(v26)] == ["dzw_a1", "dzw/a1", "a1"]
+
+
+def test_subject_folds_hold_each_subject_out_once():
+    from faceqa.megc.splits import subject_folds
+
+    subjects = [f"s{i:02d}" for i in range(10)] * 3  # each subject has three clips
+    assert subject_folds(subjects, 4) == [set(sorted(set(subjects))[k::4]) for k in range(4)]
+    shuffled = subject_folds(subjects, 4, seed=7)
+    assert shuffled == subject_folds(subjects, 4, seed=7) != subject_folds(subjects, 4)
+    assert sorted(s for fold in shuffled for s in fold) == sorted(set(subjects))
+    assert subject_folds(subjects[:3], 10) == [{"s00"}, {"s01"}, {"s02"}]  # leave one subject out

@@ -59,7 +59,7 @@ def test_smile_clip_answers_match_the_injected_au(smile_clip):
     assert (top["au"], top["side"]) == (12, "R") and top["right"] > top["left"]
     assert a.evidence["frames"]["onset"] == 25 and 30 <= a.evidence["frames"]["apex"] <= 43
     assert a.evidence["counts"]["micro"] == 1
-    assert [c["name"] for c in a.tool_calls] == ["extract_evidence", "deduce"]
+    assert [c["name"] for c in a.tool_calls] == ["analyze_clip", "deduce"]
     assert json.loads(json.dumps(a.to_dict()))["text"] == "lip corner puller"
 
 
@@ -84,6 +84,26 @@ def test_ask_cli(smile_clip, capsys):
     assert "missing.mp4: no such file" in capsys.readouterr().err
 
 
+def test_one_pass_per_clip_gives_the_same_facts_whatever_is_asked(smile_clip, monkeypatch):
+    from faceqa.qa import clip as clip_module
+
+    passes = []
+    run = clip_module._run
+    monkeypatch.setattr(clip_module, "_run", lambda *args: passes.append(args) or run(*args))
+    clip_module.CLIP_CACHE.clear()
+    qa = FaceQA(answerer="composer")
+    alone = qa.ask(smile_clip, "What is the action unit?", fps=30, onset=25, offset=55)
+    batch = qa.ask_many(smile_clip, ["What is the action unit?", "What emotion does she show?",
+                                     "How many faces are there?", "Is the video sharp enough?"],
+                        fps=30, onset=25, offset=55)
+    assert len(passes) == 1  # the second call reused the first one's pass
+    assert alone.evidence == batch[0].evidence  # the facts (the LLM's input) do not depend on the batch
+    assert alone.evidence["emotion_scores"] and alone.evidence["faces"]["frames_with_face"] == 31
+    assert alone.evidence["quality"]["frames_analyzed"] == 6  # 31 frames at 30 fps, 5 a second
+    qa.ask(smile_clip, "What is the action unit?", fps=30, onset=26, offset=55)
+    assert len(passes) == 2  # another range is another clip
+
+
 def test_free_form_questions_on_a_still(face, tmp_path):
     from PIL import Image
 
@@ -101,7 +121,7 @@ def test_free_form_questions_on_a_still(face, tmp_path):
     assert texts["verify"].startswith("Yes, these are the same person (distance 0.000")
     assert texts["aus"] == "none: no facial movement could be measured"
     names = {c["name"] for a in answers for c in a.tool_calls}
-    assert {"analyze", "assess_quality", "identify_media", "verify", "extract_evidence"} <= names
+    assert {"analyze_clip", "identify", "verify", "deduce"} <= names
     assert answers[0].evidence["faces"]["faces"][0]["frames"] == 1
 
 

@@ -15,7 +15,7 @@ from tools_fixtures import SMILE_OFFSET, SMILE_ONSET, write_media
 
 from faceqa.errors import InvalidInputError
 from faceqa.tools import TOOL_SPECS, AccessDeniedError, FaceTools, ToolPolicy, compact_json
-from faceqa.tools.agent import AgentStepLimitError, run_agent
+from faceqa.tools.agent import SYSTEM_PROMPT, AgentStepLimitError, run_agent
 from faceqa.tools.langchain import FaceQAToolkit
 
 
@@ -106,7 +106,7 @@ def test_ask_face_question_answers_with_its_evidence(tools):
     assert out["media"] == "smile.mp4" and out["kind"] == "when" and out["answerer"] == "composer"
     event = out["evidence"]["events"][0]
     assert f"frames {event['onset']}-{event['offset']}" in out["text"] and 0 < out["confidence"] <= 1
-    assert [c["name"] for c in out["tool_calls"]][0] == "extract_evidence"
+    assert [c["name"] for c in out["tool_calls"]][0] == "analyze_clip"
     aus = tools.ask_face_question("smile.mp4", "What is the action unit?", onset=SMILE_ONSET, offset=SMILE_OFFSET)
     assert aus["text"] == "lip corner puller"
     same = tools.ask_face_question("astronaut.png", "Are these the same person?", compare="astronaut.png")
@@ -174,6 +174,26 @@ def test_scripted_agent_calls_tools_on_real_media_and_answers(toolkit):
     assert [m.tool_call_id for m in tool_messages] == ["a1", "s1", "u1"]
     assert json.loads(tool_messages[1].content)["events"][0]["aus"][0]["side"] == "R"
     assert result.messages[0].type == "system" and result.messages[1].content.startswith("How many faces")
+
+
+def test_toolkit_tools_drive_a_langchain_create_agent(toolkit):
+    """The README's example: the toolkit's tools in ``langchain.agents.create_agent``, offline with a scripted model."""
+    from langchain.agents import create_agent
+    from langchain_core.tools import BaseToolkit
+
+    class ScriptedChat(GenericFakeChatModel):
+        def bind_tools(self, tools, **kwargs):
+            return self
+
+    script = [AIMessage("", tool_calls=[{"name": "spot_expressions", "args": {"media": "smile.mp4"}, "id": "s1"}]),
+              AIMessage("She smiles once, on the right side (AU12).")]
+    agent = create_agent(ScriptedChat(messages=iter(script)), toolkit.get_tools(), system_prompt=SYSTEM_PROMPT)
+    out = agent.invoke({"messages": [{"role": "user", "content": "When does she smile?"}]})
+    tool_message = next(m for m in out["messages"] if isinstance(m, ToolMessage))
+    assert isinstance(toolkit, BaseToolkit) and tool_message.status == "success"
+    assert tool_message.artifact["counts"] == json.loads(tool_message.content)["counts"] == {"events": 1, "micro": 1,
+                                                                                            "macro": 0}
+    assert out["messages"][-1].content == "She smiles once, on the right side (AU12)."
 
 
 def test_agent_recovers_from_bad_calls_and_stops_at_the_step_limit(toolkit):

@@ -23,7 +23,6 @@ same dataset when the bundle was scored on it (else over all its held-out clips)
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +38,7 @@ from faceqa.aullm.features import (
 )
 from faceqa.aullm.premises import EMOTION_KINDS, Premises, build_premises
 from faceqa.evidence.au_codes import AUCode
-
-DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "adapters" / "default"
+from faceqa.resources import default_bundle
 
 ROUTE_METRICS = {"coarse": "coarse UF1", "fine": "fine UF1", "aus": "AU F1", "au_present": "accuracy",
                  "au_side": "accuracy", "compound": "compound score", "count": "exact-match accuracy",
@@ -49,12 +47,8 @@ ROUTE_METRICS = {"coarse": "coarse UF1", "fine": "fine UF1", "aus": "AU F1", "au
 
 
 def default_bundle_path() -> Path | None:
-    """The installed bundle: ``$FACEQA_BUNDLE``, else the repository's ``adapters/default``; None if neither."""
-    env = os.environ.get("FACEQA_BUNDLE")
-    for path in ([Path(env)] if env else []) + [DEFAULT_BUNDLE]:
-        if (path / "config.json").is_file():
-            return path
-    return None
+    """The installed bundle, as :func:`faceqa.resources.default_bundle` finds it; None if there is none."""
+    return default_bundle()
 
 
 def dataset_key(name: str | None) -> str | None:

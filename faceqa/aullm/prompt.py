@@ -22,8 +22,8 @@ from pathlib import Path
 
 from faceqa.errors import InvalidInputError
 from faceqa.llm.chat import chat_prompt
+from faceqa.resources import find_prompt
 
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 _MARK = "\x00{}\x00"
 PREFIX_SLOTS = ("content", "instruction", "premises")
 """Slots of the shared prefix (in the order a template may place them)."""
@@ -32,11 +32,8 @@ SUFFIX_SLOTS = ("candidates", "question")
 
 
 def prompt_path(name: str) -> Path:
-    """The file of prompt template ``name`` (e.g. ``"aullm_v2"``) in the repository's ``prompts/``."""
-    p = PROMPTS_DIR / f"{name}.txt"
-    if not p.is_file():
-        raise InvalidInputError(f"prompt template {name!r} not found: no {p}")
-    return p
+    """The file of prompt template ``name`` (e.g. ``"aullm_v2"``), as :func:`faceqa.resources.find_prompt` finds it."""
+    return find_prompt(f"{name}.txt")
 
 
 def read_template(text: str) -> tuple[str, str]:

@@ -15,8 +15,8 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 
 from faceqa.chat.session import ChatReply, ChatSession
-from faceqa.cli.output import to_jsonable
 from faceqa.errors import FaceQAError
+from faceqa.jsonable import to_jsonable
 
 COMMANDS = {
     "/load PATH": "chat about another image or video (starts a new conversation)",

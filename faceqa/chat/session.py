@@ -4,9 +4,10 @@ Two answerers:
 
 - :class:`LocalAnswerer`: faceqa's own question answering (:class:`faceqa.qa.FaceQA`; the local LLM
   with an adapter bundle, or the grounded composer). Each question is answered from the media on
-  its own: the answer always carries the evidence it came from.
+  its own, so the answer always carries the evidence it came from; the clip is analysed once
+  (:func:`faceqa.qa.clip.analyze_clip` keeps the pass), so follow-up questions answer at once.
 - :class:`AgentAnswerer`: any LangChain chat model (e.g. an OpenAI-compatible endpoint, see
-  :mod:`faceqa.chat.openai_model`) that calls the faceqa tools through
+  :mod:`faceqa.chat.endpoint`) that calls the faceqa tools through
   :func:`faceqa.tools.agent.run_agent`. The conversation is kept, so follow-up questions ("and
   on which side?") are read in context; loading other media starts a new conversation.
 
@@ -135,11 +136,19 @@ class AgentAnswerer:
                 f"{media.path}{extra}.")
 
     def answer(self, question: str, media: LoadedMedia | None) -> ChatReply:
-        """Run the agent loop on ``question`` with the conversation so far."""
+        """Run the agent loop on ``question`` with the conversation so far (EndpointError when the model's
+        endpoint fails)."""
+        from faceqa.chat.endpoint import endpoint_error
         from faceqa.tools.agent import run_agent
 
-        result = run_agent(self.model, self.tools, question, history=self.history,
-                           system=self.system_prompt(media), max_steps=self.max_steps)
+        try:
+            result = run_agent(self.model, self.tools, question, history=self.history,
+                               system=self.system_prompt(media), max_steps=self.max_steps)
+        except Exception as exc:
+            error = endpoint_error(exc)
+            if error is None:
+                raise
+            raise error from exc
         self.history = result.messages[1:]
         evidence = {c["name"]: c["result"] for c in result.tool_calls if c["status"] == "success"} or None
         return ChatReply(result.answer, self.name, evidence=evidence, tool_calls=result.tool_calls)

@@ -1,4 +1,4 @@
-"""``faceqa aus MEDIA``: action-unit activity of a clip (change from its onset frame)."""
+"""``faceqa aus MEDIA``: action-unit intensities of a clip (change from its onset frame), FACS 0-5 / A-E."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from faceqa.cli.output import print_json
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``aus`` subcommand."""
-    p = sub.add_parser("aus", help="action-unit activity of a clip, per side (change from the onset frame)")
+    p = sub.add_parser("aus", help="action-unit intensities of a clip, per side (change from the onset frame)")
     p.add_argument("media", help="video file or folder of frames")
     p.add_argument("--onset", type=int, help="onset frame (the reference; default: the first frame)")
     p.add_argument("--offset", type=int, help="offset frame (default: the last frame)")
@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Measure and report AU activity."""
+    """Measure and report AU intensities."""
     from faceqa.evidence.extract import extract_evidence
 
     ev = extract_evidence(args.media, fps=args.fps, start=args.onset, end=args.offset, mode="clip",
@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if summary.empty:
         print("  no active AU")
     for r in summary.itertuples(index=False):
-        print(f"  AU{r.au:<3d} {r.name:<24s} L {r.L:.2f}  R {r.R:.2f}  side {r.side}"
+        print(f"  AU{r.au:<3d} {r.name:<24s} {r.intensity:.1f} {r.letter or '-'}  "
+              f"(L {r.L:.1f}  R {r.R:.1f})  side {r.side}"
               + ("" if r.active else "  (inactive)"))
     return 0

@@ -43,7 +43,7 @@ def _answerer(args: argparse.Namespace):
     qa_answerer = "composer" if args.no_llm else "auto"
     if not args.endpoint:
         return LocalAnswerer(qa_answerer, bundle=args.bundle, gallery=args.gallery)
-    from faceqa.chat.openai_model import OpenAICompatibleChat, completions_url
+    from faceqa.chat.endpoint import endpoint_model
     from faceqa.errors import InvalidInputError
     from faceqa.tools.langchain import FaceQAToolkit
     from faceqa.tools.options import policy_from_args
@@ -51,9 +51,7 @@ def _answerer(args: argparse.Namespace):
     model = args.model or os.environ.get("FACEQA_CHAT_MODEL")
     if not model:
         raise InvalidInputError("--endpoint needs --model NAME (or $FACEQA_CHAT_MODEL)")
-    completions_url(args.endpoint)
-    chat_model = OpenAICompatibleChat(endpoint=args.endpoint, model=model,
-                                      api_key=os.environ.get(args.api_key_env) or None)
+    chat_model = endpoint_model(args.endpoint, model, api_key=os.environ.get(args.api_key_env) or None)
     toolkit = FaceQAToolkit(policy=policy_from_args(args), gallery=args.gallery, answerer=qa_answerer,
                             bundle=args.bundle, read_only=not args.allow_writes)
     return AgentAnswerer(chat_model, toolkit, max_steps=args.max_steps)

@@ -3,7 +3,8 @@
 Every module here except ``main`` and ``output`` is a subcommand and defines
 ``register(subparsers)``, which adds its parser and sets ``func`` (called with the parsed
 args; returns an exit code). Errors a user can cause
-(``FaceQAError``) print one line and exit with code 2.
+(``FaceQAError``) print one line and exit with code 2. ``-v``/``-q``, before or after the
+subcommand, set what else is printed (:mod:`faceqa.log`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 
 from faceqa import __version__
 from faceqa.errors import FaceQAError
+from faceqa.log import configure
 
 
 def subcommand_modules() -> list[str]:
@@ -29,17 +31,28 @@ def subcommand_modules() -> list[str]:
     return sorted(names)
 
 
+def add_verbosity(parser: argparse.ArgumentParser, default: object = 0) -> None:
+    """Add ``-v``/``--verbose`` and ``-q``/``--quiet`` (counted)."""
+    parser.add_argument("-v", "--verbose", action="count", default=default,
+                        help="also print faceqa's progress messages and other libraries' warnings (-vv: everything)")
+    parser.add_argument("-q", "--quiet", action="count", default=default,
+                        help="print only results and errors (no progress bars)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
         prog="faceqa", description="Answer questions about faces in images and videos.")
     parser.add_argument("--version", action="version", version=f"faceqa {__version__}")
+    add_verbosity(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in subcommand_modules():
         module = importlib.import_module(f"faceqa.cli.{name}")
         if hasattr(module, "register"):
             module.register(sub)
+    for command in sub.choices.values():  # -v/-q after the subcommand too, without resetting one given before
+        add_verbosity(command, argparse.SUPPRESS)
     return parser
 
 
@@ -47,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``faceqa`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure(args.verbose - args.quiet)
+    if args.quiet and hasattr(args, "no_progress"):
+        args.no_progress = True
     try:
         return int(args.func(args) or 0)
     except FaceQAError as exc:

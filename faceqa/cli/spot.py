@@ -11,8 +11,9 @@ from faceqa.cli.output import print_json
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``spot`` subcommand."""
     p = sub.add_parser("spot", help="spot micro- and macro-expressions in a video (onset, apex, offset, AUs)",
-                       description="Spot expression intervals in a video or frame folder from regional facial "
-                                   "motion, with head motion, blinks and talking suppressed.")
+                       description="Spot expression intervals in a video or frame folder from pose-normalised "
+                                   "mesh geometry and regional facial motion, with head motion and blinks "
+                                   "suppressed and talking marked.")
     p.add_argument("media", help="video file or folder of frames")
     p.add_argument("--fps", type=float, help="frame rate (SAMM/CASME II: 200; default: the video's, or 30)")
     p.add_argument("--start", type=int, help="first frame index")
@@ -20,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=["auto", "clip", "long"], default="auto",
                    help="reference: first frame (clip) or rolling baseline (long); auto: clip up to 6 s")
     p.add_argument("--json", action="store_true", help="print the events as JSON")
-    p.add_argument("--plot", metavar="PNG", help="save a timeline of AU activity with the events shaded")
+    p.add_argument("--plot", metavar="PNG",
+                   help="save a timeline of AU intensities (FACS A-E) with the events and talking shaded")
     p.add_argument("--out", metavar="CSV", help="write the per-frame evidence table (.csv or .parquet)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
@@ -45,16 +47,21 @@ def run(args: argparse.Namespace) -> int:
     emotions = [deduce([a.au for a in e.aus]) for e in ev.events]
     if args.json:
         print_json({"media": ev.info.path, "fps": ev.fps, "mode": ev.mode, "frames": len(ev.table),
+                    "talking": [{"onset": a, "offset": b} for a, b in ev.talking_spans()],
                     "events": [e.to_dict() | {"aus": [{"au": a.au, "name": au_by_number(a.au).name,
-                                                        "side": a.side, "score": a.score} for a in e.aus],
+                                                        "side": a.side, "score": a.score, "intensity": a.intensity,
+                                                        "letter": a.letter} for a in e.aus],
                                               "emotion": {"fine": d.fine, "coarse": d.coarse}}
                                for e, d in zip(ev.events, emotions, strict=True)]})
         return 0
-    print(f"{ev.info.path}: {len(ev.table)} frames at {ev.fps:g} fps ({ev.mode} mode), {len(ev.events)} event(s)")
+    talk = ev.talking_spans()
+    print(f"{ev.info.path}: {len(ev.table)} frames at {ev.fps:g} fps ({ev.mode} mode), {len(ev.events)} event(s)"
+          + (f"; talking in {len(talk)} span(s)" if talk else ""))
     for e, d in zip(ev.events, emotions, strict=True):
-        aus = ", ".join(f"AU{a.au} {au_by_number(a.au).name} ({a.side})" for a in e.aus)
+        aus = ", ".join(f"AU{a.au} {au_by_number(a.au).name} ({a.side}, {a.letter or '-'})" for a in e.aus)
         print(f"  {e.kind:5s} onset {e.onset} ({e.onset_s:.2f}s)  apex {e.apex} ({e.apex_s:.2f}s)  "
-              f"offset {e.offset} ({e.offset_s:.2f}s): {aus} -> likely {d.fine} ({d.coarse})")
+              f"offset {e.offset} ({e.offset_s:.2f}s): {aus} -> likely {d.fine} ({d.coarse})"
+              + ("  [while talking]" if e.talking else ""))
     if args.plot:
         print(f"  timeline saved to {args.plot}")
     return 0

@@ -64,13 +64,12 @@ def au_columns() -> list[str]:
     return [f"au_{m.au}_{s}" for m in AU_MOTIONS for s in ("L", "R")]
 
 
-def au_activity(disp: np.ndarray, saturate: bool = True) -> np.ndarray:
-    """Activities (T, 2 * len(AU_MOTIONS)) in :func:`au_columns` order from displacements (T, K, 2).
+def au_displacement(disp: np.ndarray) -> np.ndarray:
+    """Signed displacement (T, 2 * len(AU_MOTIONS)) of each AU's regions along its FACS direction, in IOD.
 
     ``disp`` holds each (region, side) of :func:`~faceqa.evidence.regions.region_keys` in aligned
-    image axes (x right, y down), in IOD units. With ``saturate=False`` the values are not capped at
-    1 (the AU's strength in multiples of its full intensity), which ranks AUs within a strong
-    expression where several reach 1.
+    image axes (x right, y down), in IOD units; the result is the mean over the AU's regions of the
+    displacement projected on the AU's direction, per side, in :func:`au_columns` order.
     """
     keys = {k: i for i, k in enumerate(region_keys())}
     out = np.zeros((disp.shape[0], 2 * len(AU_MOTIONS)), np.float32)
@@ -82,9 +81,20 @@ def au_activity(disp: np.ndarray, saturate: bool = True) -> np.ndarray:
                 if m.relative_to:
                     d = d - _face_axes(disp, keys, m.relative_to, side)
                 proj.append(d[:, 0] * o + d[:, 1] * u)
-            value = np.clip(np.mean(proj, axis=0) / m.full, 0.0, None)
-            out[:, 2 * j + k] = np.minimum(value, 1.0) if saturate else value
+            out[:, 2 * j + k] = np.mean(proj, axis=0)
     return out
+
+
+def au_activity(disp: np.ndarray, saturate: bool = True) -> np.ndarray:
+    """Activities (T, 2 * len(AU_MOTIONS)) in :func:`au_columns` order from displacements (T, K, 2).
+
+    The activity is :func:`au_displacement` over the AU's full-intensity displacement, floored at 0.
+    With ``saturate=False`` the values are not capped at 1 (the AU's strength in multiples of its
+    full intensity), which ranks AUs within a strong expression where several reach 1.
+    """
+    full = np.repeat(np.array([m.full for m in AU_MOTIONS], np.float32), 2)
+    value = np.clip(au_displacement(disp) / full, 0.0, None)
+    return np.minimum(value, 1.0) if saturate else value
 
 
 def _face_axes(disp: np.ndarray, keys: dict, region: str, side: str) -> np.ndarray:

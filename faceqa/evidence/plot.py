@@ -1,4 +1,4 @@
-"""Timeline plot: AU activity curves over time with the spotted intervals shaded."""
+"""Timeline plot: AU intensity curves (FACS 0-5 scale) with the spotted events and talking shaded."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-from faceqa.evidence.au_activity import AU_MOTIONS
+from faceqa.evidence.au_intensity import INTENSITY_AUS
+from faceqa.evidence.talking import spans
 
 
 def plot_timeline(evidence, path: str | Path, top: int = 6, title: str | None = None) -> Path:
-    """Save a PNG of the ``top`` AUs (those named in events first, then by mean activity; both sides)
-    and the spotting signal, with the events shaded (red micro, blue macro)."""
+    """Save a PNG of the ``top`` AUs (those named in events first, then by mean intensity; both sides)
+    on the A-E intensity scale, and the spotting signal, with the events shaded (red micro, blue
+    macro) and the talking spans marked (grey)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,9 +25,9 @@ def plot_timeline(evidence, path: str | Path, top: int = 6, title: str | None = 
     time = t["time_s"].to_numpy()
     in_events = {a.au for e in evidence.events for a in e.aus}
     ranked = []
-    for m in AU_MOTIONS:
-        both = np.nan_to_num(t[[f"au_{m.au}_L", f"au_{m.au}_R"]].to_numpy())
-        ranked.append((m.au in in_events, float(both.mean()) if len(both) else 0.0, -m.au))
+    for au in INTENSITY_AUS:
+        both = np.nan_to_num(t[[f"au_{au}_L", f"au_{au}_R"]].to_numpy())
+        ranked.append((au in in_events, float(both.mean()) if len(both) else 0.0, -au))
     chosen = [-au for *_, au in sorted(ranked, reverse=True)[:top]]
     fig, (ax, ax_sig) = plt.subplots(2, 1, figsize=(12, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     colors = plt.get_cmap("tab10")
@@ -34,17 +36,25 @@ def plot_timeline(evidence, path: str | Path, top: int = 6, title: str | None = 
         ax.plot(time, t[f"au_{au}_L"], color=colors(i), lw=1.4, label=f"AU{au} {name} (L)")
         ax.plot(time, t[f"au_{au}_R"], color=colors(i), lw=1.0, ls="--", label=f"AU{au} (R)")
     ax_sig.plot(time, t["signal"], color="black", lw=1.0, label="spotting signal")
+    talking = t["talking"].to_numpy(bool)
+    for a, b in spans(talking):
+        for axis in (ax, ax_sig):
+            axis.axvspan(time[a], time[b], color="grey", alpha=0.12, lw=0)
     for e in evidence.events:
         color = "tab:red" if e.kind == "micro" else "tab:blue"
         for a in (ax, ax_sig):
             a.axvspan(e.onset_s, e.offset_s, color=color, alpha=0.15)
         ax.axvline(e.apex_s, color=color, lw=0.8, alpha=0.6)
-        label = "+".join(f"{a.side if a.side in ('L', 'R') else ''}{a.au}" for a in e.aus[:4])
-        ax.text(e.apex_s, 1.02, f"{e.kind} {label}", fontsize=7, ha="center", va="bottom", color=color)
-    ax.set_ylim(0, 1.12)
-    ax.set_ylabel("AU activity")
+        label = "+".join(f"{a.side if a.side in ('L', 'R') else ''}{a.au}{a.letter}" for a in e.aus[:4])
+        ax.text(e.apex_s, 5.55, f"{e.kind} {label}", fontsize=7, ha="center", va="bottom", color=color)
+    top_value = max(5.5, float(np.nanmax(t[[f"au_{au}_{s}" for au in chosen for s in "LR"]].to_numpy(),
+                                         initial=0.0)) + 0.3)
+    ax.set_ylim(0, top_value + 0.6)
+    ax.set_yticks([0, 1, 2, 3, 4, 5], ["0", "1 A", "2 B", "3 C", "4 D", "5 E"])
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_ylabel("AU intensity (FACS A-E)")
     ax.legend(fontsize=7, ncol=2, loc="upper left")
-    ax_sig.set_xlabel("time (s)")
+    ax_sig.set_xlabel("time (s)" + ("; grey: talking" if talking.any() else ""))
     ax_sig.legend(fontsize=7, loc="upper left")
     ax.set_title(title or f"{Path(evidence.info.path).name}: {len(evidence.events)} event(s) "
                           "(red: micro, blue: macro)", fontsize=10)

@@ -1,19 +1,26 @@
-"""Spotting expression intervals in AU-activity curves: onset, apex, offset; micro vs macro.
+"""Spotting expression intervals in AU-intensity curves: onset, apex, offset; micro vs macro.
 
-The spotting signal is, per frame, the strongest activity of any expression AU (talking and
-blink AUs 25, 26 and 45 left out), each AU's own median over the segment subtracted first, with
-frames of fast head rotation (over ``max_head_speed_dps``, measured across 0.1 s) zeroed, lip
-AUs ignored while the mouth oscillates as in speech and lid AUs while the eyes blink. The noise
-level is the signal's resting level plus ``noise_k`` times its frame-to-frame noise (see
-:func:`noise_level`).
+Input: per-frame AU intensities on the 0-5 FACS scale (:mod:`~faceqa.evidence.au_intensity`),
+relative to the person's neutral reference, and the talking spans
+(:mod:`~faceqa.evidence.talking`). The spotting signal is, per frame, the strongest intensity of
+any AU that makes an expression:
 
-Peaks above ``threshold`` and above the noise level become events. Each extends left and right
-while the signal stays above the noise level plus ``edge`` times the peak's excess over it
-(hysteresis), then on down the slope while the signal keeps falling and stays above ``foot``
-times that excess, so onset and offset land where the rise began and the fall ended; apex is the
-peak. Events closer than ``merge_gap_s`` merge; events shorter than ``min_duration_s`` are
-dropped. Events whose total duration is at most 0.5 s are micro-expressions (MEGC's
-convention), longer ones macro.
+- blinks (AU45) never do, and the lid AUs (5, 6, 7) are ignored while the eyes blink;
+- while the person talks, of the mouth only the lip-corner puller (12: a smile held through
+  speech) counts, read from its sustained part (a rolling low percentile, ``talk_percentile`` over
+  ``talk_smooth_s``: speech keeps returning the lips to rest between syllables, a held smile does
+  not) and ``talk_factor`` times weaker; every other mouth movement there is speech; upper-face
+  AUs count as always; outside talking a jaw drop is an expression like any other;
+- frames of fast head rotation (over ``max_head_speed_dps``, measured across 0.1 s) are zeroed.
+
+Peaks of the signal above ``threshold`` (and above the signal's own noise floor) become events.
+Each extends left and right while the signal stays above the floor plus ``edge`` times the peak's
+excess over it (hysteresis), then on down the slope while the signal keeps falling and stays
+above ``foot`` times that excess, so onset and offset land where the rise began and the fall
+ended; apex is the peak. Events closer than ``merge_gap_s`` merge; events shorter than
+``min_duration_s`` are dropped. An event lasting at most 0.5 s is a micro-expression (MEGC's
+convention), a longer one macro; both are found in every mode, and an expression that fills most
+of a clip is one event.
 """
 
 from __future__ import annotations
@@ -22,21 +29,29 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from faceqa.evidence.au_activity import AU_MOTIONS, DISTRACTOR_AUS
+from faceqa.evidence.au_intensity import INTENSITY_AUS, MOUTH_AUS, letter
 
 MICRO_MAX_S = 0.5
-MOUTH_AUS = frozenset({10, 12, 14, 15, 17, 20, 24})
+TALK_AUS = frozenset({12})
+"""The mouth AU that can start an event while the person talks: a smile held through speech; every
+other mouth movement there is taken as speech."""
 LID_AUS = frozenset({5, 6, 7})
-"""AUs whose regions a blink moves; ignored in frames where AU45 (blink) is active."""
+"""AUs whose measures a blink moves; ignored in frames where the eyes blink."""
 
 
 @dataclass
 class ActiveAU:
-    """An AU active in an event: number, side ("L", "R" or "both") and activity at the apex."""
+    """An AU read in an interval: number, side ("L", "R" or "both"), confidence (0..1) and intensity (0-5)."""
 
     au: int
     side: str
     score: float
+    intensity: float = 0.0
+
+    @property
+    def letter(self) -> str:
+        """FACS intensity letter (A..E)."""
+        return letter(self.intensity)
 
 
 @dataclass
@@ -52,6 +67,7 @@ class Event:
     kind: str  # "micro" | "macro"
     peak: float
     aus: list[ActiveAU] = field(default_factory=list)
+    talking: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -60,59 +76,79 @@ class Event:
 
     def to_dict(self) -> dict:
         """Plain dict (JSON-ready)."""
-        return asdict(self)
+        d = asdict(self)
+        for a, item in zip(self.aus, d["aus"], strict=True):
+            item["letter"] = a.letter
+        return d
 
 
 @dataclass(frozen=True)
 class SpotConfig:
-    """Spotting parameters (see the module docstring)."""
+    """Spotting and AU read-out parameters (see the module docstring); intensities on the 0-5 scale."""
 
-    threshold: float = 0.45
-    edge: float = 0.3
+    threshold: float = 2.0
+    edge: float = 0.5
     foot: float = 0.1
     min_duration_s: float = 0.15
-    merge_gap_s: float = 0.1
-    au_threshold: float = 0.3
-    au_relative: float = 0.4
-    bilateral_ratio: float = 0.5
-    max_head_speed_dps: float = 60.0
+    merge_gap_s: float = 0.2
     noise_k: float = 4.0
-    talk_window_s: float = 1.0
-    talk_min_cycles: int = 3
+    au_threshold: float = 1.0
+    au_relative: float = 0.35
+    bilateral_ratio: float = 0.5
+    blink_threshold: float = 2.0
+    max_head_speed_dps: float = 60.0
+    talk_smooth_s: float = 0.8
+    talk_percentile: float = 20.0
+    talk_factor: float = 1.5
+    group_iou: float = 0.3
 
 
 DEFAULT_CONFIG = SpotConfig()
 
 
-def spotting_signal(activity: np.ndarray, fps: float, pose: np.ndarray | None = None,
-                    config: SpotConfig = DEFAULT_CONFIG) -> np.ndarray:
-    """Per-frame spotting signal from activities (T, 2*n_aus) and optional pose (T, 3) degrees."""
-    aus = [m.au for m in AU_MOTIONS]
-    talking = talking_mask(activity, fps, config)
-    j45 = [m.au for m in AU_MOTIONS].index(45)
-    blinking = np.nanmax(activity[:, 2 * j45:2 * j45 + 2], axis=1) > 0.5
-    cols = []
-    for j, au in enumerate(aus):
-        if au in DISTRACTOR_AUS:
+def _rolling_low(x: np.ndarray, width: int, percentile: float) -> np.ndarray:
+    from scipy.ndimage import percentile_filter
+
+    return percentile_filter(x, percentile, size=(max(1, width) | 1, 1), mode="nearest")
+
+
+def au_signals(intensity: np.ndarray, fps: float, pose: np.ndarray | None = None,
+               talking: np.ndarray | None = None, config: SpotConfig = DEFAULT_CONFIG) -> np.ndarray:
+    """Per-frame, per-AU spotting signals (T, n_aus) in :data:`INTENSITY_AUS` order (column of AU45 all 0).
+
+    From intensities (T, 2*n_aus) (the larger side), with the optional pose (T, 3) degrees and
+    talking mask (T,) applied as the module docstring says.
+    """
+    n = len(intensity)
+    per_au = np.nan_to_num(np.maximum(intensity[:, 0::2], intensity[:, 1::2]))  # (T, n_aus)
+    blinking = per_au[:, INTENSITY_AUS.index(45)] >= config.blink_threshold
+    talk = np.zeros(n, bool) if talking is None else np.asarray(talking, bool)
+    mouth = [j for j, au in enumerate(INTENSITY_AUS) if au in MOUTH_AUS]
+    slow = _rolling_low(per_au[:, mouth], int(round(config.talk_smooth_s * fps)), config.talk_percentile)
+    slow /= config.talk_factor
+    out = np.zeros_like(per_au)
+    for j, au in enumerate(INTENSITY_AUS):
+        if au == 45:
             continue
-        a = np.maximum(activity[:, 2 * j], activity[:, 2 * j + 1])
-        if au in MOUTH_AUS:
-            a = np.where(talking, 0.0, a)
+        a = per_au[:, j]
         if au in LID_AUS:
             a = np.where(blinking, 0.0, a)
-        cols.append(a)
-    if cols:
-        stacked = np.nan_to_num(np.stack(cols, axis=1))
-        signal = np.clip(stacked - np.median(stacked, axis=0), 0.0, None).max(axis=1)
-    else:
-        signal = np.zeros(len(activity))
+        if au in MOUTH_AUS:
+            a = np.where(talk, slow[:, mouth.index(j)] if au in TALK_AUS else 0.0, a)
+        out[:, j] = a
     lag = max(1, int(round(0.1 * fps)))
     if pose is not None and len(pose) > lag:
         p = np.nan_to_num(pose)
         speed = np.abs(p[lag:] - p[:-lag]).max(axis=1) * fps / lag
         speed = np.r_[np.zeros(lag), speed]
-        signal = np.where(speed > config.max_head_speed_dps, 0.0, signal)
-    return signal
+        out[speed > config.max_head_speed_dps] = 0.0
+    return out
+
+
+def spotting_signal(intensity: np.ndarray, fps: float, pose: np.ndarray | None = None,
+                    talking: np.ndarray | None = None, config: SpotConfig = DEFAULT_CONFIG) -> np.ndarray:
+    """Per-frame spotting signal: the strongest of :func:`au_signals`."""
+    return au_signals(intensity, fps, pose, talking, config).max(axis=1)
 
 
 def noise_level(signal: np.ndarray, k: float) -> float:
@@ -129,31 +165,9 @@ def noise_level(signal: np.ndarray, k: float) -> float:
     return float(np.percentile(signal, 10)) + k * sigma
 
 
-def talking_mask(activity: np.ndarray, fps: float, config: SpotConfig = DEFAULT_CONFIG) -> np.ndarray:
-    """Frames inside speech-like mouth motion: AU25/26 crossing 0.3 at least ``talk_min_cycles`` times
-    within ``talk_window_s``."""
-    idx = {m.au: j for j, m in enumerate(AU_MOTIONS)}
-    mouth = np.max(np.stack([activity[:, 2 * idx[a]] for a in (25, 26)], axis=1), axis=1)
-    up = np.flatnonzero(np.diff((mouth > 0.3).astype(np.int8)) == 1)
-    mask = np.zeros(len(activity), bool)
-    win = max(1, int(round(config.talk_window_s * fps)))
-    for i, start in enumerate(up):
-        j = np.searchsorted(up, start + win)
-        if j - i >= config.talk_min_cycles:
-            mask[max(0, start - win // 2): min(len(mask), up[j - 1] + win)] = True
-    return mask
-
-
-def spot(activity: np.ndarray, frames: np.ndarray, times: np.ndarray, fps: float,
-         pose: np.ndarray | None = None, config: SpotConfig = DEFAULT_CONFIG) -> list[Event]:
-    """Spot events in one face's activity curves; ``frames``/``times`` label the rows."""
-    signal = spotting_signal(activity, fps, pose, config)
-    return events_from_signal(signal, activity, frames, times, fps, config)
-
-
-def events_from_signal(signal: np.ndarray, activity: np.ndarray, frames: np.ndarray, times: np.ndarray,
-                       fps: float, config: SpotConfig = DEFAULT_CONFIG) -> list[Event]:
-    """Hysteresis peak picking on a spotting signal, then AU read-out at each apex."""
+def intervals_from_signal(signal: np.ndarray, fps: float, config: SpotConfig = DEFAULT_CONFIG,
+                          ) -> list[tuple[int, int, int]]:
+    """Hysteresis peak picking: (onset, apex, offset) row indices of the events in a spotting signal."""
     n = len(signal)
     floor = noise_level(signal, config.noise_k)
     high = max(config.threshold, floor)
@@ -189,16 +203,55 @@ def events_from_signal(signal: np.ndarray, activity: np.ndarray, frames: np.ndar
             prev[2] = iv[2]
         else:
             merged.append(iv)
-    events = []
-    for a, apex, b in merged:
-        dur = times[b] - times[a]
-        if dur + 1.0 / fps < config.min_duration_s:
-            continue
-        events.append(Event(int(frames[a]), int(frames[apex]), int(frames[b]), float(times[a]),
-                             float(times[apex]), float(times[b]),
-                             "micro" if dur <= MICRO_MAX_S else "macro", float(signal[apex]),
-                             active_aus(activity[apex], config)))
-    return events
+    return [(a, apex, b) for a, apex, b in merged if (b - a + 1) / fps >= config.min_duration_s]
+
+
+def group_intervals(per_au: list[list[tuple[int, int, int]]], signal: np.ndarray, group_iou: float,
+                    ) -> list[tuple[int, int, int]]:
+    """Expression events from AU intervals: intervals of different AUs that overlap with IoU >=
+    ``group_iou`` (linked in chains) form one event spanning them all; apex is the peak of ``signal``
+    in it. A held smile and a frown that starts near its end stay two events; a sad face turning into
+    a smile gives two events, not one."""
+    items = [(a, b) for ivs in per_au for a, _, b in ivs]
+    parent = list(range(len(items)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, (a1, b1) in enumerate(items):
+        for j in range(i + 1, len(items)):
+            a2, b2 = items[j]
+            inter = min(b1, b2) - max(a1, a2) + 1
+            if inter > 0 and inter / (max(b1, b2) - min(a1, a2) + 1) >= group_iou:
+                parent[root(i)] = root(j)
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for i, item in enumerate(items):
+        groups.setdefault(root(i), []).append(item)
+    out = []
+    for members in groups.values():
+        a, b = min(m[0] for m in members), max(m[1] for m in members)
+        out.append((a, a + int(np.argmax(signal[a:b + 1])), b))
+    return sorted(out)
+
+
+def spot_intervals(signals: np.ndarray, fps: float, config: SpotConfig = DEFAULT_CONFIG,
+                   ) -> list[tuple[int, int, int]]:
+    """(onset, apex, offset) rows of the expression events in per-AU signals (T, n_aus) (:func:`au_signals`):
+    each AU's own intervals (:func:`intervals_from_signal`), grouped into events (:func:`group_intervals`)."""
+    per_au = [intervals_from_signal(signals[:, j], fps, config) for j in range(signals.shape[1])]
+    events = group_intervals(per_au, signals.max(axis=1), config.group_iou)
+    return [(a, apex, b) for a, apex, b in events if (b - a + 1) / fps >= config.min_duration_s]
+
+
+def make_event(frames: np.ndarray, times: np.ndarray, a: int, apex: int, b: int, peak: float,
+               aus: list[ActiveAU], talking: bool = False) -> Event:
+    """An :class:`Event` for rows a..b (apex) of a table with ``frames`` and ``times``."""
+    kind = "micro" if times[b] - times[a] <= MICRO_MAX_S else "macro"
+    return Event(int(frames[a]), int(frames[apex]), int(frames[b]), float(times[a]), float(times[apex]),
+                 float(times[b]), kind, round(float(peak), 4), aus, talking)
 
 
 def side_of(left: float, right: float, bilateral_ratio: float = 0.5) -> str:
@@ -210,24 +263,25 @@ def side_of(left: float, right: float, bilateral_ratio: float = 0.5) -> str:
 
 
 def active_aus(row: np.ndarray, config: SpotConfig = DEFAULT_CONFIG, include_distractors: bool = False,
-               ) -> list[ActiveAU]:
-    """AUs active in one row (2*n_aus,) of AU strengths, strongest first, with their side.
+               talking: bool = False) -> list[ActiveAU]:
+    """AUs active in one row (2*n_aus,) of intensities (0-5), strongest first, with their side.
 
-    An AU is active when its strength reaches ``au_threshold`` and ``au_relative`` times the
-    strongest AU's (so in a strong expression only the AUs that carry it are listed); strengths may
-    exceed 1 (see :func:`~faceqa.evidence.au_activity.au_activity` with ``saturate=False``), the
-    reported score is capped at 1. Talking/blink AUs (25, 26, 45) are left out unless asked for.
+    An AU is active when its intensity reaches ``au_threshold`` and ``au_relative`` times the
+    strongest AU's (so in a strong expression only the AUs that carry it are listed). The score is
+    the intensity over 5, capped at 1. A blink (45) is left out unless ``include_distractors``; so
+    are the mouth AUs that speech moves (all but 12) when the interval is ``talking``.
     """
+    skip = set() if include_distractors else {45} | (set(MOUTH_AUS - TALK_AUS) if talking else set())
     cands = []
-    for j, m in enumerate(AU_MOTIONS):
-        if m.au in DISTRACTOR_AUS and not include_distractors:
+    for j, au in enumerate(INTENSITY_AUS):
+        if au in skip:
             continue
         left, right = float(row[2 * j]), float(row[2 * j + 1])
-        cands.append((max(left, right), m.au, side_of(left, right, config.bilateral_ratio)))
+        cands.append((max(left, right), au, side_of(left, right, config.bilateral_ratio)))
     strongest = max((c[0] for c in cands), default=0.0)
-    out = [ActiveAU(au, side, round(min(1.0, top), 4)) for top, au, side in cands
+    out = [ActiveAU(au, side, round(min(1.0, top / 5.0), 4), round(top, 3)) for top, au, side in cands
            if top >= config.au_threshold and top >= config.au_relative * strongest]
-    return sorted(out, key=lambda a: (-a.score, a.au))
+    return sorted(out, key=lambda a: (-a.intensity, a.au))
 
 
 def events_dataframe(events: list[Event]):
@@ -240,5 +294,5 @@ def events_dataframe(events: list[Event]):
         d["aus"] = "+".join(f"{a.side if a.side in ('L', 'R') else ''}{a.au}" for a in e.aus)
         d["duration_s"] = round(e.duration_s, 4)
         rows.append(d)
-    cols = ["onset", "apex", "offset", "onset_s", "apex_s", "offset_s", "duration_s", "kind", "peak", "aus"]
+    cols = ["onset", "apex", "offset", "onset_s", "apex_s", "offset_s", "duration_s", "kind", "peak", "aus", "talking"]
     return pd.DataFrame(rows, columns=cols)

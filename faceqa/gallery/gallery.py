@@ -25,10 +25,7 @@ from numpy.typing import ArrayLike
 from faceqa.errors import InvalidInputError, MediaNotFoundError, NoFaceError
 from faceqa.gallery.open import open_store
 from faceqa.gallery.store import DIM, Hit, VectorStore, check_k, check_person, check_vectors
-
-DEFAULT_THRESHOLD = 0.6
-"""Distance at or below which the best match is accepted: dlib's operating point for its
-128-D ResNet descriptor (same person below 0.6 on LFW)."""
+from faceqa.perception.identity import DEFAULT_THRESHOLD
 
 UNKNOWN = "unknown"
 """The answer when no enrolled person is within the threshold (so no person may be called this)."""

@@ -85,7 +85,7 @@ class MilvusStore(VectorStore):
         except ImportError:
             raise InvalidInputError(
                 f"{uri}: a Milvus gallery needs pymilvus (and milvus-lite for a local file): "
-                "pip install pymilvus milvus-lite") from None
+                "pip install 'faceqa[milvus]'") from None
         self._error = MilvusException
         uri = str(uri)
         self.lite = not _REMOTE.match(uri)

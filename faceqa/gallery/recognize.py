@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +26,12 @@ import numpy as np
 from faceqa.errors import InvalidInputError, NoFaceError
 from faceqa.gallery.gallery import Gallery, Identification
 from faceqa.gallery.store import check_k
-from faceqa.media import open_media, read_image
-from faceqa.perception.detection import default_detector
+from faceqa.media import Frame, MediaInfo, open_media, read_image
+from faceqa.perception.detection import FaceDetector
 from faceqa.perception.geometry import iou
-from faceqa.perception.identity import default_embedder, embed_largest_face
+from faceqa.perception.identity import FaceEmbedder, embed_largest_face
+from faceqa.perception.quality import face_quality
+from faceqa.perception.records import FaceRecord
 
 FRONTAL_DEG = 30.0
 """A track's best frame is chosen among frames with |yaw| and |pitch| at most this many degrees."""
@@ -38,10 +41,10 @@ CROP_MARGIN = 0.5
 
 
 def embed_faces(path: str | os.PathLike[str]) -> list[np.ndarray]:
-    """One 128-D embedding per face the default detector finds in the image at ``path`` (best first)."""
+    """One 128-D embedding per face the detector finds in the image at ``path`` (best first)."""
     image = read_image(path)
-    faces = default_detector().detect(image)
-    return list(default_embedder().embed_many(image, [f.bbox for f in faces]))
+    faces = FaceDetector().detect(image)
+    return list(FaceEmbedder().embed_many(image, [f.bbox for f in faces]))
 
 
 def embed_largest(path: str | os.PathLike[str]) -> list[np.ndarray]:
@@ -50,9 +53,9 @@ def embed_largest(path: str | os.PathLike[str]) -> list[np.ndarray]:
 
 
 @dataclass
-class _Best:
+class BestFrame:
     """The best frame seen so far for one track: a crop around the face, the crop's top-left corner
-    in the frame, and the face box inside the crop."""
+    in the frame, the face box inside the crop, and how many frames the track was seen in."""
 
     frame: int
     time_s: float
@@ -74,42 +77,83 @@ def _crop(image: np.ndarray, bbox: tuple[float, float, float, float]
     return image[cy0:cy1, cx0:cx1].copy(), (cx0, cy0), (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0)
 
 
-def _best_frames(path: str | os.PathLike[str], every: int, max_faces: int, progress: bool
-                 ) -> tuple[dict[int, _Best], int]:
-    """Track the faces of a video and keep each track's best frame (see the module docstring)."""
-    from faceqa.perception.pipeline import FacePipeline
+class BestFrames:
+    """Each track's best frame, as a consumer of a perception stream (see the module docstring)."""
 
-    media = open_media(path, every=every)
-    pipe = FacePipeline(max_faces=max_faces, emotion=None, quality=True)
-    best: dict[int, _Best] = {}
-    n = 0
-    for frame, records in pipe.stream(media, progress=progress):
-        n += 1
+    def __init__(self) -> None:
+        self.tracks: dict[int, BestFrame] = {}
+
+    def add(self, frame: Frame, records: list[FaceRecord]) -> None:
+        """Take one frame and its face records; keep a crop where a track's face is better than before."""
         for r in records:
             frontal = r.pose is not None and abs(r.pose[0]) <= FRONTAL_DEG and abs(r.pose[1]) <= FRONTAL_DEG
-            key = (frontal, float(r.quality.get("sharpness", 0.0)))
-            old = best.get(r.face_id)
+            key = (frontal, face_quality(frame.image, r.bbox, r.det_score)["sharpness"])
+            old = self.tracks.get(r.face_id)
             if old is None or key > old.key:
                 crop, origin, box = _crop(frame.image, r.bbox)
-                best[r.face_id] = _Best(frame.index, frame.time_s, key, crop, origin, box,
-                                        1 if old is None else old.frames + 1)
+                self.tracks[r.face_id] = BestFrame(frame.index, frame.time_s, key, crop, origin, box,
+                                                   1 if old is None else old.frames + 1)
             else:
                 old.frames += 1
-    return best, n
 
 
-def _embed_best(b: _Best) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+def embed_best(b: BestFrame) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """(embedding, box in frame pixels) of a track's best face, in the detector box that overlaps
-    the track box most."""
-    found = [d for d in default_detector().detect(b.crop) if iou(d.bbox, b.box) > 0.3]
+    the track box most (the mesh box when none does)."""
+    found = [d for d in FaceDetector().detect(b.crop) if iou(d.bbox, b.box) > 0.3]
     box = max(found, key=lambda d: iou(d.bbox, b.box)).bbox if found else b.box
     ox, oy = b.origin
-    return default_embedder().embed(b.crop, box), (box[0] + ox, box[1] + oy, box[2] + ox, box[3] + oy)
+    return FaceEmbedder().embed(b.crop, box), (box[0] + ox, box[1] + oy, box[2] + ox, box[3] + oy)
 
 
 def _face_entry(face_id: int, frame: int, time_s: float, bbox, frames: int, answer: Identification) -> dict:
     return {"face_id": face_id, "frame": frame, "time_s": round(float(time_s), 4),
             "bbox": [round(float(v), 1) for v in bbox], "frames": frames, **answer.to_dict()}
+
+
+def check_identify_args(top_k: int, threshold: float | None) -> None:
+    """InvalidInputError for a bad ``top_k`` or ``threshold`` (before any media is read)."""
+    check_k(top_k)
+    if threshold is not None and not (isinstance(threshold, int | float) and math.isfinite(threshold)
+                                      and threshold >= 0):
+        raise InvalidInputError(f"threshold={threshold!r}: expected a finite distance >= 0")
+
+
+def _answer(gallery: Gallery | str | os.PathLike[str] | None, info: MediaInfo, frames_analyzed: int,
+            threshold: float | None, identify_all: Callable[[Gallery], list[dict]]) -> dict:
+    """The result dict of :func:`identify_media`, with the faces ``identify_all`` finds in the open gallery."""
+    own = not isinstance(gallery, Gallery)
+    g = Gallery.open(gallery) if own else gallery
+    try:
+        faces = identify_all(g)
+        if not faces:
+            raise NoFaceError(f"{info.path}: no face found")
+        return {"media": info.path, "kind": info.kind, "gallery": g.location, "persons": len(g.list()),
+                "threshold": g.threshold if threshold is None else float(threshold),
+                "frames_analyzed": frames_analyzed, "faces": faces}
+    finally:
+        if own:
+            g.close()
+
+
+def identify_tracks(best: dict[int, BestFrame], info: MediaInfo, frames_analyzed: int,
+                    gallery: Gallery | str | os.PathLike[str] | None = None, top_k: int = 5,
+                    threshold: float | None = None) -> dict:
+    """Identify each track's best face (from :class:`BestFrames`) against ``gallery``.
+
+    Returns the dict of :func:`identify_media`; raises NoFaceError when there is no track.
+    """
+    check_identify_args(top_k, threshold)
+
+    def identify_all(g: Gallery) -> list[dict]:
+        faces = []
+        for face_id, b in sorted(best.items()):
+            vector, box = embed_best(b)
+            faces.append(_face_entry(face_id, b.frame, b.time_s, box, b.frames,
+                                     g.identify(vector, top_k=top_k, threshold=threshold)))
+        return faces
+
+    return _answer(gallery, info, frames_analyzed, threshold, identify_all)
 
 
 def identify_media(path: str | os.PathLike[str] | np.ndarray, gallery: Gallery | str | os.PathLike[str] | None = None,
@@ -133,34 +177,22 @@ def identify_media(path: str | os.PathLike[str] | np.ndarray, gallery: Gallery |
     ``matches`` (person, distance, source, known; closest first). Raises NoFaceError when no face
     is found.
     """
-    check_k(top_k)  # bad settings fail before the video is read, not after
-    if threshold is not None and not (isinstance(threshold, int | float) and math.isfinite(threshold)
-                                      and threshold >= 0):
-        raise InvalidInputError(f"threshold={threshold!r}: expected a finite distance >= 0")
-    media = open_media(path)
-    own = not isinstance(gallery, Gallery)
-    g = Gallery.open(gallery) if own else gallery
-    try:
-        faces = []
-        if media.info.kind in ("image", "array"):
-            image = next(iter(media.frames())).image
-            found = default_detector().detect(image)
-            vectors = default_embedder().embed_many(image, [d.bbox for d in found])
-            for i, (d, v) in enumerate(zip(found, vectors, strict=True)):
-                answer = g.identify(v, top_k=top_k, threshold=threshold)
-                faces.append(_face_entry(i, 0, 0.0, d.bbox, 1, answer))
-            analysed = 1
-        else:
-            best, analysed = _best_frames(path, every, max_faces, progress)
-            for face_id, b in sorted(best.items()):
-                vector, box = _embed_best(b)
-                answer = g.identify(vector, top_k=top_k, threshold=threshold)
-                faces.append(_face_entry(face_id, b.frame, b.time_s, box, b.frames, answer))
-        if not faces:
-            raise NoFaceError(f"{media.info.path}: no face found")
-        return {"media": media.info.path, "kind": media.info.kind, "gallery": g.location, "persons": len(g.list()),
-                "threshold": g.threshold if threshold is None else float(threshold),
-                "frames_analyzed": analysed, "faces": faces}
-    finally:
-        if own:
-            g.close()
+    check_identify_args(top_k, threshold)  # bad settings fail before the video is read, not after
+    media = open_media(path, every=every)
+    if media.info.kind not in ("image", "array"):
+        from faceqa.perception.pipeline import FacePipeline
+
+        best, n = BestFrames(), 0
+        for frame, records in FacePipeline(max_faces=max_faces, emotion=None, quality=False).stream(media, progress):
+            best.add(frame, records)
+            n += 1
+        return identify_tracks(best.tracks, media.info, n, gallery, top_k, threshold)
+    image = next(iter(media.frames())).image
+    found = FaceDetector().detect(image)
+
+    def identify_all(g: Gallery) -> list[dict]:
+        vectors = FaceEmbedder().embed_many(image, [d.bbox for d in found])
+        return [_face_entry(i, 0, 0.0, d.bbox, 1, g.identify(v, top_k=top_k, threshold=threshold))
+                for i, (d, v) in enumerate(zip(found, vectors, strict=True))]
+
+    return _answer(gallery, media.info, 1, threshold, identify_all)

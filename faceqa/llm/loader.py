@@ -79,7 +79,7 @@ def quantization_config(quantization: Quantization | None, dtype: torch.dtype):
         import bitsandbytes  # noqa: F401
     except ImportError:
         raise ModelUnavailableError(
-            f"quantization {quantization!r} needs bitsandbytes: run `pip install bitsandbytes`") from None
+            f"quantization {quantization!r} needs bitsandbytes: run `pip install 'faceqa[quant]'`") from None
     from transformers import BitsAndBytesConfig
 
     if quantization == "4bit":

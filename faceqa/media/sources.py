@@ -107,6 +107,15 @@ class Media:
     def __iter__(self) -> Iterator[Frame]:
         return self.frames()
 
+    @property
+    def span(self) -> tuple[int, int]:
+        """(first, last) frame index that iteration yields (a video's last one as its header counts)."""
+        if self._files is not None:
+            kept = self._files[::self._every]
+            return kept[0][0], kept[-1][0]
+        first = self._start or 0
+        return first, first + (self.info.n_frames - 1) * self._every
+
     def frames(self) -> Iterator[Frame]:
         """Yield frames one at a time (decoded lazily; nothing is kept)."""
         if self.info.kind == "array":

@@ -30,13 +30,8 @@ from faceqa.megc.gold import au_labels_from_qa
 from faceqa.megc.io import QARow, parse_row, read_qa_file
 from faceqa.megc.labels import ClipLabels
 from faceqa.megc.predict import Predictor
+from faceqa.megc.splits import subject_folds
 from faceqa.qa.api import FaceQA
-
-
-def subject_folds(subjects: list[str], folds: int) -> list[set[str]]:
-    """Sorted subjects dealt into ``folds`` groups: group k is ``subjects[k::folds]``."""
-    ordered = sorted(set(subjects))
-    return [set(ordered[k::folds]) for k in range(folds)]
 
 
 def heldout_predictions(data_root: str | os.PathLike, folds: int = 4) -> tuple[list[QARow], list[dict[str, Any]]]:

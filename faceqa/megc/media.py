@@ -1,4 +1,4 @@
-"""Find the media of an MEGC question row under a media root, with its frame range and frame rate.
+"""Find the media of an MEGC question row (or a labelled clip) under a media root, with its frame range and frame rate.
 
 Layouts accepted under ``ROOT`` (tried in this order; each name may be a folder of frames, a
 file, or a video file ``<name>.mp4``/``.avi``/``.mov``/... ):
@@ -24,16 +24,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from faceqa.errors import EmptyMediaError, MediaNotFoundError
 from faceqa.media import open_media
 from faceqa.media.sources import VIDEO_EXTS
-from faceqa.megc.io import QARow
 
 DATASET_FPS = {"samm": 200.0, "casme2": 200.0, "smic": 100.0, "casme3": 30.0}
 """Recording frame rate per dataset."""
 DATASET_CONVENTION = {"samm": "samm", "casme3": "casme3"}
 """Labelling convention of the AU -> emotion deduction per dataset (others: shared weights)."""
+
+
+class ClipRef(Protocol):
+    """What is needed to find a clip's media: a :class:`~faceqa.megc.io.QARow`, or a
+    :class:`~faceqa.evidence.annotations.LabelledExpression` (which has no ``filename``)."""
+
+    clip: str
+    subject: str | None
+    dataset: str | None
+    onset: int | None
+    offset: int | None
 
 
 @dataclass(frozen=True)
@@ -46,10 +57,10 @@ class MediaRef:
     fps: float | None
 
 
-def candidate_names(row: QARow) -> list[tuple[str, bool]]:
+def candidate_names(row: ClipRef) -> list[tuple[str, bool]]:
     """(relative name, is the clip itself) to try, in the documented order, without repeats."""
     names: list[tuple[str, bool]] = [(row.clip, True)]
-    subject, filename = row.subject, row.filename
+    subject, filename = row.subject, getattr(row, "filename", None)
     if subject:
         names.append((f"{subject}/{row.clip}", True))
     if subject and filename:
@@ -75,8 +86,8 @@ def _existing(root: Path, name: str) -> Path | None:
                 None)
 
 
-def find_media(root: str | Path, row: QARow, fps: float | None = None) -> MediaRef:
-    """The media of ``row`` under ``root``; MediaNotFoundError lists the places tried."""
+def find_media(root: str | Path, row: ClipRef, fps: float | None = None) -> MediaRef:
+    """The media of a question row or labelled clip under ``root``; MediaNotFoundError lists the places tried."""
     root = Path(root)
     if not root.is_dir():
         raise MediaNotFoundError(f"{root}: media root folder not found")

@@ -16,9 +16,8 @@ import cv2
 import numpy as np
 
 from faceqa.errors import NoFaceError
-from faceqa.models import model_path
+from faceqa.models import get_model
 from faceqa.perception.geometry import iou
-from faceqa.perception.litert import TFLiteModel
 
 
 @dataclass
@@ -72,7 +71,7 @@ class BlazeFace:
         self.size = v["size"]
         self.min_score = min_score
         self.nms_iou = nms_iou
-        self._model = TFLiteModel(model_path(v["model"]))
+        self._model = get_model(v["model"])
         self._anchors = ssd_anchors(self.size, v["strides"], v["interp"])
 
     def _letterbox(self, image: np.ndarray) -> tuple[np.ndarray, float, float, float]:
@@ -202,18 +201,8 @@ class FaceDetector:
 
 def largest_face(image: np.ndarray, detector: FaceDetector | None = None, name: str = "image") -> Detection:
     """The largest face in ``image``; raises NoFaceError naming ``name`` when there is none."""
-    faces = (detector or default_detector()).detect(image)
+    faces = (detector or FaceDetector()).detect(image)
     if not faces:
         raise NoFaceError(f"{name}: no face found")
     return max(faces, key=lambda d: d.area)
 
-
-_DEFAULT: FaceDetector | None = None
-
-
-def default_detector() -> FaceDetector:
-    """A process-wide shared :class:`FaceDetector` (models load once)."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = FaceDetector()
-    return _DEFAULT

@@ -11,8 +11,8 @@ Two shipped classifiers, both run with ``ai_edge_litert`` on one CPU thread:
     the ``facex`` CNN. Input (1, 200, 200, 3) float32: the square gray face crop in [0, 1],
     replicated to three channels. About 13 ms per face.
 
-Both return probabilities over :data:`faceqa.perception.records.EMOTIONS`. An
-:class:`EmotionClassifier` holds one interpreter, so use one per thread.
+Both return probabilities over :data:`faceqa.perception.records.EMOTIONS`. The interpreter is
+shared by every :class:`EmotionClassifier` of the process and is not thread-safe.
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ import numpy as np
 
 from faceqa.errors import InvalidInputError
 from faceqa.media import as_rgb
-from faceqa.models import model_path
-from faceqa.perception.litert import TFLiteModel
+from faceqa.models import get_model
 from faceqa.perception.quality import as_box, clip_box
 from faceqa.perception.records import EMOTIONS
 
@@ -94,13 +93,7 @@ class EmotionClassifier:
                 f"expression model {model!r} is unknown; choose one of {', '.join(MODELS)}")
         self.model = model
         self._spec = _MODELS[model]
-        self._model: TFLiteModel | None = None
         self._order = np.array([self._spec.labels.index(e) for e in EMOTIONS])
-
-    def _load(self) -> TFLiteModel:
-        if self._model is None:
-            self._model = TFLiteModel(model_path(self._spec.registry_name), num_threads=1)
-        return self._model
 
     def preprocess(self, image_rgb: np.ndarray, bbox: Box) -> np.ndarray:
         """The model input for one face: float32 of shape (size, size, channels)."""
@@ -115,7 +108,7 @@ class EmotionClassifier:
     def classify(self, inputs: np.ndarray) -> np.ndarray:
         """Probabilities (N, 7) in :data:`EMOTIONS` order for inputs (N, size, size, channels) from
         :meth:`preprocess`, which may come from many frames."""
-        model = self._load()
+        model = get_model(self._spec.registry_name)
         x = np.asarray(inputs, dtype=np.float32)
         if x.ndim == 3:
             x = x[None]

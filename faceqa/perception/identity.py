@@ -31,7 +31,7 @@ import numpy as np
 
 from faceqa.errors import InvalidInputError
 from faceqa.media import as_rgb, read_image
-from faceqa.models import model_path
+from faceqa.models import get_model
 from faceqa.perception.detection import FaceDetector, largest_face
 from faceqa.perception.quality import as_box
 
@@ -47,20 +47,10 @@ ImageInput = str | Path | np.ndarray
 
 
 class FaceEmbedder:
-    """dlib 5-point alignment + ResNet embedding; the two models load once, on first use."""
+    """dlib 5-point alignment + ResNet embedding (the registry's ``dlib_shape5`` and ``dlib_resnet``)."""
 
     def __init__(self, box_scale: float = BOX_SCALE):
         self.box_scale = box_scale
-        self._predictor = None
-        self._net = None
-
-    def _models(self):
-        if self._net is None:
-            import dlib
-
-            self._predictor = dlib.shape_predictor(str(model_path("dlib_shape5")))
-            self._net = dlib.face_recognition_model_v1(str(model_path("dlib_resnet")))
-        return self._predictor, self._net
 
     def _rectangle(self, bbox: Sequence[float]):
         import dlib
@@ -80,7 +70,7 @@ class FaceEmbedder:
 
         if len(bboxes) == 0:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        predictor, net = self._models()
+        predictor, net = get_model("dlib_shape5"), get_model("dlib_resnet")
         image = as_rgb(image_rgb)
         shapes = dlib.full_object_detections()
         for b in bboxes:
@@ -92,16 +82,6 @@ def distance(a: np.ndarray, b: np.ndarray) -> float:
     """Euclidean distance between two embeddings."""
     return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
 
-
-_EMBEDDER: FaceEmbedder | None = None
-
-
-def default_embedder() -> FaceEmbedder:
-    """A process-wide shared :class:`FaceEmbedder` (models load once)."""
-    global _EMBEDDER
-    if _EMBEDDER is None:
-        _EMBEDDER = FaceEmbedder()
-    return _EMBEDDER
 
 
 def _load(image: ImageInput, name: str) -> tuple[np.ndarray, str]:
@@ -115,7 +95,7 @@ def embed_largest_face(image: ImageInput, name: str = "image", detector: FaceDet
     """Embedding of the largest face in an image (array or path); NoFaceError names the path or ``name``."""
     rgb, label = _load(image, name)
     face = largest_face(rgb, detector, name=label)
-    return (embedder or default_embedder()).embed(rgb, face.bbox)
+    return (embedder or FaceEmbedder()).embed(rgb, face.bbox)
 
 
 def verify(image_a: ImageInput, image_b: ImageInput, threshold: float | None = None) -> dict:

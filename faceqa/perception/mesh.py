@@ -10,15 +10,13 @@ the left eye's, 1 the nose tip, 152 the chin, 10 the forehead top; 468-472 are t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import cv2
 import numpy as np
 
-from faceqa.models import model_path
+from faceqa.models import get_model
 from faceqa.perception.detection import Detection
 from faceqa.perception.geometry import ROI, invert_points, roi_from_points
-from faceqa.perception.litert import TFLiteModel
 
 MESH_INPUT = 192
 IRIS_INPUT = 64
@@ -63,11 +61,7 @@ class FaceMesh:
 
     def __init__(self, iris: bool = False):
         self.iris = iris
-        self._mesh = TFLiteModel(model_path("face_mesh"))
-
-    @cached_property
-    def _iris(self) -> TFLiteModel:
-        return TFLiteModel(model_path("iris"))
+        self._mesh = get_model("face_mesh")
 
     def __call__(self, image: np.ndarray, roi: ROI) -> MeshResult:
         """Landmarks of the face inside ``roi`` of an RGB uint8 image."""
@@ -88,7 +82,7 @@ class FaceMesh:
             roi = roi_from_points(p if not flip else q, q if not flip else p, box, _IRIS_ROI_SCALE)
             roi = ROI(roi.cx, roi.cy, abs(q[0] - p[0]) * _IRIS_ROI_SCALE + 1e-3, roi.angle)
             patch, m = roi.crop(image, IRIS_INPUT, flip=flip)
-            _, iris = self._iris(patch.astype(np.float32)[None] * (1.0 / 255.0))
+            _, iris = get_model("iris")(patch.astype(np.float32)[None] * (1.0 / 255.0))
             out.append(invert_points(m, iris.reshape(5, 3)))
         return np.concatenate(out, axis=0)
 

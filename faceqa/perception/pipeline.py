@@ -9,9 +9,10 @@ identity embedding when asked), so memory stays flat however long the video is.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import groupby
 
 import numpy as np
 
@@ -22,6 +23,60 @@ from faceqa.perception.mesh import FaceMesh
 from faceqa.perception.pose import head_pose
 from faceqa.perception.records import FaceRecord, to_dataframe
 from faceqa.perception.tracking import FaceTracker, TrackedFace
+
+
+class TrackSummary:
+    """Per-track counts, timing, mean size, pose and expression, taken one frame at a time.
+
+    Only sums are kept, so memory does not grow with the video. Expression means are over the
+    records that carry expression scores (a pass may classify only some frames).
+    """
+
+    def __init__(self) -> None:
+        self.frames_with_face = 0
+        self.max_faces_per_frame = 0
+        self._tracks: dict[int, dict] = {}
+
+    def add(self, records: Sequence[FaceRecord]) -> None:
+        """Take the face records of one frame."""
+        if records:
+            self.frames_with_face += 1
+            self.max_faces_per_frame = max(self.max_faces_per_frame, len(records))
+        for r in records:
+            t = self._tracks.setdefault(r.face_id, {"frames": 0, "first_s": r.time_s, "size": 0.0, "pose": [],
+                                                    "emotion": None, "emotions": 0})
+            t["frames"] += 1
+            t["last_s"] = r.time_s
+            t["size"] += r.size_px
+            if r.pose is not None:
+                t["pose"].append(r.pose)
+            if r.emotion:
+                t["emotion"] = {k: (t["emotion"] or {}).get(k, 0.0) + v for k, v in r.emotion.items()}
+                t["emotions"] += 1
+
+    def faces(self) -> list[dict]:
+        """One dict per track: ``face_id``, ``frames``, ``first_s``, ``last_s``, ``mean_size_px``, and
+        ``mean_pose`` (yaw/pitch/roll), ``expression`` and ``expression_scores`` where known."""
+        out = []
+        for fid, t in sorted(self._tracks.items()):
+            item = {"face_id": fid, "frames": t["frames"], "first_s": round(t["first_s"], 3),
+                    "last_s": round(t["last_s"], 3), "mean_size_px": round(t["size"] / t["frames"], 1)}
+            if t["pose"]:
+                item["mean_pose"] = dict(zip(("yaw", "pitch", "roll"), np.round(np.mean(t["pose"], axis=0), 1).tolist(),
+                                             strict=True))
+            if t["emotion"]:
+                mean = {k: v / t["emotions"] for k, v in t["emotion"].items()}
+                item["expression"] = max(mean, key=mean.get)
+                item["expression_scores"] = {k: round(float(v), 3) for k, v in mean.items()}
+            out.append(item)
+        return out
+
+    def summary(self, info: MediaInfo, frames_analyzed: int) -> dict:
+        """The media, frame counts (``frames_analyzed``, ``frames_with_face``, ``max_faces_per_frame``) and
+        :meth:`faces`."""
+        return {"media": info.path, "kind": info.kind, "fps": info.fps, "width": info.width, "height": info.height,
+                "frames_analyzed": frames_analyzed, "frames_with_face": self.frames_with_face,
+                "max_faces_per_frame": self.max_faces_per_frame, "faces": self.faces()}
 
 
 @dataclass
@@ -42,28 +97,12 @@ class Analysis:
         return len({r.frame for r in self.records})
 
     def summary(self) -> dict:
-        """A compact description: counts, tracks, mean pose and dominant expression per track."""
-        tracks: dict[int, list[FaceRecord]] = {}
-        for r in self.records:
-            tracks.setdefault(r.face_id, []).append(r)
-        faces = []
-        for fid, recs in sorted(tracks.items()):
-            item = {"face_id": fid, "frames": len(recs), "first_s": round(recs[0].time_s, 3),
-                    "last_s": round(recs[-1].time_s, 3), "mean_size_px": round(np.mean([r.size_px for r in recs]), 1)}
-            poses = np.array([r.pose for r in recs if r.pose is not None])
-            if len(poses):
-                item["mean_pose"] = dict(zip(("yaw", "pitch", "roll"), np.round(poses.mean(0), 1).tolist(),
-                                             strict=True))
-            emos = [r.emotion for r in recs if r.emotion]
-            if emos:
-                keys = list(emos[0])
-                mean = np.mean([[e[k] for k in keys] for e in emos], axis=0)
-                item["expression"] = keys[int(np.argmax(mean))]
-                item["expression_scores"] = {k: round(float(v), 3) for k, v in zip(keys, mean, strict=True)}
-            faces.append(item)
-        return {"media": self.info.path, "kind": self.info.kind, "fps": self.info.fps,
-                "width": self.info.width, "height": self.info.height, "frames_analyzed": self.frames,
-                "frames_with_face": self.frames_with_face, "faces": faces}
+        """A compact description: counts, tracks, mean pose and dominant expression per track
+        (see :class:`TrackSummary`)."""
+        tracks = TrackSummary()
+        for _, frame_records in groupby(self.records, key=lambda r: r.frame):
+            tracks.add(list(frame_records))
+        return tracks.summary(self.info, self.frames)
 
 
 class FacePipeline:
@@ -87,6 +126,11 @@ class FacePipeline:
         self.quality = quality
         self.identity = identity
         self.redetect_every = redetect_every
+
+    @property
+    def settings(self) -> tuple:
+        """The constructor arguments: two pipelines with equal settings yield the same records."""
+        return self.max_faces, self.iris, self.emotion, self.quality, self.identity, self.redetect_every
 
     @cached_property
     def detector(self) -> FaceDetector:

@@ -81,13 +81,13 @@ def region_quality(original: np.ndarray, protected: np.ndarray, region: tuple[in
 def au_correlation(original, protected, progress: bool = False) -> tuple[float | None, int]:
     """(mean Pearson r over the AU activity columns of the two videos' evidence, frames where both were
     measured); r is None when fewer than 3 such frames or no column varies in both."""
-    from faceqa.evidence.au_activity import au_columns
+    from faceqa.evidence.au_intensity import intensity_columns
     from faceqa.evidence.extract import extract_evidence
 
     a = extract_evidence(original, progress=progress).table
     b = extract_evidence(protected, progress=progress).table
     n = min(len(a), len(b))
-    x_all, y_all = a[au_columns()].to_numpy(np.float64)[:n], b[au_columns()].to_numpy(np.float64)[:n]
+    x_all, y_all = a[intensity_columns()].to_numpy(np.float64)[:n], b[intensity_columns()].to_numpy(np.float64)[:n]
     both = np.isfinite(x_all).all(axis=1) & np.isfinite(y_all).all(axis=1)
     rs = []
     if both.sum() >= 3:
@@ -98,15 +98,15 @@ def au_correlation(original, protected, progress: bool = False) -> tuple[float |
 
 
 class _Tools:
-    """The models the measures use, loaded once."""
+    """The models the measures use (loaded once, by the registry)."""
 
     def __init__(self) -> None:
         from faceqa.perception.expression import EmotionClassifier
-        from faceqa.perception.identity import default_embedder
+        from faceqa.perception.identity import FaceEmbedder
         from faceqa.perception.pipeline import FacePipeline
 
         self.pipeline = FacePipeline(max_faces=10, emotion="fer", quality=False)
-        self.embedder = default_embedder()
+        self.embedder = FaceEmbedder()
         self.emotion = EmotionClassifier("fer")
 
 

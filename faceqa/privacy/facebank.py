@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -55,11 +54,11 @@ def _measure(image: np.ndarray, name: str) -> _Face:
     """The eye-aligned crop, aligned mesh points and identity vector of the largest face in ``image``."""
     from faceqa.evidence.align import apply, similarity
     from faceqa.perception.detection import largest_face
-    from faceqa.perception.identity import default_embedder
-    from faceqa.perception.mesh import roi_from_detection, roi_from_landmarks
+    from faceqa.perception.identity import FaceEmbedder
+    from faceqa.perception.mesh import FaceMesh, roi_from_detection, roi_from_landmarks
 
     detection = largest_face(image, name=name)
-    mesh = _face_mesh()
+    mesh = FaceMesh()
     result = mesh(image, roi_from_detection(detection))
     result = mesh(image, roi_from_landmarks(result.landmarks))
     if result.score < 0.5:
@@ -69,15 +68,7 @@ def _measure(image: np.ndarray, name: str) -> _Face:
     m = similarity(eyes, np.array(EYE_POSITIONS) * TEMPLATE_SIZE)
     crop = cv2.warpAffine(image, m, (TEMPLATE_SIZE, TEMPLATE_SIZE), flags=cv2.INTER_AREA,
                           borderMode=cv2.BORDER_REPLICATE)
-    return _Face(crop, apply(m, pts), default_embedder().embed(image, detection.bbox))
-
-
-@lru_cache(maxsize=1)
-def _face_mesh():
-    """One face-mesh model per process."""
-    from faceqa.perception.mesh import FaceMesh
-
-    return FaceMesh()
+    return _Face(crop, apply(m, pts), FaceEmbedder().embed(image, detection.bbox))
 
 
 @dataclass

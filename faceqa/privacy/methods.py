@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from faceqa.errors import InvalidInputError
+from faceqa.perception.identity import DEFAULT_THRESHOLD
 from faceqa.privacy.facebank import FaceBank
 
 RIGHT_EYE_CONTOUR = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
@@ -254,7 +255,7 @@ class KSame(Method):
     bank: FaceBank | None = None
     k: int = 5
     exclude_same: bool = True
-    threshold: float = 0.6
+    threshold: float = DEFAULT_THRESHOLD
     name: ClassVar[str] = "ksame"
     _faces: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
@@ -276,9 +277,9 @@ class KSame(Method):
     def average_for(self, image: np.ndarray, target: Target) -> np.ndarray:
         """The k-Same average face (bank template shape) for this target's track, computed once."""
         if target.face_id not in self._faces:
-            from faceqa.perception.identity import default_embedder
+            from faceqa.perception.identity import FaceEmbedder
 
-            embedding = default_embedder().embed(image, target.box)
+            embedding = FaceEmbedder().embed(image, target.box)
             chosen = self.bank.nearest(embedding, self.k, self.threshold if self.exclude_same else None)
             self._faces[target.face_id] = self.bank.average(chosen)
         return self._faces[target.face_id]

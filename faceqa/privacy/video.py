@@ -72,11 +72,11 @@ def hold_frames(fps: float, hold_s: float = HOLD_S) -> int:
 
 def protection_tracker(media: Media, max_faces: int = 10) -> FaceTracker:
     """A tracker that runs the detector on every frame (the dlib fallback twice a second while no face is seen)."""
-    from faceqa.perception.detection import default_detector
+    from faceqa.perception.detection import FaceDetector
     from faceqa.perception.mesh import FaceMesh
 
     still = media.info.kind in ("image", "array")
-    return FaceTracker(default_detector(), FaceMesh(), max_faces=max_faces, redetect_every=1,
+    return FaceTracker(FaceDetector(), FaceMesh(), max_faces=max_faces, redetect_every=1,
                        hog_every=1 if still else max(1, round(media.info.fps / 2)), min_start_score=0.5)
 
 

@@ -14,7 +14,6 @@ import math
 
 import cv2
 import numpy as np
-from scipy.spatial import Delaunay
 
 _SHIFT = 4
 """Fractional bits of the vertex coordinates when rasterising triangles."""
@@ -44,6 +43,8 @@ def piecewise_warp(src: np.ndarray, src_pts: np.ndarray, dst_pts: np.ndarray, ds
     ``dst_pts`` (clipped to the image), a float32 mask, 1 where the triangulation covers them, and
     the box's top-left corner; None when the points fall outside the image.
     """
+    from scipy.spatial import Delaunay  # imported here: scipy.spatial is slow to import, and only this needs it
+
     dst = np.asarray(dst_pts, np.float64)[:, :2]
     srcp = np.asarray(src_pts, np.float64)[:, :2]
     h, w = dst_shape

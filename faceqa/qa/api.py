@@ -4,10 +4,12 @@
 >>> qa.ask("clip.mp4", "What are the action units?").text      # doctest: +SKIP
 'lip corner puller, cheek raiser'
 
-Per clip, the questions are parsed (:mod:`~faceqa.qa.questions`), the tools they need run once
-(the evidence pass for MEGC, timing and emotion questions; the perception pass, gallery,
-verification or quality for the free-form ones), the :class:`~faceqa.qa.facts.Facts` are built,
-and each question is answered:
+Per clip, the questions are parsed (:mod:`~faceqa.qa.questions`), the clip is analysed in one pass
+(:func:`~faceqa.qa.clip.analyze_clip`: evidence, faces, expression, quality and identity best frames
+from one stream, cached, so follow-up questions about the same clip reuse it), the
+:class:`~faceqa.qa.facts.Facts` are built from it (the same facts whichever questions are asked,
+plus the gallery's answer for who-is-this and the verification for same-person questions), and
+each question is answered:
 
 - by the LLM answerer of an adapter bundle (``faceqa.aullm.answerer.load_answerer(bundle)``,
   whose ``.answer(facts, evidence, questions, dataset=..., deduction_model=...)`` gets the
@@ -38,22 +40,17 @@ import numpy as np
 
 from faceqa.errors import FaceQAError, InvalidInputError, ModelUnavailableError, NoFaceError
 from faceqa.evidence.deduction import DeductionModel
+from faceqa.qa.clip import ClipAnalysis, analyze_clip
 from faceqa.qa.composer import Composer
-from faceqa.qa.facts import Facts, facts_from_evidence
+from faceqa.qa.facts import Facts
 from faceqa.qa.questions import MEGC_LVQA_KINDS, MEGC_VQA_KINDS, Question, parse_question
 
 if TYPE_CHECKING:
-    from faceqa.evidence.extract import Evidence
     from faceqa.perception import FacePipeline
 
 ANSWERERS = ("auto", "composer", "llm")
-EVIDENCE_KINDS = MEGC_VQA_KINDS | MEGC_LVQA_KINDS | {"when", "check", "emotion", "describe"}
-"""Question kinds answered from the evidence pass."""
 LLM_KINDS = MEGC_VQA_KINDS | MEGC_LVQA_KINDS | {"emotion", "describe"}
 """Question kinds the LLM answerer is asked (the tool read-outs stay with the composer)."""
-PERCEPTION_KINDS = frozenset({"face_count", "head_pose"})
-SAMPLES_PER_SECOND = 5.0
-"""Frames per second the perception, gallery and quality passes look at in a video."""
 
 Media = str | os.PathLike | np.ndarray
 
@@ -103,7 +100,7 @@ class FaceQA:
             is at least the composer's, else the composer), ``"composer"`` (no LLM) or ``"llm"`` (the
             LLM for every question it can take; raise ModelUnavailableError when none loads).
         bundle: adapter bundle folder for the LLM answerer (default: the installed one).
-        pipeline: a :class:`~faceqa.perception.FacePipeline` to reuse for every pass.
+        pipeline: the tracker of the clip pass (:func:`~faceqa.qa.clip.analyze_clip`'s default when None).
         gallery: gallery URI or open :class:`~faceqa.gallery.Gallery` for "who is this" questions.
         convention: default labelling convention of the AU -> emotion deduction (``casme3``,
             ``samm`` or None for the shared weights).
@@ -112,7 +109,8 @@ class FaceQA:
         progress: show progress bars over video frames.
     """
 
-    def __init__(self, answerer: str = "auto", bundle: str | Path | None = None, pipeline=None, gallery=None,
+    def __init__(self, answerer: str = "auto", bundle: str | Path | None = None, pipeline: FacePipeline | None = None,
+                 gallery=None,
                  convention: str | None = None, deduction_model: DeductionModel | None = None,
                  templates: str | Path | None = None, progress: bool = False):
         if answerer not in ANSWERERS:
@@ -128,8 +126,6 @@ class FaceQA:
         self._llm = None
         self._llm_loaded = False
         self._llm_note: str | None = None
-        self._perception = None
-        self._evidence_pipeline = None
         self._llm_path: str | None = None
 
     # --- the LLM answerer --------------------------------------------------------------------
@@ -179,7 +175,7 @@ class FaceQA:
     def ask_many(self, media: Media, questions: Sequence[str], fps: float | None = None, onset: int | None = None,
                  offset: int | None = None, compare: Media | None = None, clip: str | None = None,
                  convention: str | None = None, dataset: str | None = None) -> list[Answer]:
-        """Answer several questions about one clip; each tool (the evidence pass above all) runs once.
+        """Answer several questions about one clip from one (cached) pass over it.
 
         ``clip`` names the clip in the facts; ``convention`` overrides the instance's deduction convention;
         ``dataset`` names the dataset the questions come from (routing and the LLM's class vocabulary).
@@ -188,25 +184,15 @@ class FaceQA:
         kinds = {q.kind for q in parsed}
         conv = convention if convention is not None else self.convention
         calls: list[dict[str, Any]] = []
-        evidence = None
-        notes: list[str] = []
-        if kinds & EVIDENCE_KINDS:
-            evidence = self._evidence(media, fps, onset, offset, calls)
-            facts = facts_from_evidence(evidence, onset, offset, clip=clip, convention=conv, model=self.deduction_model)
-            calls.append({"name": "deduce", "args": {"aus": [a.au for a in facts.aus], "convention": conv}})
-            if facts.source == "video" and not (evidence.table["segment"] >= 0).any():
-                notes.append("no face was found in the media")
-        else:
-            facts = Facts(_source_of(media, fps), clip=clip, media=_media_name(media), fps=fps, convention=conv)
-        if kinds & PERCEPTION_KINDS or "emotion" in kinds or ("check" in kinds and facts.source == "image"):
-            self._perceive(media, fps, onset, offset, facts, calls)
+        analysis = self._analyze(media, fps, onset, offset, calls)
+        facts = analysis.facts(onset, offset, clip=clip, convention=conv, model=self.deduction_model)
+        calls.append({"name": "deduce", "args": {"aus": [a.au for a in facts.aus], "convention": conv}})
+        note = "no face was found in the media" if not analysis.faces["frames_with_face"] else None
         if "identity" in kinds:
-            self._identify(media, facts, calls)
+            self._identify(media, analysis, facts, calls)
         if "verify" in kinds and compare is not None:
             self._verify(media, compare, facts, calls)
-        if "quality" in kinds:
-            self._quality(media, facts, calls)
-        return self._answer(parsed, facts, evidence, calls, "; ".join(notes) or None, dataset)
+        return self._answer(parsed, facts, analysis.evidence, calls, note, dataset)
 
     def answer_facts(self, facts: Facts, questions: Sequence[str], evidence=None,
                      tool_calls: Sequence[dict[str, Any]] = (), dataset: str | None = None) -> list[Answer]:
@@ -270,60 +256,17 @@ class FaceQA:
 
     # --- tools -------------------------------------------------------------------------------
 
-    def _evidence(self, media: Media, fps, onset, offset, calls) -> Evidence:
-        from faceqa.evidence.extract import extract_evidence
-        from faceqa.perception import FacePipeline
-
+    def _analyze(self, media: Media, fps, onset, offset, calls) -> ClipAnalysis:
         mode = "clip" if onset is not None or offset is not None else "auto"
-        calls.append({"name": "extract_evidence", "args": {"media": _media_name(media), "fps": fps, "start": onset,
-                                                           "end": offset, "mode": mode}})
-        if self.pipeline is None and self._evidence_pipeline is None:
-            self._evidence_pipeline = FacePipeline(emotion=None, quality=False)
-        return extract_evidence(media, fps=fps, start=onset, end=offset, mode=mode,
-                                pipeline=self.pipeline or self._evidence_pipeline, progress=self.progress,
-                                keep_faces=mode == "clip")  # aligned crops, for a bundle's vision encoder
+        calls.append({"name": "analyze_clip", "args": {"media": _media_name(media), "fps": fps, "start": onset,
+                                                       "end": offset, "mode": mode}})
+        return analyze_clip(media, fps=fps, start=onset, end=offset, mode=mode, pipeline=self.pipeline,
+                            progress=self.progress)
 
-    def _perception_pipeline(self) -> FacePipeline:
-        if self.pipeline is not None:
-            return self.pipeline
-        if self._perception is None:
-            from faceqa.perception import FacePipeline
-
-            self._perception = FacePipeline(quality=False)
-        return self._perception
-
-    @staticmethod
-    def _every(media: Media, fps: float | None) -> int:
-        from faceqa.media import open_media
-
-        info = open_media(media, fps=fps).info
-        return 1 if info.kind in ("image", "array") else max(1, round(info.fps / SAMPLES_PER_SECOND))
-
-    def _perceive(self, media: Media, fps, onset, offset, facts: Facts, calls) -> None:
-        every = self._every(media, fps)
-        calls.append({"name": "analyze", "args": {"media": _media_name(media), "every": every}})
-        analysis = self._perception_pipeline().analyze(media, fps=fps, start=onset, end=offset, every=every,
-                                                       progress=self.progress)
-        summary = analysis.summary()
-        per_frame: dict[int, int] = {}
-        for r in analysis.records:
-            per_frame[r.frame] = per_frame.get(r.frame, 0) + 1
-        summary["max_faces_per_frame"] = max(per_frame.values(), default=0)
-        facts.faces = summary
-        tracks = summary["faces"]
-        if tracks:
-            main = max(tracks, key=lambda t: (t["frames"], t["mean_size_px"]))
-            facts.emotion_scores = main.get("expression_scores")
-
-    def _identify(self, media: Media, facts: Facts, calls) -> None:
-        from faceqa.gallery.recognize import identify_media
-
-        if isinstance(media, np.ndarray):
-            raise InvalidInputError("who-is-this questions need the media as a file path, not an array")
-        every = self._every(media, None)
-        calls.append({"name": "identify_media", "args": {"media": _media_name(media), "every": every}})
+    def _identify(self, media: Media, analysis: ClipAnalysis, facts: Facts, calls) -> None:
+        calls.append({"name": "identify", "args": {"media": _media_name(media), "tracks": len(analysis.best)}})
         try:
-            facts.identities = identify_media(media, gallery=self.gallery, every=every, progress=self.progress)
+            facts.identities = analysis.identify(self.gallery)
         except NoFaceError:
             facts.identities = {"media": _media_name(media), "faces": []}
 
@@ -332,20 +275,6 @@ class FaceQA:
 
         calls.append({"name": "verify", "args": {"image_a": _media_name(media), "image_b": _media_name(compare)}})
         facts.verification = verify(_still(media), _still(compare))
-
-    def _quality(self, media: Media, facts: Facts, calls) -> None:
-        from faceqa.quality import assess_quality
-
-        every = self._every(media, None)
-        calls.append({"name": "assess_quality", "args": {"media": _media_name(media), "every": every}})
-        facts.quality = assess_quality(media, every=every, progress=self.progress, pipeline=self.pipeline)
-
-
-def _source_of(media: Media, fps: float | None) -> str:
-    """``"image"`` for a still, ``"video"`` for a video file or frame folder."""
-    from faceqa.media import open_media
-
-    return "image" if open_media(media, fps=fps).info.kind in ("image", "array") else "video"
 
 
 def _still(media: Media) -> Media:

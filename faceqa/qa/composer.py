@@ -1,5 +1,8 @@
 """The grounded composer: answers by filling the templates in ``prompts/composer/`` from the facts.
 
+The templates are found file by file in the prompt folders (:mod:`faceqa.resources`: ``$FACEQA_PROMPTS``,
+``./prompts``, the packaged copy), so a user may reword one answer form by writing just that file.
+
 No model runs here: each answer states only what :class:`~faceqa.qa.facts.Facts` holds, in the
 exact wording of the MEGC training answers (single labels, AU names joined by ``", "``, and the
 compound sentence "The action unit(s) present is/are: ... Therefore, the fine-grained expression
@@ -33,11 +36,10 @@ from pathlib import Path
 import numpy as np
 
 from faceqa.errors import InvalidInputError
+from faceqa.perception.identity import DEFAULT_THRESHOLD
 from faceqa.qa.facts import AUFact, EventFact, Facts
 from faceqa.qa.questions import Question, Target
-
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "prompts" / "composer"
-"""The answer templates (one ``.txt`` per answer form; ``str.format`` fields)."""
+from faceqa.resources import prompt_files
 
 DEFAULT_SIDE = "left"
 DEFAULT_EVENT_KIND = "macro"
@@ -58,18 +60,23 @@ class Composer:
     """Fills answer templates from facts.
 
     Args:
-        templates: folder of ``<name>.txt`` templates (default :data:`TEMPLATES_DIR`).
+        templates: folder of ``<name>.txt`` templates (``str.format`` fields), used alone; default: each
+            template from the first prompt folder that has it (:func:`faceqa.resources.prompt_files`).
     """
 
     def __init__(self, templates: str | Path | None = None):
-        self.templates_dir = Path(templates) if templates is not None else TEMPLATES_DIR
+        self.templates_dir = Path(templates) if templates is not None else None
 
     @cached_property
     def templates(self) -> dict[str, str]:
         """Template name -> text (trailing newline stripped), read once."""
-        if not self.templates_dir.is_dir():
+        if self.templates_dir is None:
+            paths = prompt_files("composer")
+        elif self.templates_dir.is_dir():
+            paths = {p.stem: p for p in sorted(self.templates_dir.glob("*.txt"))}
+        else:
             raise InvalidInputError(f"{self.templates_dir}: answer template folder not found")
-        return {p.stem: p.read_text(encoding="utf-8").rstrip("\n") for p in sorted(self.templates_dir.glob("*.txt"))}
+        return {name: p.read_text(encoding="utf-8").rstrip("\n") for name, p in paths.items()}
 
     def fill(self, name: str, **fields) -> str:
         """Template ``name`` filled with ``fields``."""
@@ -143,7 +150,7 @@ class Composer:
     def _event_confidence(self, f: Facts) -> float:
         if f.source == "labels":
             return 1.0
-        peaks = [min(1.0, e.peak) for e in f.events if e.peak is not None]
+        peaks = [min(1.0, e.peak / 5.0) for e in f.events if e.peak is not None]  # peaks are 0-5 intensities
         return float(np.mean(peaks)) if peaks else 0.5
 
     def _count(self, q: Question, f: Facts) -> Composed:
@@ -177,7 +184,7 @@ class Composer:
         faces = (f.identities or {}).get("faces") or []
         if not faces:
             return Composed(self.fill("identity_none"), 0.0)
-        threshold = float(f.identities.get("threshold", 0.6))
+        threshold = float(f.identities.get("threshold", DEFAULT_THRESHOLD))
         parts, confidences = [], []
         for face in faces:
             matches = face.get("matches") or []

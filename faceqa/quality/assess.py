@@ -17,7 +17,7 @@ import os
 import cv2
 import numpy as np
 
-from faceqa.media import open_media
+from faceqa.media import Frame, MediaInfo, open_media
 from faceqa.perception.quality import clip_box
 from faceqa.perception.records import FaceRecord
 from faceqa.quality import measures, scores
@@ -93,6 +93,30 @@ def summarize(frames: list[dict]) -> dict:
     return out
 
 
+class QualityCollector:
+    """Quality as a consumer of a perception stream: :meth:`add` each frame, then :meth:`result`."""
+
+    def __init__(self) -> None:
+        self.frames: list[dict] = []
+
+    def add(self, frame: Frame, records: list[FaceRecord]) -> None:
+        """Score one frame and its face records."""
+        self.frames.append({"frame": frame.index, "time_s": round(frame.time_s, 4),
+                            **assess_frame(frame.image, records)})
+
+    def result(self, info: MediaInfo, frames: bool = False) -> dict:
+        """The JSON-ready result of :func:`assess_quality` for the frames added from the source ``info``."""
+        summary = summarize(self.frames)
+        out = {"media": info.path, "kind": info.kind, "frames_analyzed": len(self.frames),
+               **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in summary.items()}}
+        if out["components"]:
+            out["components"] = _rounded(out["components"])
+        if frames:
+            out["frames"] = [{**f, "score": round(f["score"], 4), "face": _rounded(f["face"]) if f["face"] else None,
+                              "image": _rounded(f["image"])} for f in self.frames]
+        return out
+
+
 def assess_quality(source: str | os.PathLike[str] | np.ndarray, every: int = 1, frames: bool = False,
                    progress: bool = False, pipeline=None) -> dict:
     """Quality of an image, a video or a frame folder, per frame and for the whole clip.
@@ -103,7 +127,8 @@ def assess_quality(source: str | os.PathLike[str] | np.ndarray, every: int = 1, 
         frames: include the per-frame results (``frames``: frame, time_s, score, faces, face_id,
             face components, image components).
         progress: tqdm bar over the frames.
-        pipeline: a :class:`~faceqa.perception.FacePipeline` to reuse.
+        pipeline: the :class:`~faceqa.perception.FacePipeline` that finds the faces (default: one
+            without expression and per-face quality).
     Returns a JSON-ready dict: ``media``, ``kind``, ``frames_analyzed``, ``score``, ``face_score``,
     ``coverage``, ``image_score``, ``components``, ``worst_frames`` (and ``frames``).
     """
@@ -111,18 +136,10 @@ def assess_quality(source: str | os.PathLike[str] | np.ndarray, every: int = 1, 
 
     media = open_media(source, every=every)
     pipe = pipeline or FacePipeline(emotion=None, quality=False)
-    results = []
+    collector = QualityCollector()
     for frame, records in pipe.stream(media, progress=progress and len(media) > 1):
-        results.append({"frame": frame.index, "time_s": round(frame.time_s, 4), **assess_frame(frame.image, records)})
-    summary = summarize(results)
-    out = {"media": media.info.path, "kind": media.info.kind, "frames_analyzed": len(results),
-           **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in summary.items()}}
-    if out["components"]:
-        out["components"] = _rounded(out["components"])
-    if frames:
-        out["frames"] = [{**f, "score": round(f["score"], 4), "face": _rounded(f["face"]) if f["face"] else None,
-                          "image": _rounded(f["image"])} for f in results]
-    return out
+        collector.add(frame, records)
+    return collector.result(media.info, frames)
 
 
 def frames_table(result: dict):

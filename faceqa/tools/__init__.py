@@ -9,8 +9,9 @@
 LangChain and MCP are imported only by the modules that need them.
 """
 
+from faceqa.errors import AccessDeniedError, LimitExceededError
 from faceqa.tools.functions import FaceTools, compact_json
-from faceqa.tools.safety import AccessDeniedError, CheckedMedia, LimitExceededError, ToolPolicy
+from faceqa.tools.safety import CheckedMedia, ToolPolicy
 from faceqa.tools.schemas import TOOL_SPECS, ToolSpec
 
 __all__ = ["TOOL_SPECS", "AccessDeniedError", "CheckedMedia", "FaceQAToolkit", "FaceTools", "LimitExceededError",

@@ -13,8 +13,7 @@ import urllib.request
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from faceqa.errors import InvalidInputError, MediaReadError
-from faceqa.tools.safety import LimitExceededError
+from faceqa.errors import InvalidInputError, LimitExceededError, MediaReadError
 
 SCHEMES = ("http", "https")
 CHUNK = 1 << 16

@@ -1,10 +1,11 @@
 """The agent tools as plain Python functions returning compact, JSON-ready dicts.
 
-:class:`FaceTools` holds a :class:`~faceqa.tools.safety.ToolPolicy` and the models (loaded once,
-on first use); each public method is one tool of :data:`~faceqa.tools.schemas.TOOL_SPECS` and
-takes the same arguments as its schema; :meth:`FaceTools.call` runs a tool by name from a dict
-of arguments, validated, one call at a time. Every path goes through the policy first; results name
-the media as the caller wrote it.
+:class:`FaceTools` holds a :class:`~faceqa.tools.safety.ToolPolicy`; each public method is one tool
+of :data:`~faceqa.tools.schemas.TOOL_SPECS` and takes the same arguments as its schema;
+:meth:`FaceTools.call` runs a tool by name from a dict of arguments, validated, one call at a time.
+Every path goes through the policy first; results name the media as the caller wrote it. The tools
+that read a clip share one pass over it (:func:`~faceqa.qa.clip.analyze_clip`, cached), so
+successive calls about the same clip decode it once.
 
 >>> tools = FaceTools(ToolPolicy(["."]))                          # doctest: +SKIP
 >>> tools.spot_expressions("clip.mp4")["counts"]                  # doctest: +SKIP
@@ -21,8 +22,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from faceqa.cli.output import to_jsonable
 from faceqa.errors import InvalidInputError
+from faceqa.jsonable import to_jsonable
 from faceqa.tools.safety import ToolPolicy
 from faceqa.tools.schemas import TOOL_SPECS, ToolSpec, spec
 
@@ -91,20 +92,6 @@ class FaceTools:
         """Release downloaded files."""
         self.policy.close()
 
-    # -- models, loaded on first use ---------------------------------------------------------
-
-    @cached_property
-    def _face_pipeline(self):
-        from faceqa.perception import FacePipeline
-
-        return FacePipeline()
-
-    @cached_property
-    def _motion_pipeline(self):
-        from faceqa.perception import FacePipeline
-
-        return FacePipeline(emotion=None, quality=False)
-
     @cached_property
     def _qa(self):
         from faceqa.qa import FaceQA
@@ -116,9 +103,11 @@ class FaceTools:
     def analyze_faces(self, media: str, fps: float | None = None, start: int | None = None, end: int | None = None,
                       every: int = 1) -> dict:
         """Faces found and tracked: counts, per-track timing, size, mean head pose, dominant expression."""
+        from faceqa.qa.clip import analyze_clip
+
         m = self.policy.check_media(media, fps=fps, start=start, end=end, every=every)
-        analysis = self._face_pipeline.analyze(m.path, fps=fps, start=m.start, end=m.end, every=every)
-        return to_jsonable(analysis.summary() | {"media": m.name})
+        analysis = analyze_clip(m.path, fps=fps, start=m.start, end=m.end, every=every)
+        return to_jsonable(analysis.faces | {"media": m.name})
 
     def verify_faces(self, image_a: str, image_b: str, threshold: float | None = None) -> dict:
         """Whether the largest faces of two images are the same person: ``same``, ``distance``, ``threshold``."""
@@ -132,10 +121,10 @@ class FaceTools:
 
     def identify_faces(self, media: str, top_k: int = 3, every: int = 1) -> dict:
         """Each face (or video track) identified against the gallery, open-set."""
-        from faceqa.gallery.recognize import identify_media
+        from faceqa.qa.clip import analyze_clip
 
         m = self.policy.check_media(media, every=every)
-        result = identify_media(m.path, self.gallery, top_k=top_k, every=every)
+        result = analyze_clip(m.path, every=every).identify(self.gallery, top_k=top_k)
         for face in result["faces"]:
             if face["distance"] is not None:
                 face["distance"] = _round(face["distance"], 4)
@@ -145,17 +134,19 @@ class FaceTools:
 
     def action_units(self, media: str, onset: int | None = None, offset: int | None = None, fps: float | None = None,
                      include_inactive: bool = False) -> dict:
-        """AU activity from the onset to the offset frame, per side, and the emotion deduced from the active AUs."""
+        """AU intensity (0-5, FACS A-E) from the onset to the offset frame, per side, and the emotion deduced
+        from the active AUs."""
         from faceqa.evidence.deduction import deduce
-        from faceqa.evidence.extract import extract_evidence
+        from faceqa.qa.clip import analyze_clip
 
         m = self.policy.check_media(media, fps=fps, start=onset, end=offset)
-        ev = extract_evidence(m.path, fps=fps, start=m.start, end=m.end, mode="clip", pipeline=self._motion_pipeline)
+        ev = analyze_clip(m.path, fps=fps, start=m.start, end=m.end, mode="clip").evidence
         table = ev.au_summary()
         active = table[table["active"]]
         rows = table if include_inactive else active
         aus = [{"au": int(r.au), "name": r.name, "side": r.side, "L": _round(r.L), "R": _round(r.R),
-                "strength": _round(r.strength), **({"active": bool(r.active)} if include_inactive else {})}
+                "intensity": _round(r.intensity), "letter": r.letter,
+                **({"active": bool(r.active)} if include_inactive else {})}
                for r in rows.itertuples(index=False)]
         emotion = None
         if len(active):
@@ -170,11 +161,11 @@ class FaceTools:
                          end: int | None = None, mode: str = "auto") -> dict:
         """Expression events (onset/apex/offset, micro or macro, AUs with sides, likely emotion), in time order."""
         from faceqa.evidence.deduction import deduce
-        from faceqa.evidence.extract import extract_evidence
         from faceqa.evidence.facs import au_by_number
+        from faceqa.qa.clip import analyze_clip
 
         m = self.policy.check_media(media, fps=fps, start=start, end=end)
-        ev = extract_evidence(m.path, fps=fps, start=m.start, end=m.end, mode=mode, pipeline=self._motion_pipeline)
+        ev = analyze_clip(m.path, fps=fps, start=m.start, end=m.end, mode=mode).evidence
         events = []
         for e in ev.events[:MAX_EVENTS]:
             d = deduce([a.au for a in e.aus])
@@ -182,7 +173,8 @@ class FaceTools:
                            "apex_s": _round(e.apex_s), "offset_s": _round(e.offset_s), "kind": e.kind,
                            "peak": _round(e.peak), "emotion": {"fine": d.fine, "coarse": d.coarse},
                            "aus": [{"au": a.au, "name": au_by_number(a.au).name, "side": a.side,
-                                    "score": _round(a.score)} for a in e.aus]})
+                                    "intensity": _round(a.intensity), "letter": a.letter} for a in e.aus],
+                           "talking": e.talking})
         kinds = [e.kind for e in ev.events]
         out = {"media": m.name, "fps": ev.fps, "mode": ev.mode, "frames": len(ev.table),
                "counts": {"events": len(kinds), "micro": kinds.count("micro"), "macro": kinds.count("macro")},
@@ -214,7 +206,7 @@ class FaceTools:
 
     def assess_quality(self, media: str, every: int = 1) -> dict:
         """Clip and face quality in [0, 1] with its components and the worst frames."""
-        from faceqa.quality import assess_quality
+        from faceqa.qa.clip import analyze_clip
 
         m = self.policy.check_media(media, every=every)
-        return to_jsonable(assess_quality(m.path, every=every, pipeline=self._motion_pipeline) | {"media": m.name})
+        return to_jsonable(analyze_clip(m.path, every=every).quality | {"media": m.name})

@@ -1,8 +1,9 @@
-"""The faceqa tools as LangChain ``StructuredTool`` objects.
+"""The faceqa tools as LangChain ``StructuredTool`` objects, in a ``BaseToolkit``.
 
 >>> from faceqa.tools import FaceQAToolkit
+>>> from langchain.agents import create_agent                       # doctest: +SKIP
 >>> tools = FaceQAToolkit(allowed_roots=["media/"]).get_tools()    # doctest: +SKIP
->>> agent_model = chat_model.bind_tools(tools)                       # doctest: +SKIP
+>>> agent = create_agent(chat_model, tools)                         # doctest: +SKIP
 
 Each tool has the pydantic argument schema and the description of its
 :class:`~faceqa.tools.schemas.ToolSpec`. A tool answers with ``response_format
@@ -17,7 +18,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from langchain_core.tools import BaseTool, BaseToolkit, StructuredTool, ToolException
+from pydantic import ConfigDict
 
 from faceqa.errors import FaceQAError, InvalidInputError
 from faceqa.tools.functions import FaceTools, compact_json, validation_message
@@ -39,8 +41,8 @@ def _tool(tools: FaceTools, spec: ToolSpec) -> StructuredTool:
         handle_validation_error=lambda exc: validation_message(spec.name, exc))
 
 
-class FaceQAToolkit:
-    """The faceqa tools for a LangChain agent, behind one safety policy.
+class FaceQAToolkit(BaseToolkit):
+    """The faceqa tools for a LangChain agent, behind one safety policy (a LangChain ``BaseToolkit``).
 
     Args:
         allowed_roots: folders the tools may read (default: the current directory).
@@ -52,7 +54,16 @@ class FaceQAToolkit:
         include: names of the tools to offer (default: every available tool).
         read_only: leave out the tools that write files (``deidentify_faces``).
         policy: a ready :class:`ToolPolicy` (then the root, URL and cap arguments are not used).
+
+    Attributes:
+        functions: the :class:`~faceqa.tools.functions.FaceTools` behind the tools.
+        specs: the offered tools' :class:`~faceqa.tools.schemas.ToolSpec`.
     """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    functions: FaceTools
+    specs: list[ToolSpec]
 
     def __init__(self, allowed_roots: Sequence[str | os.PathLike[str]] | None = None, allow_urls: bool = False,
                  max_file_mb: float = 500.0, max_frames: int = 5000, max_duration_s: float = 600.0,
@@ -61,8 +72,8 @@ class FaceQAToolkit:
                  include: Sequence[str] | None = None, read_only: bool = False, policy: ToolPolicy | None = None):
         policy = policy or ToolPolicy(allowed_roots, max_file_mb=max_file_mb, max_frames=max_frames,
                                       max_duration_s=max_duration_s, max_pixels=max_pixels, allow_urls=allow_urls)
-        self.functions = FaceTools(policy, gallery=gallery, answerer=answerer, bundle=bundle)
-        specs = self.functions.specs()
+        functions = FaceTools(policy, gallery=gallery, answerer=answerer, bundle=bundle)
+        specs = functions.specs()
         if include is not None:
             known = {s.name for s in specs}
             unknown = sorted(set(include) - known)
@@ -72,7 +83,7 @@ class FaceQAToolkit:
             specs = [s for s in specs if s.name in include]
         if read_only:
             specs = [s for s in specs if not s.writes]
-        self.specs = specs
+        super().__init__(functions=functions, specs=specs)
 
     @property
     def policy(self) -> ToolPolicy:

@@ -31,20 +31,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from faceqa.errors import FaceQAError, InvalidInputError, MediaNotFoundError
+from faceqa.errors import AccessDeniedError, InvalidInputError, LimitExceededError, MediaNotFoundError
 from faceqa.media import MediaInfo, open_media
 from faceqa.media.sources import IMAGE_EXTS
 
 URL_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 """Anything that starts like ``scheme://`` is treated as a URL, never as a file name."""
-
-
-class AccessDeniedError(FaceQAError, PermissionError):
-    """A tool was asked to read or write outside what its policy allows."""
-
-
-class LimitExceededError(FaceQAError):
-    """A tool call would read a file, frame or clip larger than the policy's caps."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from faceqa.errors import InvalidInputError
+from faceqa.perception.identity import DEFAULT_THRESHOLD
 
 MEDIA_HELP = ("Path of an image, a video file or a folder of frame images, relative to the allowed folder "
               "(or an http(s) URL where URL fetching is enabled).")
@@ -40,7 +41,7 @@ class VerifyFacesArgs(_Args):
     image_a: str = Field(description="Path of the first image (its largest face is compared).")
     image_b: str = Field(description="Path of the second image (its largest face is compared).")
     threshold: float | None = Field(None, gt=0, le=2, description="Distance at or below which the faces are the "
-                                                                  "same person (default 0.6).")
+                                                                  f"same person (default {DEFAULT_THRESHOLD}).")
 
 
 class IdentifyFacesArgs(_Args):
@@ -140,12 +141,14 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
     ToolSpec("action_units", (
         "Measure facial action units (FACS AUs) in a clip as the change from its onset frame to its offset "
         "frame, per side of the face. Returns JSON: onset, offset, fps, the active AUs strongest first (au "
-        "number, name, side L/R/both, L and R activity 0..1, strength), and the emotion deduced from them "
-        "(fine and coarse class). Use it for: which AUs, is AU X shown, left or right side, which emotion in "
+        "number, name, side L/R/both, L and R intensity on the FACS 0-5 scale, intensity and its letter "
+        "A-E), and the emotion deduced from them (fine and coarse class). Use it for: which AUs, is AU X "
+        "shown, left or right side, which emotion in "
         "a micro-expression clip."), ActionUnitsArgs, module="faceqa.evidence"),
     ToolSpec("spot_expressions", (
         "Find the expression events in a video or frame folder: onset, apex and offset (frames and seconds), "
-        "micro (<= 0.5 s) or macro, peak strength, the AUs with sides, and the likely emotion of each event; "
+        "micro (<= 0.5 s) or macro, peak intensity (0-5), the AUs with sides and intensities, whether the "
+        "person was talking, and the likely emotion of each event; "
         "head motion, blinks and talking are suppressed. Returns JSON: fps, mode, frames, counts (events, "
         "micro, macro) and events in time order. Use it for: when does she smile, how many (micro-)expressions, "
         "what is the type of the N-th event."), SpotExpressionsArgs, module="faceqa.evidence"),

@@ -75,27 +75,13 @@ def annotation_features(node_aus: tuple[int, ...], oracle_dropout: float = 0.5) 
     return lambda ex, rng: features_from_labels(list(ex.clip.aus), node_aus, rng, oracle_dropout)
 
 
-def find_media(root: Path, clip) -> Path | None:
-    """A clip's media under ``root``: ``root/<clip>`` or ``root/<subject>/<clip>``, as a frame folder or a
-    video file (any of the usual extensions)."""
-    from faceqa.media.sources import VIDEO_EXTS
-
-    for base in (root / clip.clip, root / str(clip.subject) / clip.clip):
-        if base.is_dir():
-            return base
-        for ext in sorted(VIDEO_EXTS):
-            if base.with_suffix(ext).is_file():
-                return base.with_suffix(ext)
-    return None
-
-
 def media_features(root: str | Path, node_aus: tuple[int, ...], fps: float | None = None,
                    crops: bool = False) -> FeatureFn:
     """Media mode: features from each clip's video evidence (onset..offset), computed once and cached;
     ``crops`` keeps the aligned face crops for a vision encoder."""
     from faceqa.aullm.features import features_from_evidence
-    from faceqa.errors import MediaNotFoundError
     from faceqa.evidence.extract import extract_evidence
+    from faceqa.megc.media import find_media
     from faceqa.perception import FacePipeline
 
     root = Path(root)
@@ -105,11 +91,8 @@ def media_features(root: str | Path, node_aus: tuple[int, ...], fps: float | Non
     def features(ex: QAExample, rng: np.random.Generator) -> EvidenceFeatures:
         key = (ex.clip.dataset, ex.clip.clip)
         if key not in cache:
-            path = find_media(root, ex.clip)
-            if path is None:
-                raise MediaNotFoundError(f"{root}: no media for clip {ex.clip.clip!r} (looked for a folder or video "
-                                         f"named {ex.clip.clip} or {ex.clip.subject}/{ex.clip.clip})")
-            ev = extract_evidence(path, fps=fps, start=ex.clip.onset, end=ex.clip.offset, mode="clip", pipeline=pipe,
+            ref = find_media(root, ex.clip)
+            ev = extract_evidence(ref.path, fps=fps, start=ref.start, end=ref.end, mode="clip", pipeline=pipe,
                                   keep_faces=crops)
             cache[key] = features_from_evidence(ev, node_aus)
         return cache[key]

@@ -115,13 +115,3 @@ def split_by_subject(clips: list[LabelledExpression], holdout: float, seed: int
         k = max(1, int(round(holdout * len(subjects)))) if len(subjects) > 1 else 0
         held |= set(rng.choice(subjects, size=k, replace=False).tolist()) if k else set()
     return [c for c in clips if subject_key(c) not in held], [c for c in clips if subject_key(c) in held]
-
-
-def subject_folds(clips: list[LabelledExpression], folds: int, seed: int) -> list[set[str]]:
-    """Subjects split into ``folds`` groups (leave-one-subject-out when ``folds`` >= the subject count)."""
-    subjects = sorted({subject_key(c) for c in clips})
-    order = np.random.default_rng(seed).permutation(len(subjects))
-    groups: list[set[str]] = [set() for _ in range(min(folds, len(subjects)))]
-    for i, j in enumerate(order):
-        groups[i % len(groups)].add(subjects[j])
-    return groups

@@ -38,11 +38,12 @@ from faceqa.aullm.bundle import create_model, save_pretrained
 from faceqa.aullm.decoding import ClassVocab
 from faceqa.aullm.features import collate, features_from_labels
 from faceqa.aullm.losses import asymmetric_loss
+from faceqa.megc.splits import subject_folds
 from faceqa.train.batches import Deductions, annotation_features, au_targets, make_batch, media_features
 from faceqa.train.card import model_card
 from faceqa.train.config import TrainConfig
 from faceqa.train.evaluate import evaluate_answerers, lvqa_videos, routing_table
-from faceqa.train.examples import load_clips, qa_examples, split_by_subject, subject_folds, subject_key
+from faceqa.train.examples import load_clips, qa_examples, split_by_subject, subject_key
 
 
 def _schedule(cfg: TrainConfig):
@@ -58,7 +59,7 @@ def split(cfg: TrainConfig):
     """(train clips, held-out clips) by subject, per the config (first fold when ``folds`` > 0)."""
     clips = load_clips(cfg.data_root, tuple(cfg.sources), tuple(cfg.qa_files))
     if cfg.folds:
-        held = subject_folds(clips, cfg.folds, cfg.seed)[0]
+        held = subject_folds([subject_key(c) for c in clips], cfg.folds, cfg.seed)[0]
         return [c for c in clips if subject_key(c) not in held], [c for c in clips if subject_key(c) in held]
     return split_by_subject(clips, cfg.holdout, cfg.seed)
 

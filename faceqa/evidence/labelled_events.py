@@ -1,0 +1,214 @@
+"""Hand-labelled expression events in real videos, and how spotted events are scored against them.
+
+The label file (``tests/data/real_events.json``) holds, per clip, its path under the data folder,
+fps, frame count, a ``split`` (``tune`` or ``report``), the labelled ``events`` (onset / apex /
+offset as 0-based decoded frame indices, FACS AUs, side, micro/macro, intensity, ``uncertain``)
+and the spans where the person is ``talking`` or moving the head; its ``protocol`` field says how
+they were labelled.
+
+Scoring (:func:`score_clip`), per clip:
+
+- predicted and labelled events match one to one at IoU >= 0.5 in frames (MEGC's criterion; the
+  micro/macro type is reported but not required to agree, since a hand-fixed boundary can move an
+  event across 0.5 s); the matching maximises the number of pairs, then the summed IoU;
+- labelled events marked ``uncertain`` are don't-care: a prediction matched to one counts neither
+  as a hit nor as a false event, and an uncertain event left unmatched is not a miss;
+- a hit is *AU-correct* when the predicted AUs include at least one labelled AU;
+- a false event "in talking" is an unmatched prediction whose interval lies mostly (> half its
+  frames) inside labelled talking spans; the rate is per minute of labelled talking.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from faceqa.errors import InvalidInputError
+from faceqa.evidence.spotting_metrics import Interval, match_intervals
+
+SPLITS = ("tune", "report")
+
+
+@dataclass(frozen=True)
+class LabelledEvent:
+    """One hand-labelled expression event (frames are 0-based decoded indices)."""
+
+    onset: int
+    apex: int
+    offset: int
+    aus: tuple[int, ...]
+    side: str = "both"
+    kind: str = "macro"
+    intensity: str | None = None
+    uncertain: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class LabelledClip:
+    """A real clip with its labelled events and talking / head-motion spans."""
+
+    name: str
+    path: str
+    fps: float
+    n_frames: int
+    split: str
+    events: tuple[LabelledEvent, ...]
+    talking: tuple[tuple[int, int], ...] = ()
+    head_motion: tuple[tuple[int, int], ...] = ()
+    description: str = ""
+
+    @property
+    def talking_s(self) -> float:
+        """Seconds of labelled talking."""
+        return sum(b - a + 1 for a, b in self.talking) / self.fps
+
+
+def load_labelled_clips(path: str | Path) -> dict[str, LabelledClip]:
+    """Read a label file; raise :class:`~faceqa.errors.InvalidInputError` naming a bad field."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInputError(f"{path}: label file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{path}: not a JSON label file ({exc})") from None
+    clips = doc.get("clips") if isinstance(doc, dict) else None
+    if not isinstance(clips, dict):
+        raise InvalidInputError(f"{path}: expected an object with a 'clips' mapping")
+    out = {}
+    for name, c in clips.items():
+        where = f"{path}: clip {name!r}"
+        try:
+            events = tuple(
+                LabelledEvent(int(e["onset"]), int(e["apex"]), int(e["offset"]), tuple(int(a) for a in e["aus"]),
+                              str(e.get("side", "both")), str(e.get("kind", "macro")), e.get("intensity"),
+                              bool(e.get("uncertain", False)), str(e.get("note", "")))
+                for e in c["events"])
+            clip = LabelledClip(name, str(c["path"]), float(c["fps"]), int(c["n_frames"]), str(c["split"]), events,
+                                tuple((int(a), int(b)) for a, b in c.get("talking", [])),
+                                tuple((int(a), int(b)) for a, b in c.get("head_motion", [])),
+                                str(c.get("description", "")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInputError(f"{where}: bad or missing field ({type(exc).__name__}: {exc})") from None
+        if clip.split not in SPLITS:
+            raise InvalidInputError(f"{where}: split must be one of {SPLITS}, got {clip.split!r}")
+        for e in events:
+            if not e.onset <= e.apex <= e.offset:
+                raise InvalidInputError(f"{where}: event {e.onset}-{e.apex}-{e.offset} is not onset <= apex <= offset")
+        out[name] = clip
+    return out
+
+
+@dataclass(frozen=True)
+class PredictedEvent:
+    """A spotted event as scored here: inclusive frames and the AU numbers it names."""
+
+    onset: int
+    offset: int
+    aus: tuple[int, ...]
+    kind: str = "macro"
+
+
+@dataclass
+class ClipScore:
+    """Scores of one clip (or of several, summed with ``+``)."""
+
+    hits: int = 0
+    au_hits: int = 0
+    false_events: int = 0
+    misses: int = 0
+    false_in_talking: int = 0
+    talking_s: float = 0.0
+    dont_care: int = 0
+    matched: list[tuple[LabelledEvent, PredictedEvent, float]] = field(default_factory=list)
+    false: list[PredictedEvent] = field(default_factory=list)
+    missed: list[LabelledEvent] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        """Hits / (hits + false events)."""
+        return self.hits / (self.hits + self.false_events) if self.hits + self.false_events else 0.0
+
+    @property
+    def recall(self) -> float:
+        """Hits / (hits + misses), IoU >= 0.5 only."""
+        return self.hits / (self.hits + self.misses) if self.hits + self.misses else 0.0
+
+    @property
+    def au_recall(self) -> float:
+        """Hits that also name a labelled AU, over all (certain) labelled events."""
+        return self.au_hits / (self.hits + self.misses) if self.hits + self.misses else 0.0
+
+    @property
+    def f1(self) -> float:
+        """2PR / (P + R) of precision and recall."""
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def au_share(self) -> float:
+        """Share of hits whose predicted AUs include a labelled AU."""
+        return self.au_hits / self.hits if self.hits else 0.0
+
+    @property
+    def false_per_talking_min(self) -> float | None:
+        """False events inside talking per minute of labelled talking (None without talking)."""
+        return self.false_in_talking / (self.talking_s / 60.0) if self.talking_s else None
+
+    def __add__(self, other: ClipScore) -> ClipScore:
+        return ClipScore(self.hits + other.hits, self.au_hits + other.au_hits, self.false_events + other.false_events,
+                         self.misses + other.misses, self.false_in_talking + other.false_in_talking,
+                         self.talking_s + other.talking_s, self.dont_care + other.dont_care,
+                         self.matched + other.matched, self.false + other.false, self.missed + other.missed)
+
+    def summary(self) -> dict:
+        """The figures as a flat dict (rounded)."""
+        rate = self.false_per_talking_min
+        return {"labelled": self.hits + self.misses, "predicted": self.hits + self.false_events,
+                "hits": self.hits, "au_hits": self.au_hits, "false": self.false_events, "missed": self.misses,
+                "dont_care": self.dont_care, "precision": round(self.precision, 3), "recall": round(self.recall, 3),
+                "f1": round(self.f1, 3), "au_recall": round(self.au_recall, 3), "au_share": round(self.au_share, 3),
+                "talking_s": round(self.talking_s, 1), "false_in_talking": self.false_in_talking,
+                "false_per_talking_min": None if rate is None else round(rate, 2)}
+
+
+def _inside(a: int, b: int, spans: Iterable[tuple[int, int]]) -> int:
+    return sum(max(0, min(b, y) - max(a, x) + 1) for x, y in spans)
+
+
+def score_clip(clip: LabelledClip, predicted: Sequence[PredictedEvent], iou_threshold: float = 0.5) -> ClipScore:
+    """Match predictions to the clip's labelled events and count hits, AU hits, misses and false events."""
+    # the emotion field carries each interval's index, so equal spans stay apart
+    truth = [Interval("v", e.onset, e.offset, "macro", str(i)) for i, e in enumerate(clip.events)]
+    preds = [Interval("v", p.onset, p.offset, "macro", str(i)) for i, p in enumerate(predicted)]
+    m = match_intervals(preds, truth, iou_threshold)
+    score = ClipScore(talking_s=clip.talking_s)
+    for pair in m.pairs:
+        e = clip.events[int(pair.truth.emotion)]
+        p = predicted[int(pair.predicted.emotion)]
+        if e.uncertain:
+            score.dont_care += 1
+            continue
+        score.hits += 1
+        score.au_hits += bool(set(p.aus) & set(e.aus))
+        score.matched.append((e, p, pair.iou))
+    uncertain = [e for e in clip.events if e.uncertain]
+    for i in m.false_positives:
+        p = predicted[int(i.emotion)]
+        # a prediction overlapping an unmatched uncertain event is not held against the spotter
+        if any(min(p.offset, e.offset) >= max(p.onset, e.onset) for e in uncertain):
+            score.dont_care += 1
+            continue
+        score.false_events += 1
+        score.false.append(p)
+        if 2 * _inside(p.onset, p.offset, clip.talking) > p.offset - p.onset + 1:
+            score.false_in_talking += 1
+    for t in m.false_negatives:
+        e = clip.events[int(t.emotion)]
+        if not e.uncertain:
+            score.misses += 1
+            score.missed.append(e)
+    return score

@@ -1,0 +1,69 @@
+"""Talking spans: the person speaks where the mouth opens and closes at syllable rate, or where the
+audio holds speech while their mouth moves.
+
+- Mouth rhythm: a syllable is a local maximum of the mouth opening (inner-lip distance, IOD, from
+  the pose-normalised mesh) that stands at least ``prominence`` above the troughs around it. Runs
+  of at least ``min_syllables`` such maxima, each within ``max_gap_s`` of the previous one, are
+  talking; the span reaches ``pad_s`` beyond the first and last syllable. A single wide-open mouth
+  (a jaw drop, a scream, a yawn) is one maximum, not a run, so it is not talking.
+- Voice: where the video's audio track holds speech (probability at least ``speech_threshold``,
+  :mod:`~faceqa.perception.voice`) and the mouth opening varies by at least ``moving`` within
+  ``moving_s`` (someone else talking over a still face is not this person talking).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TalkingConfig:
+    """Syllable detection: prominence (IOD), spacing and run length."""
+
+    prominence: float = 0.05
+    min_syllables: int = 3
+    max_gap_s: float = 0.6
+    min_gap_s: float = 0.1
+    pad_s: float = 0.4
+    speech_threshold: float = 0.5
+    moving: float = 0.02
+    moving_s: float = 0.6
+
+
+def talking_mask(mouth_open: np.ndarray, fps: float, config: TalkingConfig = TalkingConfig(),
+                 speech: np.ndarray | None = None) -> np.ndarray:
+    """Boolean (T,) mask of frames inside talking spans, from the mouth opening (T,) in IOD (NaN = no
+    face) and, when the video has sound, the speech probability at each frame (T,)."""
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+    from scipy.signal import find_peaks
+
+    x = np.asarray(mouth_open, np.float64)
+    mask = np.zeros(len(x), bool)
+    valid = np.isfinite(x)
+    if valid.sum() < 3:
+        return mask
+    filled = np.interp(np.arange(len(x)), np.flatnonzero(valid), x[valid])
+    if speech is not None:
+        width = max(1, int(round(config.moving_s * fps)))
+        moving = maximum_filter1d(filled, width) - minimum_filter1d(filled, width) >= config.moving
+        mask |= (np.asarray(speech) >= config.speech_threshold) & moving
+    peaks, _ = find_peaks(filled, prominence=config.prominence,
+                          distance=max(1, int(round(config.min_gap_s * fps))))
+    if len(peaks) < config.min_syllables:
+        return mask & valid
+    gap = config.max_gap_s * fps
+    pad = int(round(config.pad_s * fps))
+    runs = np.split(peaks, np.flatnonzero(np.diff(peaks) > gap) + 1)
+    for run in runs:
+        if len(run) >= config.min_syllables:
+            mask[max(0, run[0] - pad): min(len(x), run[-1] + pad + 1)] = True
+    return mask & valid
+
+
+def spans(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive (first, last) index runs where ``mask`` is True."""
+    m = np.r_[False, np.asarray(mask, bool), False]
+    d = np.diff(m.astype(np.int8))
+    return [(int(a), int(b) - 1) for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True)]

