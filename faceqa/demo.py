@@ -33,7 +33,7 @@ def demo_clip(folder: Path):
 
     spec = ClipSpec(
         n_frames=90, fps=30.0,
-        events=[InjectedEvent(40, 46, 52, [InjectedAU(4, "both", 0.9), InjectedAU(7, "both", 0.8)])],
+        events=[InjectedEvent(40, 46, 52, [InjectedAU(4, "both", 0.8), InjectedAU(7, "both", 0.4)])],
         distractors=Distractors(head_shift_px=3.0, head_rotation_deg=1.0, blinks=[15], blink_frames=5),
     )
     make_clip(astronaut()[0:360, 45:405], spec, folder)

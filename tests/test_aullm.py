@@ -152,7 +152,7 @@ def test_features_from_real_evidence(model, tmp_path, astronaut):
     from faceqa.synth import ClipSpec, InjectedAU, InjectedEvent, make_clip
 
     make_clip(np.ascontiguousarray(astronaut[0:360, 45:405]),
-              ClipSpec(40, 30.0, [InjectedEvent(10, 16, 24, [InjectedAU(12, "L", 1.0)])]), tmp_path / "c")
+              ClipSpec(40, 30.0, [InjectedEvent(10, 16, 24, [InjectedAU(12, "L", 0.5)])]), tmp_path / "c")
     ev = extract_evidence(tmp_path / "c", fps=30)
     f = features_from_evidence(ev, model.node_aus, onset=10, offset=24)
     row = f.nodes[model.node_aus.index(12)]
@@ -196,7 +196,7 @@ def test_vision_encoder_feeds_the_content_tokens(tiny_llm_dir, tmp_path, astrona
     model = create_model(AULLMConfig(base_model=str(tiny_llm_dir), hidden=32, vision_encoder=str(vit_dir)))
     assert model.vision is not None and not any(p.requires_grad for p in model.vision.parameters())
     make_clip(np.ascontiguousarray(astronaut[0:360, 45:405]),
-              ClipSpec(30, 30.0, [InjectedEvent(8, 14, 20, [InjectedAU(4, "both", 1.0)])]), tmp_path / "c")
+              ClipSpec(30, 30.0, [InjectedEvent(8, 14, 20, [InjectedAU(4, "both", 0.8)])]), tmp_path / "c")
     ev = extract_evidence(tmp_path / "c", fps=30, keep_faces=True)
     assert ev.faces.shape == (30, 128, 128)
     f = features_from_evidence(ev, model.node_aus, onset=8, offset=20)

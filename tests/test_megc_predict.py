@@ -41,7 +41,7 @@ def _question_file(path, clips):
 def media_root(tmp_path_factory, astronaut):
     """ROOT/<subject>/<filename>/ frames of a recording with a right-side AU12 micro-expression at 30-43."""
     root = tmp_path_factory.mktemp("media")
-    spec = ClipSpec(70, 30.0, [InjectedEvent(30, 36, 43, [InjectedAU(12, "R", 1.0)])])
+    spec = ClipSpec(70, 30.0, [InjectedEvent(30, 36, 43, [InjectedAU(12, "R", 0.5)])])
     make_clip(np.ascontiguousarray(astronaut[0:360, 45:405]), spec, root / "7" / "007_1")
     return root
 

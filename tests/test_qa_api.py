@@ -34,14 +34,15 @@ def face(astronaut):
 @pytest.fixture(scope="module")
 def smile_clip(tmp_path_factory, face):
     folder = tmp_path_factory.mktemp("qa") / "au12R"
-    make_clip(face, ClipSpec(75, 30.0, [InjectedEvent(30, 36, 43, [InjectedAU(12, "R", 1.0)])]), folder)
+    make_clip(face, ClipSpec(75, 30.0, [InjectedEvent(30, 36, 43, [InjectedAU(12, "R", 0.5)])]), folder)
     return folder
 
 
 @pytest.fixture(scope="module")
 def frown_clip(tmp_path_factory, face):
     folder = tmp_path_factory.mktemp("qa") / "au4_7"
-    make_clip(face, ClipSpec(60, 30.0, [InjectedEvent(20, 27, 34, [InjectedAU(4), InjectedAU(7)])]), folder)
+    frown = [InjectedAU(4, "both", 0.8), InjectedAU(7, "both", 0.4)]
+    make_clip(face, ClipSpec(60, 30.0, [InjectedEvent(20, 27, 34, frown)]), folder)
     return folder
 
 

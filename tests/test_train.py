@@ -157,7 +157,8 @@ def test_media_mode_trains_from_video_evidence(tiny_llm_dir, tmp_path, astronaut
                                                            ("2", 12, "lip corner puller", "happiness", "positive"),
                                                            ("2", 1, "inner brow raiser", "sadness", "negative")]):
         clip = f"s{subject}_{i}"
-        make_clip(face, ClipSpec(24, 30.0, [InjectedEvent(4, 10, 16, [InjectedAU(au, "both", 1.0)])]),
+        level = {12: 0.5, 4: 0.8, 1: 0.5}[au]  # FACS C-D: clearly visible, not extreme
+        make_clip(face, ClipSpec(24, 30.0, [InjectedEvent(4, 10, 16, [InjectedAU(au, "both", level)])]),
                   tmp_path / "media" / clip)
         for q, a in [("What is the coarse expression class?", coarse), ("What is the fine-grained expression class?",
                      fine), ("What is the action unit?", name)]:

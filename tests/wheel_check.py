@@ -77,7 +77,7 @@ def _media(folder: Path) -> None:
     face = np.ascontiguousarray(data.astronaut())
     Image.fromarray(face).save(folder / "astronaut.png")
     make_clip(np.ascontiguousarray(face[0:360, 45:405]),
-              ClipSpec(45, 30.0, [InjectedEvent(15, 21, 28, [InjectedAU(12, "R", 1.0)])]), folder / "smile")
+              ClipSpec(45, 30.0, [InjectedEvent(15, 21, 28, [InjectedAU(12, "R", 0.5)])]), folder / "smile")
 
 
 def main() -> None:

@@ -97,11 +97,11 @@ MOUTH_FLOW_NOISE = 0.02
 MOUTH_REGIONS = frozenset({"upper_lip", "lip_corner", "lower_lip", "upper_lip_centre", "lower_lip_centre", "chin"})
 """Regions whose flow fails once the lips part (teeth and the mouth's inside appear)."""
 RIDGE = 0.05
+"""Ridge weight (in units of the weighted residual): a little preference for fewer, weaker AUs."""
 FLOW_EXPLAINED = 0.5
 """Share of a frame's flow that the AUs must explain for the flow's reading to count."""
 MAX_INTENSITY = 6.0
 """The most an AU can read: a little beyond E (5), for expressions bigger than the signature's E."""
-"""Ridge weight (in units of the weighted residual): a little preference for fewer, weaker AUs."""
 
 _LETTERS = ((4.5, "E"), (3.5, "D"), (2.5, "C"), (1.5, "B"), (0.5, "A"))
 _MIDLINE_MEASURES = frozenset(m for m in MEASURES if not m.endswith(("_L", "_R")))

@@ -15,9 +15,9 @@ both lightly smoothed. At the end, per face segment:
 4. spotting (:mod:`~faceqa.evidence.spotting`, ``signal``) and, for every event, its AUs.
 
 Whatever the mode, the AUs of an interval (an event, or a clip's onset..offset) are read by one
-function, :meth:`Evidence.interval_intensity`: the change from the interval's first frame (FACS
-codes an expression by what changes from its onset), solved for AU intensities, each AU's peak
-over the interval; ``faceqa spot``, ``faceqa aus``, ``faceqa ask`` and the composer all use it.
+function, :meth:`Evidence.interval_intensity`: each AU's peak intensity (relative to the neutral
+reference, single-frame spikes taken out) over the interval; ``faceqa spot``, ``faceqa aus``,
+``faceqa ask`` and the composer all use it.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ class Evidence:
         return int(idx[0]), int(idx[-1])
 
     def interval_intensity(self, onset: int | None = None, offset: int | None = None) -> np.ndarray:
-        """Peak intensity (2 * n_aus,) of the change from ``onset`` within [onset, offset] (frames): the read-out."""
+        """Peak intensity (2 * n_aus,) within [onset, offset] (frames), relative to the neutral reference: the read-out."""
         span = self.span(onset, offset)
         if span is None:
             return np.zeros(2 * len(INTENSITY_AUS), np.float32)
@@ -155,7 +155,7 @@ class Evidence:
 
     def au_summary(self, onset: int | None = None, offset: int | None = None,
                    config: SpotConfig = DEFAULT_CONFIG):
-        """Peak intensity per AU and side within [onset, offset] (all frames by default), change from onset.
+        """Peak intensity per AU and side within [onset, offset] (all frames by default), from :meth:`interval_intensity`.
 
         Columns: ``au``, ``name``, ``L``, ``R``, ``intensity`` (0-5 FACS scale; the larger side),
         ``letter`` (A-E), ``peak`` (intensity / 5, capped at 1), ``side`` (L/R/both), ``active``
