@@ -142,7 +142,7 @@ class Evidence:
         return int(idx[0]), int(idx[-1])
 
     def interval_intensity(self, onset: int | None = None, offset: int | None = None) -> np.ndarray:
-        """Peak intensity (2 * n_aus,) within [onset, offset] (frames), relative to the neutral reference: the read-out."""
+        """Peak intensity (2 * n_aus,) within [onset, offset] (frames), relative to the neutral reference."""
         span = self.span(onset, offset)
         if span is None:
             return np.zeros(2 * len(INTENSITY_AUS), np.float32)
@@ -155,7 +155,7 @@ class Evidence:
 
     def au_summary(self, onset: int | None = None, offset: int | None = None,
                    config: SpotConfig = DEFAULT_CONFIG):
-        """Peak intensity per AU and side within [onset, offset] (all frames by default), from :meth:`interval_intensity`.
+        """Peak intensity per AU and side within [onset, offset] (all frames by default; :meth:`interval_intensity`).
 
         Columns: ``au``, ``name``, ``L``, ``R``, ``intensity`` (0-5 FACS scale; the larger side),
         ``letter`` (A-E), ``peak`` (intensity / 5, capped at 1), ``side`` (L/R/both), ``active``
