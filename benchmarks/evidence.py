@@ -43,7 +43,7 @@ def synthetic(n: int) -> dict:
     from skimage import data
 
     from faceqa.evidence.extract import extract_evidence
-    from faceqa.evidence.spotting_metrics import Interval, spotting_scores
+    from faceqa.megc.metrics import Interval, spotting_scores
     from faceqa.perception import FacePipeline
     from faceqa.synth import make_clip, random_clip_spec
 

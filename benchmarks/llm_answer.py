@@ -25,7 +25,7 @@ def main() -> None:
     import torch
 
     from faceqa.aullm.answerer import default_bundle_path, load_answerer
-    from faceqa.evidence.au_codes import parse_aus
+    from faceqa.facs.au_codes import parse_aus
     from faceqa.qa.facts import facts_from_labels
     from faceqa.train.examples import Q_AUS, Q_COARSE, Q_COMPOUND, Q_FINE, Q_PRESENT, Q_SIDE
 

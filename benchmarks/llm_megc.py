@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def clips_for(set_name: str, data: Path, bundle: Path, limit: int):
     """(dataset name for the files, clips) of one question set."""
-    from faceqa.evidence.annotations import read_casme3_part_c
+    from faceqa.facs.annotations import read_casme3_part_c
     from faceqa.train.examples import load_clips, subject_key
 
     if set_name == "heldout":
@@ -47,7 +47,7 @@ def clips_for(set_name: str, data: Path, bundle: Path, limit: int):
 def write_files(set_name: str, clips, folder: Path) -> tuple[Path, Path]:
     """(question file with answers, AU-labels CSV) in MEGC 2025 format."""
     from faceqa.aullm.answerer import dataset_key
-    from faceqa.evidence.au_codes import format_au_codes
+    from faceqa.facs.au_codes import format_au_codes
     from faceqa.megc.labels import write_csv
     from faceqa.train.evaluate import clip_rng
     from faceqa.train.examples import qa_examples

@@ -2,7 +2,7 @@
 
     python scripts/build_au_graph.py [--data ../shared/data] [--threshold 0.2] [--min-count 5]
 
-The counts, conditional probabilities and edge rule are documented in faceqa/evidence/au_graph.py.
+The counts, conditional probabilities and edge rule are documented in faceqa/facs/au_graph.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
-from faceqa.evidence.au_graph import (
+from faceqa.facs.au_graph import (
     DEFAULT_MIN_COUNT,
     DEFAULT_THRESHOLD,
     PRIOR_PATH,

@@ -28,19 +28,19 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from faceqa.evidence.annotations import CASME3_PART_C_CSV, LabelledExpression, read_casme3_part_c
-from faceqa.evidence.au_codes import au_numbers
-from faceqa.evidence.au_graph import dumps_compact_json
-from faceqa.evidence.deduction import (
+from faceqa.facs.annotations import CASME3_PART_C_CSV, LabelledExpression, read_casme3_part_c
+from faceqa.facs.au_codes import au_numbers
+from faceqa.facs.au_graph import dumps_compact_json
+from faceqa.facs.deduction import (
     MODEL_PATH,
     DeductionModel,
     coarse_from,
     fit_deduction_model,
     prototype_match,
-    training_data,
 )
-from faceqa.evidence.emotion_classes import COARSE_CLASSES, COARSE_OF
-from faceqa.evidence.spotting_metrics import recognition_scores
+from faceqa.facs.emotion_classes import COARSE_CLASSES, COARSE_OF
+from faceqa.megc.gold import deduction_training_data
+from faceqa.megc.metrics import recognition_scores
 
 REPO = Path(__file__).resolve().parents[1]
 Predictions = tuple[list[str], list[str | None]]
@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
 
-    groups, sources = training_data(args.data)
+    groups, sources = deduction_training_data(args.data)
     part_c = read_casme3_part_c(args.data / CASME3_PART_C_CSV)
     full = fit_deduction_model(groups, sources=sources)
     results: list[dict[str, object]] = []

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from faceqa.errors import InvalidInputError
-from faceqa.evidence.annotations import CASME3_ALL_CSV, CASME3_ME_CSV
-from faceqa.evidence.au_graph import (
+from faceqa.facs.annotations import CASME3_ALL_CSV, CASME3_ME_CSV
+from faceqa.facs.au_graph import (
     PRIOR_PATH,
     build_au_relation_prior,
     dumps_compact_json,

@@ -10,7 +10,7 @@ from faceqa.aullm.bundle import create_model, from_pretrained, save_pretrained
 from faceqa.aullm.config import AULLMConfig
 from faceqa.aullm.features import HIGH_DIM, MID_DIM, NODE_DIM, collate, features_from_evidence, features_from_labels
 from faceqa.aullm.losses import asymmetric_loss
-from faceqa.evidence.au_codes import parse_aus
+from faceqa.facs.au_codes import parse_aus
 from faceqa.train.batches import annotation_features, make_batch
 from faceqa.train.examples import qa_examples
 
@@ -94,7 +94,7 @@ def test_gradients_reach_projector_graph_and_lora(model):
 
 
 def test_ccr_changes_the_loss(model):
-    from faceqa.evidence.annotations import LabelledExpression
+    from faceqa.facs.annotations import LabelledExpression
 
     model.eval()  # no dropout: the two batches' LM losses must match
     clip = LabelledExpression("samm", "1", "c", tuple(parse_aus("4+7")), "anger", "negative")

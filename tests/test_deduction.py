@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from faceqa.errors import InvalidInputError
-from faceqa.evidence.annotations import LabelledExpression, read_megc_qa
-from faceqa.evidence.au_codes import AUCode, au_numbers, parse_au_codes
-from faceqa.evidence.deduction import (
+from faceqa.facs.annotations import LabelledExpression
+from faceqa.facs.au_codes import AUCode, au_numbers, parse_au_codes
+from faceqa.facs.deduction import (
     MODEL_PATH,
     DeductionModel,
     coarse_from,
@@ -18,10 +18,11 @@ from faceqa.evidence.deduction import (
     fit_deduction_model,
     load_deduction_model,
     prototype_match,
-    training_data,
 )
-from faceqa.evidence.emotion_classes import COARSE_CLASSES, coarse_of, normalise_coarse, normalise_fine
-from faceqa.evidence.spotting_metrics import recognition_scores
+from faceqa.facs.emotion_classes import COARSE_CLASSES, coarse_of, normalise_coarse, normalise_fine
+from faceqa.megc.gold import deduction_training_data
+from faceqa.megc.io import read_qa_labels
+from faceqa.megc.metrics import recognition_scores
 
 
 def test_emotion_vocabulary():
@@ -128,7 +129,7 @@ def test_shipped_model_loads():
 
 @pytest.mark.realdata
 def test_refit_equals_shipped_model(shared_data):
-    groups, sources = training_data(shared_data)
+    groups, sources = deduction_training_data(shared_data)
     assert len(groups["casme3"]) == 860 and len(groups["samm"]) == 133
     refit = fit_deduction_model(groups, sources=sources)
     shipped = load_deduction_model()
@@ -145,7 +146,7 @@ def test_refit_equals_shipped_model(shared_data):
 @pytest.mark.realdata
 def test_grouped_cross_validation_accuracy(shared_data):
     """4 folds of subjects per dataset; floors well below the leave-one-subject-out numbers."""
-    groups, _ = training_data(shared_data)
+    groups, _ = deduction_training_data(shared_data)
     floors = {"casme3": (0.40, 0.72), "samm": (0.80, 0.88)}  # (fine accuracy, coarse accuracy)
     for name, items in groups.items():
         subjects = sorted({e.subject for e in items})
@@ -171,7 +172,7 @@ def test_grouped_cross_validation_accuracy(shared_data):
 
 @pytest.mark.realdata
 def test_megc_training_answers_agree_with_vocabulary(shared_data):
-    clips = read_megc_qa(shared_data / "vqa/megc2025_mevqa/me_vqa_samm_casme2_smic.jsonl")
+    clips = read_qa_labels(shared_data / "vqa/megc2025_mevqa/me_vqa_samm_casme2_smic.jsonl")
     assert len(clips) == 297
     for c in clips:
         if c.fine:

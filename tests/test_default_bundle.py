@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from faceqa.evidence.au_codes import parse_aus
-from faceqa.evidence.emotion_classes import COARSE_CLASSES, FINE_CLASSES
-from faceqa.evidence.facs import action_units
+from faceqa.facs.au_codes import parse_aus
+from faceqa.facs.emotion_classes import COARSE_CLASSES, FINE_CLASSES
+from faceqa.facs.units import action_units
 from faceqa.models import is_available
 
 BUNDLE = Path(__file__).resolve().parents[1] / "adapters" / "default"
@@ -82,7 +82,7 @@ def check_label(question: str, answer: str, fine=FINE_CLASSES, coarse=COARSE_CLA
 
 
 def test_every_megc_question_type_gets_a_valid_label(answerer):
-    from faceqa.evidence.annotations import LabelledExpression
+    from faceqa.facs.annotations import LabelledExpression
     from faceqa.qa.facts import facts_from_labels
 
     vocab = answerer.vocab
@@ -130,7 +130,7 @@ def test_scores_json_follows_from_the_held_out_answers(answerer):
 
 def test_a_sample_of_held_out_clips_answers_as_recorded(answerer):
     """Re-answer some held-out clips (both evidence modes, several datasets): the same rows as heldout.jsonl."""
-    from faceqa.evidence.deduction import DeductionModel
+    from faceqa.facs.deduction import DeductionModel
     from faceqa.train.evaluate import answer_clip, clip_from_labels
 
     rows = _rows()

@@ -199,7 +199,7 @@ def test_injected_au_is_spotted_and_named(tmp_path, face, pipe, au, side, level,
 
 def _generated_scores(tmp_path, face, pipe, seeds, distractors: bool):
     """Spotting scores, AU-in-top-2 and side-right shares over random generated clips (every 5th at 200 fps)."""
-    from faceqa.evidence.spotting_metrics import Interval, spotting_scores
+    from faceqa.megc.metrics import Interval, spotting_scores
     from faceqa.synth import random_clip_spec
 
     predicted, truth = [], []

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from faceqa.errors import InvalidInputError
-from faceqa.evidence.annotations import CASME3_ALL_CSV, CASME3_ME_CSV, CASME3_PART_C_CSV, MEGC2025_TRAIN_QA
-from faceqa.evidence.au_codes import (
+from faceqa.facs.annotations import CASME3_ALL_CSV, CASME3_ME_CSV, CASME3_PART_C_CSV
+from faceqa.facs.au_codes import (
     AUCode,
     au_numbers,
     format_au_codes,
@@ -20,7 +20,8 @@ from faceqa.evidence.au_codes import (
     parse_au_names,
     parse_aus,
 )
-from faceqa.evidence.facs import action_units, au_by_name, au_by_number, is_au_name
+from faceqa.facs.units import action_units, au_by_name, au_by_number, is_au_name
+from faceqa.megc.io import MEGC2025_TRAIN_QA
 
 
 def test_table_is_ordered_and_unique():

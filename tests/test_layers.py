@@ -1,10 +1,13 @@
-"""Packages import one way: the surfaces (tools, chat) never import the CLI; lower layers never import upper ones."""
+"""Packages import one way: the surfaces (tools, chat) never import the CLI; lower layers never import upper ones.
+Each concern has one home: FACS knowledge in faceqa.facs, MEGC files and metrics in faceqa.megc."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +19,11 @@ RULES = {
     "faceqa.qa": ["faceqa.cli", "faceqa.tools", "faceqa.chat"],
     "faceqa.perception": ["faceqa.cli", "faceqa.tools", "faceqa.chat", "faceqa.qa", "faceqa.evidence"],
     "faceqa.media": ["faceqa.perception", "faceqa.cli", "faceqa.qa"],
+    "faceqa.facs": ["faceqa.evidence", "faceqa.megc", "faceqa.qa", "faceqa.perception", "faceqa.media",
+                    "faceqa.aullm", "faceqa.cli"],
+    "faceqa.evidence.extract": ["faceqa.megc", "faceqa.qa", "faceqa.aullm", "faceqa.cli", "faceqa.tools"],
 }
+PACKAGE = Path(__file__).resolve().parents[1] / "faceqa"
 
 
 def _imported(module: str) -> list[str]:
@@ -32,3 +39,51 @@ def test_imports_stay_in_their_layer(module):
     loaded = _imported(module)
     wrong = [m for m in loaded for banned in RULES[module] if m == banned or m.startswith(banned + ".")]
     assert not wrong, f"importing {module} loads {wrong}"
+
+
+def _definitions() -> dict[str, list[str]]:
+    """Top-level function and class names of every faceqa module -> the modules defining them."""
+    out: dict[str, list[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                out.setdefault(node.name, []).append(module)
+    return out
+
+
+def test_facs_knowledge_lives_in_faceqa_facs():
+    defs = _definitions()
+    knowledge = ["ActionUnit", "au_by_name", "AUCode", "parse_au_codes", "format_au_names", "normalise_fine",
+                 "coarse_of", "AURelationPrior", "load_au_relation_prior", "deduce", "fit_deduction_model",
+                 "LabelledExpression", "read_casme3_part_a"]
+    for name in knowledge:
+        assert [m.rsplit(".", 1)[0] for m in defs[name]] == ["faceqa.facs"], (name, defs[name])
+    evidence_modules = {p.stem for p in (PACKAGE / "evidence").glob("*.py")}
+    assert not evidence_modules & {"facs", "au_codes", "emotion_classes", "au_graph", "deduction", "annotations",
+                                   "spotting_metrics"}
+
+
+def test_megc_files_and_metrics_live_in_faceqa_megc():
+    defs = _definitions()
+    for name in ["read_qa_file", "read_qa_labels", "spotting_scores", "recognition_scores", "strs_score",
+                 "match_intervals"]:
+        assert [m.rsplit(".", 1)[0] for m in defs[name]] == ["faceqa.megc"], (name, defs[name])
+    readers = sorted(n for n in defs if n.startswith("read_") and ("qa" in n or "megc" in n))
+    assert readers == ["read_qa_file", "read_qa_labels"], readers
+
+
+def test_one_qa_reader(tmp_path):
+    """The labels reader reads through read_qa_file, so it refuses what read_qa_file refuses."""
+    from faceqa.errors import InvalidInputError
+    from faceqa.megc.io import read_qa_labels
+
+    row = {"id": "q1", "dataset": "samm", "image_id": "c1", "subject": "6", "question": "What is the coarse "
+           "expression class?", "answer": "negative"}
+    path = tmp_path / "dup.jsonl"
+    path.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInputError, match="duplicate row key"):
+        read_qa_labels(path)
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    [clip] = read_qa_labels(path)
+    assert (clip.dataset, clip.clip, clip.coarse) == ("samm", "c1", "negative")

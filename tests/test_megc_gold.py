@@ -8,7 +8,7 @@ import json
 import pytest
 
 from faceqa.cli.main import main
-from faceqa.evidence import LabelledExpression, parse_aus
+from faceqa.facs import LabelledExpression, parse_aus
 from faceqa.megc.gold import lvqa_answer, lvqa_gold
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from faceqa.cli.main import main
 from faceqa.errors import ModelUnavailableError
-from faceqa.evidence import parse_aus
+from faceqa.facs import parse_aus
 from faceqa.qa import FaceQA, facts_from_labels
 from faceqa.synth import ClipSpec, InjectedAU, InjectedEvent, make_clip
 

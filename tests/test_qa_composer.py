@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from faceqa.errors import InvalidInputError
-from faceqa.evidence import LabelledExpression, parse_aus, read_megc_qa
-from faceqa.megc.io import read_qa_file
+from faceqa.facs import LabelledExpression, parse_aus
+from faceqa.megc.io import read_qa_file, read_qa_labels
 from faceqa.qa import Composer, Facts, facts_from_labels, parse_question
 from faceqa.qa.facts import AUFact, EventFact
 
@@ -118,7 +118,7 @@ def test_composer_reproduces_the_training_answers(shared_data):
     """Given a clip's labelled AUs (and, for the compound sentence, its classes), every AU, yes/no, side and
     compound answer of the MEGC 2025 training file is reproduced character for character."""
     path = shared_data / "vqa/megc2025_mevqa/me_vqa_samm_casme2_smic.jsonl"
-    clips = {c.clip: c for c in read_megc_qa(path)}
+    clips = {c.clip: c for c in read_qa_labels(path)}
     composer = Composer()
     checked = 0
     for row in read_qa_file(path).rows:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from faceqa.errors import InvalidInputError
-from faceqa.evidence.spotting_metrics import (
+from faceqa.megc.metrics import (
     Counts,
     Interval,
     interval_iou,

@@ -9,8 +9,8 @@ import pytest
 
 from faceqa.cli.main import main
 from faceqa.errors import InvalidInputError
-from faceqa.evidence.annotations import LabelledExpression
-from faceqa.evidence.au_codes import parse_aus
+from faceqa.facs.annotations import LabelledExpression
+from faceqa.facs.au_codes import parse_aus
 from faceqa.train.config import TrainConfig
 from faceqa.train.evaluate import au_set_f1, compare, kind_metrics, parse_compound, routing_table
 from faceqa.train.examples import load_clips, qa_examples, split_by_subject, subject_key

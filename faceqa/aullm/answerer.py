@@ -37,7 +37,7 @@ from faceqa.aullm.features import (
     synthetic_displacement,
 )
 from faceqa.aullm.premises import EMOTION_KINDS, Premises, build_premises
-from faceqa.evidence.au_codes import AUCode
+from faceqa.facs.au_codes import AUCode
 from faceqa.resources import default_bundle
 
 ROUTE_METRICS = {"coarse": "coarse UF1", "fine": "fine UF1", "aus": "AU F1", "au_present": "accuracy",

@@ -48,7 +48,7 @@ def load_base(config: AULLMConfig, device: str | None = None):
 
 
 def _prior_file() -> Path:
-    from faceqa.evidence import au_graph
+    from faceqa.facs import au_graph
 
     return Path(au_graph.__file__).resolve().parents[1] / "data" / "au_relation_prior.json"
 
@@ -57,7 +57,7 @@ def create_model(config: AULLMConfig, llm=None, tokenizer=None, lora: bool = Tru
     """A fresh AULLM++ (random projector and graph, new LoRA adapter) on the base model."""
     from peft import LoraConfig, get_peft_model
 
-    from faceqa.evidence.au_graph import load_au_relation_prior
+    from faceqa.facs.au_graph import load_au_relation_prior
 
     if llm is None:
         llm, tokenizer = load_base(config)
@@ -106,7 +106,7 @@ def from_pretrained(folder: str | Path, llm=None, tokenizer=None, device: str | 
     """Load a bundle onto its base model (loaded here unless ``llm``/``tokenizer`` are given)."""
     from peft import PeftModel
 
-    from faceqa.evidence.au_graph import load_au_relation_prior
+    from faceqa.facs.au_graph import load_au_relation_prior
 
     folder = Path(folder)
     for part in ("config.json", "adapter", "evidence.safetensors", "prompt.txt", "prior.json"):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from faceqa.aullm.losses import asymmetric_loss
-from faceqa.evidence.au_codes import AUCode
+from faceqa.facs.au_codes import AUCode
 
 
 def counterfactual_aus(aus: list[AUCode], candidates: tuple[int, ...], rng: np.random.Generator

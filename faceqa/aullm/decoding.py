@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from faceqa.evidence.emotion_classes import COARSE_CLASSES, FINE_CLASSES
-from faceqa.evidence.facs import action_units, au_by_number
+from faceqa.facs.emotion_classes import COARSE_CLASSES, FINE_CLASSES
+from faceqa.facs.units import action_units, au_by_number
 
 
 @dataclass(frozen=True)

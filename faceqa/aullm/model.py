@@ -61,7 +61,7 @@ class AULLM(nn.Module):
 
     def _au_name_embeddings(self) -> torch.Tensor:
         """(N, D) mean input embedding of each AU node's MEGC name ("lip corner puller"), from the base LLM."""
-        from faceqa.evidence.facs import au_by_number
+        from faceqa.facs.units import au_by_number
 
         emb = self.llm.get_input_embeddings()
         rows = []

@@ -11,7 +11,7 @@ tokens carry it as embeddings; prompt version 2 (``prompts/aullm_v2.txt``) also 
   relation graph are passed through at 100%.
 - **Interval** (prefix, when known): onset, apex and offset frames and the duration.
 - **Candidates** (suffix, only for the questions about the emotion class): the fine classes the
-  AU -> emotion deduction (:func:`~faceqa.evidence.deduction.deduce`) gives the stated AUs, top
+  AU -> emotion deduction (:func:`~faceqa.facs.deduction.deduce`) gives the stated AUs, top
   three with their probabilities, and the most probable coarse class (by summed probability,
   which can differ from the top fine class's coarse class).
 
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from faceqa.evidence.au_codes import AUCode
-from faceqa.evidence.facs import au_by_number
+from faceqa.facs.au_codes import AUCode
+from faceqa.facs.units import au_by_number
 
 THRESHOLD = 0.5
 """AU head probability from which an AU is stated (and given to the deduction)."""
@@ -136,7 +136,7 @@ def build_premises(probs, node_aus: Sequence[int], nodes, extra: Sequence[AUCode
     offset, fps; the candidates come from the deduction (``deduction_model`` or the shipped one)
     under ``convention``.
     """
-    from faceqa.evidence.deduction import deduce
+    from faceqa.facs.deduction import deduce
 
     probs = np.asarray(probs, dtype=np.float64)
     nodes = np.asarray(nodes, dtype=np.float64)

@@ -30,9 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Spot and report."""
-    from faceqa.evidence.deduction import deduce
     from faceqa.evidence.extract import extract_evidence
-    from faceqa.evidence.facs import au_by_number
+    from faceqa.facs.deduction import deduce
+    from faceqa.facs.units import au_by_number
 
     ev = extract_evidence(args.media, fps=args.fps, start=args.start, end=args.end, mode=args.mode,
                           progress=not args.no_progress)

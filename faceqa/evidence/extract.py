@@ -163,7 +163,7 @@ class Evidence:
         """
         import pandas as pd
 
-        from faceqa.evidence.facs import au_by_number
+        from faceqa.facs.units import au_by_number
 
         value = self.interval_intensity(onset, offset)
         active = {a.au for a in active_aus(value, config, include_distractors=True)}

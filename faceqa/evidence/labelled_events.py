@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from faceqa.errors import InvalidInputError
-from faceqa.evidence.spotting_metrics import Interval, match_intervals
+from faceqa.megc.metrics import Interval, match_intervals
 
 SPLITS = ("tune", "report")
 

@@ -19,7 +19,7 @@ def plot_timeline(evidence, path: str | Path, top: int = 6, title: str | None = 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from faceqa.evidence.facs import au_by_number
+    from faceqa.facs.units import au_by_number
 
     t = evidence.table
     time = t["time_s"].to_numpy()

@@ -29,7 +29,7 @@ ME-LVQA (2026):
 - ``event_type``: accuracy, UF1 and UAR over micro / macro;
 - ``spotting`` and ``strs``, when event files are given (the CSV layout of
   :mod:`~faceqa.megc.labels`): MEGC spotting TP/FP/FN/P/R/F1 (IoU >= 0.5, per video and type) and
-  STRS = spotting F1 x analysis F1 (:func:`~faceqa.evidence.spotting_metrics.strs_score`), the
+  STRS = spotting F1 x analysis F1 (:func:`~faceqa.megc.metrics.strs_score`), the
   analysis on the coarse class of each event's fine emotion (events without one, ``others`` and
   macro-expressions in the CAS(ME)^3 annotations, are spotted but not analysed).
 """
@@ -46,10 +46,10 @@ from typing import Any
 import numpy as np
 
 from faceqa.errors import FaceQAError
-from faceqa.evidence.emotion_classes import COARSE_CLASSES, FINE_CLASSES, coarse_of, normalise_fine
-from faceqa.evidence.spotting_metrics import Interval, recognition_scores, spotting_scores, strs_score
+from faceqa.facs.emotion_classes import COARSE_CLASSES, FINE_CLASSES, coarse_of, normalise_fine
 from faceqa.megc.io import QARow, read_qa_file
 from faceqa.megc.labels import ClipLabels, read_au_labels
+from faceqa.megc.metrics import Interval, recognition_scores, spotting_scores, strs_score
 from faceqa.megc.text_metrics import corpus_bleu, rouge1, sentence_bleu
 from faceqa.qa.questions import find_au, parse_question
 

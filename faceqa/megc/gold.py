@@ -29,19 +29,26 @@ the two files disagree on the frames of a few events), for spotting and STRS, an
 **Oracle AU labels from ME-VQA answers** (:func:`au_labels_from_qa`): one row per clip of an
 answered ME-VQA file (``video`` = ``image_id``, ``aus`` = the AU answer as FACS codes, with the side
 of each AU a "left or right" answer gives: ``4+R7``).
+
+**The deduction model's training set** (:func:`deduction_training_data`): CAS(ME)^3 part A
+micro-expressions and the SAMM clips of the MEGC 2025 ME-VQA training file, for
+:func:`~faceqa.facs.deduction.fit_deduction_model`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from faceqa.errors import InvalidInputError
-from faceqa.evidence.annotations import LabelledExpression, read_casme3_part_a, read_megc_qa
-from faceqa.evidence.au_codes import AUCode, format_au_codes, format_au_names
+from faceqa.facs.annotations import CASME3_ME_CSV, LabelledExpression, read_casme3_part_a
+from faceqa.facs.au_codes import AUCode, format_au_codes, format_au_names
+from faceqa.megc.io import MEGC2025_TRAIN_QA, read_qa_labels
 from faceqa.megc.labels import event_row
 from faceqa.qa.questions import parse_question
 
@@ -132,4 +139,22 @@ def lvqa_gold(videos: dict[str, list[LabelledExpression]], questions: list[tuple
 
 def au_labels_from_qa(path: str | os.PathLike) -> list[dict[str, str]]:
     """AU-labels rows (``video``, ``aus``) from the answers of an ME-VQA file (see the module docstring)."""
-    return [{"video": c.clip, "aus": format_au_codes(c.aus)} for c in read_megc_qa(Path(path))]
+    return [{"video": c.clip, "aus": format_au_codes(c.aus)} for c in read_qa_labels(path)]
+
+
+def deduction_training_data(data_root: str | os.PathLike,
+                            ) -> tuple[dict[str, list[LabelledExpression]], list[dict[str, Any]]]:
+    """The shipped deduction model's training set from the shared data folder, grouped by convention.
+
+    ``casme3``: CAS(ME)^3 part A micro-expressions; ``samm``: the SAMM clips of the MEGC 2025
+    ME-VQA training file with AU and fine answers. Also returns the sources (path, sha256, count).
+    """
+    root = Path(data_root)
+    casme3 = [e for e in read_casme3_part_a(root / CASME3_ME_CSV) if e.fine]
+    samm = [e for e in read_qa_labels(root / MEGC2025_TRAIN_QA) if e.dataset == "samm" and e.fine and e.aus]
+    groups = {"casme3": casme3, "samm": samm}
+    sources = [
+        {"path": rel, "sha256": hashlib.sha256((root / rel).read_bytes()).hexdigest(), "expressions": len(g)}
+        for rel, g in ((CASME3_ME_CSV, casme3), (MEGC2025_TRAIN_QA, samm))
+    ]
+    return groups, sources

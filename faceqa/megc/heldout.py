@@ -7,7 +7,7 @@ composer, the emotion deduced from the AUs alone. The protocol is the deduction 
 test ``test_grouped_cross_validation_accuracy``): SAMM subjects, sorted, are split into ``folds``
 groups (``subjects[k::folds]``); the clips of group k are answered by a deduction model fitted on
 CAS(ME)^3 part A and the SAMM clips of the other groups
-(:func:`~faceqa.evidence.deduction.fit_deduction_model`), under the ``samm`` convention
+(:func:`~faceqa.facs.deduction.fit_deduction_model`), under the ``samm`` convention
 (``folds=28``, one per SAMM subject, is the leave-one-subject-out protocol of
 ``scripts/evaluate_deduction.py``; on this data it gives the same answers as 4 folds). SMIC clips
 carry no AU answers and SMIC is never fitted on: they are answered, from no AUs, with the shared
@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from faceqa.errors import InvalidInputError
-from faceqa.evidence.annotations import MEGC2025_TRAIN_QA
-from faceqa.evidence.au_codes import parse_au_codes
-from faceqa.evidence.deduction import fit_deduction_model, training_data
+from faceqa.facs.au_codes import parse_au_codes
+from faceqa.facs.deduction import fit_deduction_model
 from faceqa.megc.evaluate import evaluate_rows
-from faceqa.megc.gold import au_labels_from_qa
-from faceqa.megc.io import QARow, parse_row, read_qa_file
+from faceqa.megc.gold import au_labels_from_qa, deduction_training_data
+from faceqa.megc.io import MEGC2025_TRAIN_QA, QARow, parse_row, read_qa_file
 from faceqa.megc.labels import ClipLabels
 from faceqa.megc.predict import Predictor
 from faceqa.megc.splits import subject_folds
@@ -41,7 +40,7 @@ def heldout_predictions(data_root: str | os.PathLike, folds: int = 4) -> tuple[l
     root = Path(data_root)
     gold = read_qa_file(root / MEGC2025_TRAIN_QA)
     labels = {r["video"]: ClipLabels(r["video"], parse_au_codes(r["aus"])) for r in au_labels_from_qa(gold.path)}
-    groups, _ = training_data(root)
+    groups, _ = deduction_training_data(root)
     clips = gold.clips()
     samm_subjects = [rows[0].subject for rows in clips.values() if rows[0].dataset == "samm"]
     plan = [(held, fit_deduction_model({k: [e for e in v if not (k == "samm" and e.subject in held)]

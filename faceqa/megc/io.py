@@ -21,6 +21,10 @@ the answer, and the dataset. The dataset is the ``dataset`` field without ``_tes
 word of ``video_id`` (``samm_test_...``, ``casme3_test_...``). One correction: the published 2025
 CAS(ME)^3 test file labels its rows ``samm_test``; a ``samm`` row whose subject is not a number
 (SAMM subjects are numbers, CAS(ME)^3's are letters: ``dzw``) is read as ``casme3``.
+
+:func:`read_qa_labels` reads an answered ME-VQA file as expert labels: one
+:class:`~faceqa.facs.annotations.LabelledExpression` per clip, its AUs, sides, fine and coarse
+classes taken from the answers.
 """
 
 from __future__ import annotations
@@ -29,11 +33,15 @@ import json
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from faceqa.errors import InvalidInputError
+from faceqa.facs.annotations import LabelledExpression
+from faceqa.facs.au_codes import parse_au_names
+from faceqa.facs.emotion_classes import normalise_coarse, normalise_fine
+from faceqa.facs.units import au_by_name
 
 FORMAT_VQA_2025 = "me-vqa-2025"
 FORMAT_VQA_V2_2026 = "me-vqa-v2-2026"
@@ -42,6 +50,8 @@ FORMATS = (FORMAT_VQA_2025, FORMAT_VQA_V2_2026, FORMAT_LVQA_2026)
 SUBMISSION_KEYS = ("video_id", "video", "question", "answer")
 """Keys of a submission row, in the order the example prediction files write them."""
 DATASETS = ("samm", "casme2", "casme3", "smic")
+MEGC2025_TRAIN_QA = "vqa/megc2025_mevqa/me_vqa_samm_casme2_smic.jsonl"
+"""The MEGC 2025 ME-VQA training file inside the shared data folder (../shared/data)."""
 
 _DATASET_PREFIX = re.compile(r"^(samm|casme2|casme3|casme|cas|smic)(?:_|$)", re.IGNORECASE)
 
@@ -215,3 +225,59 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]], append:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
         f.flush()
+
+
+_AU_QUESTION = re.compile(r"^What (?:is|are) the action units?\?$")
+_SIDE_QUESTION = re.compile(r"^Is the action unit (.+) located on the left or right face\?$")
+_COMPOUND_ANSWER = re.compile(
+    r"present (?:is|are): (.+?)\. Therefore, the fine-grained expression class is (\w+), "
+    r"and the coarse expression class is (\w+)"
+)
+
+
+def _apply_answer(clip: LabelledExpression, question: str, answer: str) -> LabelledExpression:
+    answer = answer.strip()
+    if not answer:
+        return clip
+    if question == "What is the coarse expression class?":
+        return replace(clip, coarse=normalise_coarse(answer))
+    if question == "What is the fine-grained expression class?":
+        return replace(clip, fine=normalise_fine(answer))
+    if _AU_QUESTION.match(question):
+        return replace(clip, aus=tuple(parse_au_names(answer)))
+    if m := _SIDE_QUESTION.match(question):
+        number = au_by_name(m.group(1)).number
+        side = {"left": "L", "right": "R"}.get(answer.lower())
+        aus = tuple(replace(a, side=side) if a.number == number and side else a for a in clip.aus)
+        return replace(clip, aus=aus)
+    if m := _COMPOUND_ANSWER.search(answer):
+        aus = clip.aus or tuple(parse_au_names(m.group(1)))
+        return replace(
+            clip, aus=aus, fine=clip.fine or normalise_fine(m.group(2)),
+            coarse=clip.coarse or normalise_coarse(m.group(3)),
+        )
+    return clip
+
+
+def read_qa_labels(path: str | os.PathLike) -> list[LabelledExpression]:
+    """An answered ME-VQA file (read by :func:`read_qa_file`) -> one record per (dataset, clip), in
+    first-appearance order.
+
+    The AU answer gives the AUs; a "left or right" answer sets that AU's side; the compound
+    answer fills the AUs, fine and coarse classes where the single questions are missing.
+    Yes/no presence questions and free-text analyses are not read; unanswered rows add nothing.
+    """
+    clips: dict[tuple[str, str], LabelledExpression] = {}
+    side_rows: list[tuple[tuple[str, str], str, str]] = []
+    for r in read_qa_file(path).rows:
+        key = (r.dataset or "", r.clip)
+        if key not in clips:
+            clips[key] = LabelledExpression(dataset=key[0], subject=r.subject or "", clip=r.clip, aus=(),
+                                            onset=r.onset, offset=r.offset)
+        if _SIDE_QUESTION.match(r.question):
+            side_rows.append((key, r.question, r.answer))
+        else:
+            clips[key] = _apply_answer(clips[key], r.question, r.answer)
+    for key, question, answer in side_rows:
+        clips[key] = _apply_answer(clips[key], question, answer)
+    return list(clips.values())

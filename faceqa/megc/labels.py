@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from faceqa.errors import FaceQAError, InvalidInputError
-from faceqa.evidence.annotations import LabelledExpression
-from faceqa.evidence.au_codes import AUCode, format_au_codes, parse_aus
-from faceqa.evidence.emotion_classes import coarse_of, normalise_fine
+from faceqa.facs.annotations import LabelledExpression
+from faceqa.facs.au_codes import AUCode, format_au_codes, parse_aus
+from faceqa.facs.emotion_classes import coarse_of, normalise_fine
 
 EVENT_COLUMNS = ("video", "onset", "apex", "offset", "type", "aus", "emotion")
 """Columns of an events CSV, in written order."""

@@ -38,7 +38,7 @@ DATASET_CONVENTION = {"samm": "samm", "casme3": "casme3"}
 
 class ClipRef(Protocol):
     """What is needed to find a clip's media: a :class:`~faceqa.megc.io.QARow`, or a
-    :class:`~faceqa.evidence.annotations.LabelledExpression` (which has no ``filename``)."""
+    :class:`~faceqa.facs.annotations.LabelledExpression` (which has no ``filename``)."""
 
     clip: str
     subject: str | None

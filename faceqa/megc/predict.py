@@ -196,7 +196,7 @@ def predict(questions: str | Path, out: str | Path, media_root: str | Path | Non
 
 
 def _event_rows(clip: str, answer: Answer) -> list[dict[str, str]]:
-    from faceqa.evidence.au_codes import AUCode
+    from faceqa.facs.au_codes import AUCode
 
     rows = []
     for e in answer.evidence.get("events", []):

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from faceqa.errors import FaceQAError, InvalidInputError, ModelUnavailableError, NoFaceError
-from faceqa.evidence.deduction import DeductionModel
+from faceqa.facs.deduction import DeductionModel
 from faceqa.qa.clip import ClipAnalysis, analyze_clip
 from faceqa.qa.composer import Composer
 from faceqa.qa.facts import Facts
@@ -104,7 +104,7 @@ class FaceQA:
         gallery: gallery URI or open :class:`~faceqa.gallery.Gallery` for "who is this" questions.
         convention: default labelling convention of the AU -> emotion deduction (``casme3``,
             ``samm`` or None for the shared weights).
-        deduction_model: a fitted :class:`~faceqa.evidence.deduction.DeductionModel` (default: shipped).
+        deduction_model: a fitted :class:`~faceqa.facs.deduction.DeductionModel` (default: shipped).
         templates: answer template folder of the composer (default ``prompts/composer``).
         progress: show progress bars over video frames.
     """

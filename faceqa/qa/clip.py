@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from faceqa.errors import InvalidInputError
-from faceqa.evidence.deduction import DeductionModel
 from faceqa.evidence.extract import Evidence, EvidenceCollector, resolve_mode
+from faceqa.facs.deduction import DeductionModel
 from faceqa.gallery.recognize import BestFrame, BestFrames, identify_tracks
 from faceqa.media import Media, MediaInfo, open_media
 from faceqa.perception.expression import EmotionClassifier

@@ -8,7 +8,7 @@ Facts are built from one of two sources and answer every question kind the same 
 - :func:`facts_from_labels`: oracle AU labels (FACS codes or MEGC names, optionally events with
   onset/offset/type), so the deduction and answer stages run without video.
 
-In both, the fine and coarse emotion classes come from :func:`~faceqa.evidence.deduction.deduce`
+In both, the fine and coarse emotion classes come from :func:`~faceqa.facs.deduction.deduce`
 over the AU numbers, under the dataset's labelling ``convention``; each event gets its own.
 The face-tool results of free-form questions (faces, identities, verification, quality) are
 attached by :class:`~faceqa.qa.api.FaceQA` as it calls the tools.
@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from faceqa.evidence.annotations import LabelledExpression
-from faceqa.evidence.au_codes import AUCode
-from faceqa.evidence.deduction import Deduction, DeductionModel, deduce
-from faceqa.evidence.facs import au_by_number
 from faceqa.evidence.spotting import MICRO_MAX_S
+from faceqa.facs.annotations import LabelledExpression
+from faceqa.facs.au_codes import AUCode
+from faceqa.facs.deduction import Deduction, DeductionModel, deduce
+from faceqa.facs.units import au_by_number
 
 RANK_EXCLUDED = frozenset({45})
 """AUs left out of the strength ranking (blinks are not expressions)."""

@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 
 from faceqa.errors import InvalidInputError
-from faceqa.evidence.facs import ActionUnit, action_units, au_by_number, normalise_name
+from faceqa.facs.units import ActionUnit, action_units, au_by_number, normalise_name
 
 MEGC_VQA_KINDS = frozenset({"coarse", "fine", "aus", "au_present", "au_side", "compound", "analysis"})
 """Kinds of the ME-VQA files (2025 and v2 2026)."""

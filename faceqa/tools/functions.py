@@ -136,7 +136,7 @@ class FaceTools:
                      include_inactive: bool = False) -> dict:
         """AU intensity (0-5, FACS A-E) from the onset to the offset frame, per side, and the emotion deduced
         from the active AUs."""
-        from faceqa.evidence.deduction import deduce
+        from faceqa.facs.deduction import deduce
         from faceqa.qa.clip import analyze_clip
 
         m = self.policy.check_media(media, fps=fps, start=onset, end=offset)
@@ -160,8 +160,8 @@ class FaceTools:
     def spot_expressions(self, media: str, fps: float | None = None, start: int | None = None,
                          end: int | None = None, mode: str = "auto") -> dict:
         """Expression events (onset/apex/offset, micro or macro, AUs with sides, likely emotion), in time order."""
-        from faceqa.evidence.deduction import deduce
-        from faceqa.evidence.facs import au_by_number
+        from faceqa.facs.deduction import deduce
+        from faceqa.facs.units import au_by_number
         from faceqa.qa.clip import analyze_clip
 
         m = self.policy.check_media(media, fps=fps, start=start, end=end)

@@ -30,7 +30,7 @@ from faceqa.aullm.answerer import dataset_key
 from faceqa.aullm.ccr import counterfactual_aus, mask_features
 from faceqa.aullm.features import MEASURED, EvidenceFeatures, collate, features_from_labels
 from faceqa.aullm.premises import EMOTION_KINDS, build_premises
-from faceqa.evidence.annotations import LabelledExpression
+from faceqa.facs.annotations import LabelledExpression
 from faceqa.megc.media import DATASET_CONVENTION, DATASET_FPS
 from faceqa.train.examples import QAExample, subject_key
 
@@ -116,9 +116,10 @@ class Deductions:
         self.models: list = []
         if data_root is None or folds <= 0 or not (Path(data_root) / "labels").is_dir():
             return
-        from faceqa.evidence.deduction import fit_deduction_model, training_data
+        from faceqa.facs.deduction import fit_deduction_model
+        from faceqa.megc.gold import deduction_training_data
 
-        groups, _ = training_data(Path(data_root))
+        groups, _ = deduction_training_data(data_root)
         keys = {subject_key(c) for c in train_clips}
         groups = {k: [e for e in v if subject_key(e) in keys] for k, v in groups.items()}
         if not any(groups.values()):

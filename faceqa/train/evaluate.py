@@ -43,9 +43,9 @@ from tqdm import tqdm
 
 from faceqa.aullm.answerer import dataset_key
 from faceqa.errors import InvalidInputError
-from faceqa.evidence.annotations import LabelledExpression
-from faceqa.evidence.au_codes import parse_aus
-from faceqa.evidence.spotting_metrics import recognition_scores
+from faceqa.facs.annotations import LabelledExpression
+from faceqa.facs.au_codes import parse_aus
+from faceqa.megc.metrics import recognition_scores
 from faceqa.train.examples import qa_examples
 
 HEADLINE = {"coarse": "uf1", "fine": "uf1", "aus": "f1", "au_present": "accuracy", "au_side": "accuracy",
@@ -187,9 +187,9 @@ def facts_from_motion(series: np.ndarray, convention: str | None = None, model=N
     strongest one when none is active), as :func:`~faceqa.qa.facts.facts_from_evidence` does.
     """
     from faceqa.evidence.au_activity import AU_MOTIONS, au_activity
-    from faceqa.evidence.deduction import deduce
-    from faceqa.evidence.facs import au_by_number
     from faceqa.evidence.spotting import active_aus, side_of
+    from faceqa.facs.deduction import deduce
+    from faceqa.facs.units import au_by_number
     from faceqa.qa.facts import RANK_EXCLUDED, AUFact, Facts
 
     strength = au_activity(np.nan_to_num(series), saturate=False).max(axis=0)
@@ -247,7 +247,7 @@ def answer_clip(answerer, clip: LabelledExpression, mode: str, deduction_model=N
 
 def clip_labels(clip: LabelledExpression) -> dict:
     """A held-out clip's labels as a row records them (:func:`clip_from_labels` reads them back)."""
-    from faceqa.evidence.au_codes import format_au_codes
+    from faceqa.facs.au_codes import format_au_codes
 
     return {"dataset": clip.dataset, "aus": format_au_codes(clip.aus), "fine": clip.fine, "coarse": clip.coarse,
             "onset": clip.onset, "apex": clip.apex, "offset": clip.offset}
@@ -255,7 +255,7 @@ def clip_labels(clip: LabelledExpression) -> dict:
 
 def clip_from_labels(row: dict) -> LabelledExpression:
     """The clip a held-out row was asked about (inverse of :func:`clip_labels`)."""
-    from faceqa.evidence.au_codes import parse_au_codes
+    from faceqa.facs.au_codes import parse_au_codes
 
     lab = row["labels"]
     return LabelledExpression(lab["dataset"], row["subject"], row["clip"], tuple(parse_au_codes(lab["aus"] or "")),
@@ -266,7 +266,7 @@ def lvqa_videos(data_root, subjects: Iterable[str]) -> dict[str, list[LabelledEx
     """The CAS(ME)^3 part A long videos of these subject keys (``casme3:spNO.1``), with their events."""
     from pathlib import Path
 
-    from faceqa.evidence.annotations import CASME3_ME_CSV
+    from faceqa.facs.annotations import CASME3_ME_CSV
     from faceqa.megc.gold import casme3_videos
 
     wanted = {s.split(":", 1)[1] for s in subjects if s.startswith("casme3:")}

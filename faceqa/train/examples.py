@@ -14,15 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from faceqa.evidence.annotations import (
-    CASME3_ME_CSV,
-    MEGC2025_TRAIN_QA,
-    LabelledExpression,
-    read_casme3_part_a,
-    read_megc_qa,
-)
-from faceqa.evidence.au_codes import AUCode, format_au_names
-from faceqa.evidence.facs import au_by_number
+from faceqa.facs.annotations import CASME3_ME_CSV, LabelledExpression, read_casme3_part_a
+from faceqa.facs.au_codes import AUCode, format_au_names
+from faceqa.facs.units import au_by_number
+from faceqa.megc.io import MEGC2025_TRAIN_QA, read_qa_labels
 
 Q_COARSE = "What is the coarse expression class?"
 Q_FINE = "What is the fine-grained expression class?"
@@ -57,9 +52,9 @@ def load_clips(data_root: str | Path, sources: tuple[str, ...] = ("megc2025", "c
     root = Path(data_root)
     clips: list[LabelledExpression] = []
     for path in qa_files:
-        clips += read_megc_qa(Path(path))
+        clips += read_qa_labels(path)
     if "megc2025" in sources:
-        clips += read_megc_qa(root / MEGC2025_TRAIN_QA)
+        clips += read_qa_labels(root / MEGC2025_TRAIN_QA)
     if "casme3" in sources:
         clips += [c for c in read_casme3_part_a(root / CASME3_ME_CSV) if c.fine and c.fine != "others"]
     return clips

@@ -66,7 +66,7 @@ def split(cfg: TrainConfig):
 
 def class_vocab(clips) -> dict[str, dict]:
     """Per dataset, the fine and coarse classes and AU numbers its training clips carry (``vocab.json``)."""
-    from faceqa.evidence.emotion_classes import COARSE_CLASSES, FINE_CLASSES
+    from faceqa.facs.emotion_classes import COARSE_CLASSES, FINE_CLASSES
 
     out: dict[str, dict] = {}
     for ds in sorted({dataset_key(c.dataset) for c in clips}):
@@ -85,7 +85,7 @@ def mirrored(clip):
     """The clip seen in a mirror: every left AU right and every right AU left."""
     from dataclasses import replace
 
-    from faceqa.evidence.au_codes import AUCode
+    from faceqa.facs.au_codes import AUCode
 
     swap = {"L": "R", "R": "L", None: None}
     return replace(clip, aus=tuple(AUCode(a.number, swap[a.side], a.intensity, a.lip) for a in clip.aus))

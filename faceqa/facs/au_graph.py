@@ -34,8 +34,8 @@ from typing import Any, Literal
 import numpy as np
 
 from faceqa.errors import InvalidInputError, ModelUnavailableError
-from faceqa.evidence.annotations import CASME3_ALL_CSV, CASME3_ME_CSV, read_casme3_part_a
-from faceqa.evidence.au_codes import au_numbers
+from faceqa.facs.annotations import CASME3_ALL_CSV, CASME3_ME_CSV, read_casme3_part_a
+from faceqa.facs.au_codes import au_numbers
 
 Subset = Literal["micro", "all"]
 

@@ -36,7 +36,6 @@ accuracy per subject held out and, with ``--write``, regenerates the shipped par
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,16 +46,10 @@ from typing import Any
 import numpy as np
 
 from faceqa.errors import InvalidInputError, ModelUnavailableError
-from faceqa.evidence.annotations import (
-    CASME3_ME_CSV,
-    MEGC2025_TRAIN_QA,
-    LabelledExpression,
-    read_casme3_part_a,
-    read_megc_qa,
-)
-from faceqa.evidence.au_codes import AUCode, au_numbers, parse_aus
-from faceqa.evidence.emotion_classes import COARSE_CLASSES, COARSE_OF, FINE_CLASSES
-from faceqa.evidence.facs import au_by_number
+from faceqa.facs.annotations import LabelledExpression
+from faceqa.facs.au_codes import AUCode, au_numbers, parse_aus
+from faceqa.facs.emotion_classes import COARSE_CLASSES, COARSE_OF, FINE_CLASSES
+from faceqa.facs.units import au_by_number
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "au_emotion_model.json"
 """Where the package ships the fitted deduction model."""
@@ -190,7 +183,7 @@ class DeductionModel:
 
         return {
             "format": FORMAT,
-            "description": "AU -> fine emotion logistic model with prototype prior (faceqa.evidence.deduction)",
+            "description": "AU -> fine emotion logistic model with prototype prior (faceqa.facs.deduction)",
             "sources": list(self.sources),
             "hyperparameters": self.hyperparameters,
             "classes": list(self.classes),
@@ -300,23 +293,6 @@ def fit_deduction_model(
         for k, name in enumerate(names)
     }
     return DeductionModel(classes, aus, w, b, conventions, {"lam": lam, "w0": w0, "lam_d": lam_d}, tuple(sources))
-
-
-def training_data(data_root: Path) -> tuple[dict[str, list[LabelledExpression]], list[dict[str, Any]]]:
-    """The shipped model's training set from the shared data folder, grouped by convention.
-
-    ``casme3``: CAS(ME)^3 part A micro-expressions; ``samm``: the SAMM clips of the MEGC 2025
-    ME-VQA training file with AU and fine answers. Also returns the sources (path, sha256, count).
-    """
-    root = Path(data_root)
-    casme3 = [e for e in read_casme3_part_a(root / CASME3_ME_CSV) if e.fine]
-    samm = [e for e in read_megc_qa(root / MEGC2025_TRAIN_QA) if e.dataset == "samm" and e.fine and e.aus]
-    groups = {"casme3": casme3, "samm": samm}
-    sources = [
-        {"path": rel, "sha256": hashlib.sha256((root / rel).read_bytes()).hexdigest(), "expressions": len(g)}
-        for rel, g in ((CASME3_ME_CSV, casme3), (MEGC2025_TRAIN_QA, samm))
-    ]
-    return groups, sources
 
 
 @lru_cache(maxsize=4)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from faceqa.errors import InvalidInputError
-from faceqa.evidence.facs import ActionUnit, au_by_name, au_by_number
+from faceqa.facs.units import ActionUnit, au_by_name, au_by_number
 
 Side = Literal["L", "R"]
 Intensity = Literal["A", "B", "C", "D", "E"]
