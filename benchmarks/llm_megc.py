@@ -69,8 +69,9 @@ def write_files(set_name: str, clips, folder: Path) -> tuple[Path, Path]:
 
 def per_type(gold: Path, pred: Path) -> dict:
     """Question type -> headline figure (and n) of a prediction file against the gold answers."""
+    from faceqa.qa.kinds import HEADLINE
     from faceqa.qa.questions import parse_question
-    from faceqa.train.evaluate import HEADLINE, kind_metrics
+    from faceqa.train.evaluate import kind_metrics
 
     answers = {json.loads(line)["video_id"]: json.loads(line)["answer"] for line in pred.read_text().splitlines()}
     by_kind: dict[str, tuple[list[str], list[str]]] = {}

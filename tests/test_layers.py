@@ -87,3 +87,57 @@ def test_one_qa_reader(tmp_path):
     path.write_text(json.dumps(row) + "\n", encoding="utf-8")
     [clip] = read_qa_labels(path)
     assert (clip.dataset, clip.clip, clip.coarse) == ("samm", "c1", "negative")
+
+
+def _parse_question_kinds() -> set[str]:
+    """Every kind parse_question can return: the literal kinds its Question(...) calls name."""
+    tree = ast.parse((PACKAGE / "qa" / "questions.py").read_text(encoding="utf-8"))
+    return {node.args[1].value for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Question"
+            and len(node.args) > 1 and isinstance(node.args[1], ast.Constant)}
+
+
+def test_the_kind_table_covers_every_kind_and_each_user_reads_it():
+    from faceqa.qa.composer import Composer
+    from faceqa.qa.kinds import HEADLINE, KINDS, MEGC_LVQA_KINDS, MEGC_VQA_KINDS, SCORED_KINDS, TOOL_KINDS
+
+    kinds = _parse_question_kinds()
+    assert len(kinds) > 15 and kinds == set(KINDS)
+    assert set(KINDS) == MEGC_VQA_KINDS | MEGC_LVQA_KINDS | TOOL_KINDS
+    for spec in KINDS.values():
+        assert callable(getattr(Composer, spec.handler, None)), spec
+        assert spec.passes, spec
+        assert (spec.metric is None) == (not spec.figures) and (spec.metric is None or spec.metric in spec.figures)
+    assert set(HEADLINE) == set(SCORED_KINDS) and "analysis" not in HEADLINE
+    # no module keeps its own list of kinds or of their figures
+    for path in PACKAGE.rglob("*.py"):
+        if path.name != "kinds.py":
+            text = path.read_text(encoding="utf-8")
+            assert '"au_side": "accuracy"' not in text and '"distinct_aus", "event_type")' not in text, path
+
+
+def test_train_and_megc_score_a_kind_with_the_same_function():
+    from faceqa.megc.evaluate import score_kind
+    from faceqa.qa.kinds import HEADLINE, KINDS
+    from faceqa.train.evaluate import kind_metrics
+
+    cases = {"coarse": (["negative", "positive", "surprise"], ["Negative.", "negative", "surprise"]),
+             "fine": (["happiness", "anger"], ["happy", "anger"]),
+             "aus": (["brow lowerer, lid tightener"], ["AU4"]),
+             "au_present": (["yes", "no"], ["Yes.", "yes"]),
+             "au_side": (["left"], ["The left side."]),
+             "compound": (["The action unit present is: brow lowerer. Therefore, the fine-grained expression class "
+                           "is anger, and the coarse expression class is negative."] * 2,
+                          ["The action units present are: brow lowerer, dimpler. Therefore, the fine-grained "
+                           "expression class is disgust, and the coarse expression class is negative.", "anger"]),
+             "count": (["3", "2"], ["three", "1"]),
+             "distinct_aus": (["brow lowerer, dimpler"], ["dimpler"]),
+             "event_type": (["micro-expression", "macro-expression"], ["micro-expression"] * 2)}
+    assert set(cases) == set(HEADLINE)
+    for kind, (gold, pred) in cases.items():
+        megc = score_kind(kind, gold, pred)
+        train = kind_metrics(kind, gold, pred)
+        assert set(train) == {*KINDS[kind].figures, "n"}
+        for figure in KINDS[kind].figures:
+            assert train[figure] == pytest.approx(megc[figure], abs=1e-4), (kind, figure)
+    assert kind_metrics("fine", ["happiness"], ["happy"])["uf1"] == 1.0  # read as the MEGC evaluation reads it

@@ -15,7 +15,8 @@ from faceqa.megc.io import (
 )
 from faceqa.megc.labels import read_au_labels
 from faceqa.megc.media import MediaRef, candidate_names, find_media
-from faceqa.qa.questions import MEGC_LVQA_KINDS, MEGC_VQA_KINDS, parse_question
+from faceqa.qa.kinds import MEGC_LVQA_KINDS, MEGC_VQA_KINDS
+from faceqa.qa.questions import parse_question
 
 EXPECTED = {  # file -> (format, rows, clips, datasets)
     "megc2025_mevqa/me_vqa_samm_casme2_smic.jsonl": (FORMAT_VQA_2025, 992, 297, {"samm", "smic"}),

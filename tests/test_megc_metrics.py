@@ -94,8 +94,8 @@ def test_evaluate_vqa_hand_computed(tmp_path, capsys):
     # positive: P 1/2 R 1 F 2/3; negative: P 1/2 R 1/2 F 1/2; surprise: F 0 R 0
     assert c["uf1"] == pytest.approx((2 / 3 + 1 / 2) / 3) and c["uar"] == pytest.approx(0.5)
     assert c["accuracy"] == 0.5
-    a = report["overall"]["au"]
-    assert a["f1_sample"] == pytest.approx(4 / 9)  # 2/3, 2/3, 0
+    a = report["overall"]["aus"]
+    assert a["f1"] == pytest.approx(4 / 9)  # 2/3, 2/3, 0
     assert a["f1_micro"] == pytest.approx(4 / 7)  # TP 2, FP 1, FN 2
     assert a["f1_macro"] == pytest.approx(0.5)  # AU4 1, AU7 0, AU12 1, AU14 0 (AU6 not in gold)
     assert a["unparsed"] == 1
@@ -124,10 +124,10 @@ def test_evaluate_lvqa_counts_types_spotting(tmp_path, capsys):
                                               "v1,11,15,20,micro,12,happiness\nv1,300,350,400,macro,4,anger\n")
     report = _evaluate(tmp_path, capsys, gold, pred)
     o = report["overall"]
-    counts = o["counts"]["all"]  # errors 0, +2, -5 ("none" reads 0)
+    counts = o["count"]  # errors 0, +2, -5 ("none" reads 0)
     assert counts["mae"] == pytest.approx(7 / 3) and counts["rmse"] == pytest.approx(math.sqrt(29 / 3))
-    assert counts["exact"] == pytest.approx(1 / 3) and counts["unparsed"] == 1
-    assert o["counts"]["micro"]["mae"] == 2
+    assert counts["accuracy"] == pytest.approx(1 / 3) and counts["unparsed"] == 1
+    assert counts["by_event_kind"]["micro"]["mae"] == 2
     assert o["distinct_aus"]["f1"] == pytest.approx(2 / 3) and o["distinct_aus"]["jaccard"] == 0.5
     assert o["event_type"]["accuracy"] == 0.5 and o["event_type"]["uar"] == 0.5
     sp = o["spotting"]["overall"]

@@ -11,8 +11,9 @@ from faceqa.cli.main import main
 from faceqa.errors import InvalidInputError
 from faceqa.facs.annotations import LabelledExpression
 from faceqa.facs.au_codes import parse_aus
+from faceqa.megc.evaluate import read_au_set, read_compound, set_f1
 from faceqa.train.config import TrainConfig
-from faceqa.train.evaluate import au_set_f1, compare, kind_metrics, parse_compound, routing_table
+from faceqa.train.evaluate import compare, kind_metrics, routing_table
 from faceqa.train.examples import load_clips, qa_examples, split_by_subject, subject_key
 
 
@@ -46,9 +47,13 @@ def test_subject_split_holds_out_whole_subjects(shared_data):
 
 
 def test_au_set_f1():
+    def au_set_f1(pred: str, truth: str) -> float:
+        return set_f1(read_au_set(pred)[0], read_au_set(truth)[0])
+
     assert au_set_f1("brow lowerer", "brow lowerer, lid tightener") == pytest.approx(2 / 3)
     assert au_set_f1("brow lowerer, lid tightener", "4+R7") == 1.0
     assert au_set_f1("no idea", "brow lowerer") == 0.0
+    assert kind_metrics("aus", ["4+R7"], ["brow lowerer"]) == {"f1": pytest.approx(2 / 3, abs=1e-4), "n": 1}
 
 
 def test_held_out_figures_compare_both_answerers_and_route():
@@ -72,8 +77,8 @@ def test_held_out_figures_compare_both_answerers_and_route():
 def test_compound_answers_are_read_part_by_part():
     ref = ("The action units present are: brow lowerer, lid tightener. Therefore, the fine-grained expression class "
            "is anger, and the coarse expression class is negative.")
-    assert parse_compound(ref) == ({4, 7}, "anger", "negative")
-    assert parse_compound("anger") == (set(), None, None)
+    assert read_compound(ref) == ({4, 7}, "anger", "negative")
+    assert read_compound("anger") == (set(), None, None)
     m = kind_metrics("compound", [ref], [ref.replace("lid tightener", "nose wrinkler")])
     assert m["au_f1"] == 0.5 and m["fine_uf1"] == 1.0 and m["score"] == pytest.approx(2.5 / 3, abs=1e-4)
 

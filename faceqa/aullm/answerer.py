@@ -40,11 +40,6 @@ from faceqa.aullm.premises import EMOTION_KINDS, Premises, build_premises
 from faceqa.facs.au_codes import AUCode
 from faceqa.resources import default_bundle
 
-ROUTE_METRICS = {"coarse": "coarse UF1", "fine": "fine UF1", "aus": "AU F1", "au_present": "accuracy",
-                 "au_side": "accuracy", "compound": "compound score", "count": "exact-match accuracy",
-                 "distinct_aus": "AU-set F1", "event_type": "accuracy"}
-"""The held-out figure that decides each question type's route (see :mod:`faceqa.train.evaluate`)."""
-
 
 def default_bundle_path() -> Path | None:
     """The installed bundle, as :func:`faceqa.resources.default_bundle` finds it; None if there is none."""
@@ -105,6 +100,8 @@ class LLMAnswerer:
 
     def route(self, kind: str, source: str, dataset: str | None = None) -> Route:
         """Whether the LLM answers questions of ``kind`` (see the module docstring)."""
+        from faceqa.qa.kinds import KINDS
+
         mode = evidence_mode(source)
         table = self.routing.get(mode) or {}
         key = dataset_key(dataset)
@@ -112,7 +109,8 @@ class LLMAnswerer:
         entry = (table.get(scope) or {}).get(kind)
         if entry is None or entry.get("llm") is None:
             return Route(False, f"no held-out score of the LLM for {kind} questions ({mode} evidence)")
-        metric = ROUTE_METRICS.get(kind, "score")
+        spec = KINDS.get(kind)
+        metric = spec.metric_label if spec is not None and spec.metric_label else "score"
         where = f"{scope}, {'AU labels' if mode == 'labels' else 'video'} evidence"
         llm, comp = float(entry["llm"]), float(entry["composer"])
         if llm >= comp:

@@ -4,27 +4,33 @@ Rows are joined on the row key (``video_id`` / ``id``); a prediction whose key i
 file is joined on (clip, question) when that is unique. A gold row without a prediction scores
 as an empty answer (wrong everywhere) and is counted in ``missing``. Each gold row is scored by
 its question kind (:func:`~faceqa.qa.questions.parse_question`), per dataset (``samm``,
-``casme3``, ``smic``, ...; see :func:`~faceqa.megc.io.dataset_of`) and overall.
+``casme3``, ``smic``, ...; see :func:`~faceqa.megc.io.dataset_of`) and overall. A kind's figures
+come from :func:`score_kind` (which the held-out evaluation of :mod:`faceqa.train.evaluate` calls
+too); the report's section of a kind is named by the kind (:data:`faceqa.qa.kinds.KINDS`), and
+its headline figure is the one the table names.
 
 ME-VQA (2025, v2 2026):
 
 - ``coarse``, ``fine``: accuracy, **UF1** (mean per-class F1) and **UAR** (mean per-class recall)
   over the classes present in the gold answers (a predicted class outside them is just wrong);
   an answer is read as a class when it is one (``Happy`` -> happiness) or names exactly one.
-- ``au`` ("What is/are the action unit(s)?"): **AU F1**, set-based on AU numbers (sides
-  ignored) with three averages: ``f1_sample`` the mean over questions of
-  ``2|P∩G| / (|P|+|G|)`` (1 when both are empty; the headline), ``f1_micro`` from TP/FP/FN summed
-  over questions, ``f1_macro`` the mean over the AUs in the gold answers of per-AU F1. Answer
-  items that name no AU are counted in ``unparsed``.
+- ``aus`` ("What is/are the action unit(s)?"): **AU F1**, set-based on AU numbers (sides
+  ignored) with three averages: ``f1`` the mean over questions of ``2|P∩G| / (|P|+|G|)`` (1 when
+  both are empty; the headline), ``f1_micro`` from TP/FP/FN summed over questions, ``f1_macro``
+  the mean over the AUs in the gold answers of per-AU F1. Answer items that name no AU are
+  counted in ``unparsed``.
 - ``au_present`` (yes/no), ``au_side`` (left/right): accuracy.
+- ``compound``: the AU-set F1 of its AU list (``au_f1``), the UF1 of its fine and coarse classes,
+  and ``score``, the mean of the three.
 - ``text`` over every row (and ``text_by_kind``): mean sentence **BLEU** (method-1 smoothing),
   corpus **BLEU-4**, mean **ROUGE-1** precision / recall / F1 (:mod:`~faceqa.megc.text_metrics`).
-  Gold rows with an empty answer are left out of the text scores.
+  Gold rows with an empty answer are left out of the text scores (``analysis`` has no other).
 
 ME-LVQA (2026):
 
-- ``counts`` (expression / micro / macro events): **MAE**, **RMSE** and exact-match rate per kind
-  and over all count questions (an answer without a number reads as 0 and is counted in ``unparsed``);
+- ``count``: exact-match ``accuracy``, **MAE** and **RMSE** over all count questions, and per
+  event kind (expression / micro / macro) in ``by_event_kind`` (an answer without a number reads
+  as 0 and is counted in ``unparsed``);
 - ``distinct_aus``: mean per-question set **F1** and **Jaccard** of AU numbers;
 - ``event_type``: accuracy, UF1 and UAR over micro / macro;
 - ``spotting`` and ``strs``, when event files are given (the CSV layout of
@@ -45,12 +51,14 @@ from typing import Any
 
 import numpy as np
 
-from faceqa.errors import FaceQAError
+from faceqa.errors import FaceQAError, InvalidInputError
+from faceqa.facs.au_codes import parse_aus
 from faceqa.facs.emotion_classes import COARSE_CLASSES, FINE_CLASSES, coarse_of, normalise_fine
 from faceqa.megc.io import QARow, read_qa_file
 from faceqa.megc.labels import ClipLabels, read_au_labels
 from faceqa.megc.metrics import Interval, recognition_scores, spotting_scores, strs_score
 from faceqa.megc.text_metrics import corpus_bleu, rouge1, sentence_bleu
+from faceqa.qa.kinds import SCORED_KINDS
 from faceqa.qa.questions import find_au, parse_question
 
 _WORD_NUMBERS = {w: i for i, w in enumerate(
@@ -85,7 +93,12 @@ def read_fine(text: str) -> str:
 
 
 def read_au_set(text: str) -> tuple[set[int], int]:
-    """(AU numbers named, items naming none) of an AU answer (names or codes, sides ignored)."""
+    """(AU numbers named, items naming none) of an AU answer (names or codes such as ``4+R7``, sides
+    ignored): the whole answer read as AU names or codes, else item by item."""
+    try:
+        return {a.number for a in parse_aus(text)}, 0
+    except InvalidInputError:
+        pass
     items = [s for s in re.split(r"\s*(?:[,;+]|\band\b)\s*", text.strip().lower().rstrip(".")) if s]
     numbers, unparsed = set(), 0
     for item in items:
@@ -95,6 +108,18 @@ def read_au_set(text: str) -> tuple[set[int], int]:
         else:
             numbers.add(au)
     return numbers, unparsed
+
+
+_COMPOUND = re.compile(r"present (?:is|are):\s*(.*?)\.\s*Therefore, the fine-grained expression class is\s+(\w+),"
+                       r"\s*and the coarse expression class is\s+(\w+)", re.IGNORECASE | re.DOTALL)
+
+
+def read_compound(text: str) -> tuple[set[int], str | None, str | None]:
+    """(AU numbers, fine class, coarse class) of a compound answer (empty/None where unreadable)."""
+    m = _COMPOUND.search(text or "")
+    if m is None:
+        return set(), None, None
+    return read_au_set(m.group(1))[0], read_fine(m.group(2)), read_class(m.group(3), COARSE_CLASSES)
 
 
 def read_count(text: str) -> int | None:
@@ -153,7 +178,7 @@ def _au_scores(pairs: list[tuple[str, str]]) -> dict[str, Any]:
             per_au[a][2] += a in g and a not in p
     gold_aus = [a for a, (t, _, n) in per_au.items() if t + n > 0]
     macro = [2 * per_au[a][0] / (2 * per_au[a][0] + per_au[a][1] + per_au[a][2]) for a in gold_aus]
-    return {"n": len(pairs), "f1_sample": float(np.mean(sample)),
+    return {"n": len(pairs), "f1": float(np.mean(sample)),
             "f1_micro": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0,
             "f1_macro": float(np.mean(macro)) if macro else 0.0, "unparsed": unparsed}
 
@@ -178,8 +203,50 @@ def _count_scores(pairs: list[tuple[str, str]]) -> dict[str, Any]:
             unparsed, p = unparsed + 1, 0
         errors.append(p - (g or 0))
     e = np.asarray(errors, float)
-    return {"n": len(pairs), "mae": float(np.abs(e).mean()), "rmse": float(math.sqrt((e ** 2).mean())),
-            "exact": float((e == 0).mean()), "unparsed": unparsed}
+    return {"n": len(pairs), "accuracy": float((e == 0).mean()), "mae": float(np.abs(e).mean()),
+            "rmse": float(math.sqrt((e ** 2).mean())), "unparsed": unparsed}
+
+
+def _compound_scores(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    gold = [read_compound(g) for g, _ in pairs]
+    got = [read_compound(p) for _, p in pairs]
+    f1 = float(np.mean([set_f1(p[0], g[0]) for g, p in zip(gold, got, strict=True)]))
+    fine = recognition_scores([g[1] or "" for g in gold], [p[1] or "" for p in got]).uf1
+    coarse = recognition_scores([g[2] or "" for g in gold], [p[2] or "" for p in got]).uf1
+    return {"n": len(pairs), "score": (f1 + fine + coarse) / 3, "au_f1": f1, "fine_uf1": fine, "coarse_uf1": coarse}
+
+
+def score_kind(kind: str, gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
+    """The figures of one question kind over gold and predicted answers (in pairs; at least one),
+    its headline (:data:`faceqa.qa.kinds.HEADLINE`) among them (see the module docstring).
+
+    InvalidInputError for a kind scored by its text only (``analysis``, the free-form kinds).
+    """
+    pairs = list(zip(gold, pred, strict=True))
+    if not pairs:
+        raise InvalidInputError(f"no {kind} answers to score")
+    if kind == "coarse":
+        return _recognition([read_class(g, COARSE_CLASSES) for g, _ in pairs],
+                            [read_class(p, COARSE_CLASSES) for _, p in pairs])
+    if kind == "fine":
+        return _recognition([read_fine(g) for g, _ in pairs], [read_fine(p) for _, p in pairs])
+    if kind == "aus":
+        return _au_scores(pairs)
+    if kind == "au_present":
+        return {"n": len(pairs), "accuracy": float(np.mean([_yes_no(g) == _yes_no(p) for g, p in pairs]))}
+    if kind == "au_side":
+        return {"n": len(pairs), "accuracy": float(np.mean([_side(g) == _side(p) for g, p in pairs]))}
+    if kind == "compound":
+        return _compound_scores(pairs)
+    if kind == "count":
+        return _count_scores(pairs)
+    if kind == "distinct_aus":
+        sets = [(read_au_set(g)[0], read_au_set(p)[0]) for g, p in pairs]
+        return {"n": len(sets), "f1": float(np.mean([set_f1(p, g) for g, p in sets])),
+                "jaccard": float(np.mean([jaccard(p, g) for g, p in sets]))}
+    if kind == "event_type":
+        return _recognition([read_event_kind(g) for g, _ in pairs], [read_event_kind(p) for _, p in pairs])
+    raise InvalidInputError(f"question kind {kind!r} has no figures but its text scores")
 
 
 def score_rows(rows: list[tuple[QARow, str]]) -> dict[str, Any]:
@@ -190,34 +257,13 @@ def score_rows(rows: list[tuple[QARow, str]]) -> dict[str, Any]:
             q = parse_question(gold.question)
             by_kind[q.kind].append((gold.answer, pred, q))
     out: dict[str, Any] = {"n": len(rows)}
-    if by_kind["coarse"]:
-        out["coarse"] = _recognition([read_class(g, COARSE_CLASSES) for g, _, _ in by_kind["coarse"]],
-                                     [read_class(p, COARSE_CLASSES) for _, p, _ in by_kind["coarse"]])
-    if by_kind["fine"]:
-        out["fine"] = _recognition([read_fine(g) for g, _, _ in by_kind["fine"]],
-                                   [read_fine(p) for _, p, _ in by_kind["fine"]])
-    if by_kind["aus"]:
-        out["au"] = _au_scores([(g, p) for g, p, _ in by_kind["aus"]])
-    if by_kind["au_present"]:
-        out["au_present"] = {"n": len(by_kind["au_present"]), "accuracy": float(np.mean(
-            [_yes_no(g) == _yes_no(p) for g, p, _ in by_kind["au_present"]]))}
-    if by_kind["au_side"]:
-        out["au_side"] = {"n": len(by_kind["au_side"]), "accuracy": float(np.mean(
-            [_side(g) == _side(p) for g, p, _ in by_kind["au_side"]]))}
+    for kind in SCORED_KINDS:
+        if by_kind[kind]:
+            out[kind] = score_kind(kind, [g for g, _, _ in by_kind[kind]], [p for _, p, _ in by_kind[kind]])
     if by_kind["count"]:
-        counts = {"all": _count_scores([(g, p) for g, p, _ in by_kind["count"]])}
-        for kind in ("expression", "micro", "macro"):
-            pairs = [(g, p) for g, p, q in by_kind["count"] if (q.event_kind or "expression") == kind]
-            if pairs:
-                counts[kind] = _count_scores(pairs)
-        out["counts"] = counts
-    if by_kind["distinct_aus"]:
-        sets = [(read_au_set(g)[0], read_au_set(p)[0]) for g, p, _ in by_kind["distinct_aus"]]
-        out["distinct_aus"] = {"n": len(sets), "f1": float(np.mean([set_f1(p, g) for g, p in sets])),
-                               "jaccard": float(np.mean([jaccard(p, g) for g, p in sets]))}
-    if by_kind["event_type"]:
-        out["event_type"] = _recognition([read_event_kind(g) for g, _, _ in by_kind["event_type"]],
-                                         [read_event_kind(p) for _, p, _ in by_kind["event_type"]])
+        groups = {k: [(g, p) for g, p, q in by_kind["count"] if (q.event_kind or "expression") == k]
+                  for k in ("expression", "micro", "macro")}
+        out["count"]["by_event_kind"] = {k: _count_scores(pairs) for k, pairs in groups.items() if pairs}
     out["text"] = _text_scores([(g.answer, p) for g, p in rows])
     out["text_by_kind"] = {k: _text_scores([(g, p) for g, p, _ in v]) for k, v in sorted(by_kind.items()) if v}
     return out
@@ -326,14 +372,16 @@ def format_report(report: dict[str, Any]) -> str:
     for name, section in [("overall", report["overall"]), *report["datasets"].items()]:
         lines.append(f"[{name}] {section['n']} rows")
         for key, fields in (("coarse", ("accuracy", "uf1", "uar")), ("fine", ("accuracy", "uf1", "uar")),
-                            ("au", ("f1_sample", "f1_micro", "f1_macro")), ("au_present", ("accuracy",)),
-                            ("au_side", ("accuracy",)), ("distinct_aus", ("f1", "jaccard")),
-                            ("event_type", ("accuracy", "uf1", "uar"))):
+                            ("aus", ("f1", "f1_micro", "f1_macro")), ("au_present", ("accuracy",)),
+                            ("au_side", ("accuracy",)), ("compound", ("score", "au_f1", "fine_uf1", "coarse_uf1")),
+                            ("distinct_aus", ("f1", "jaccard")), ("event_type", ("accuracy", "uf1", "uar"))):
             if (line := _fmt(section, key, fields)) is not None:
                 lines.append("  " + line)
-        for kind, c in section.get("counts", {}).items():
-            lines.append(f"  count/{kind:8s} n={c['n']:<5d} mae {c['mae']:.4f}  rmse {c['rmse']:.4f}  "
-                         f"exact {c['exact']:.4f}")
+        if "count" in section:
+            count = section["count"]
+            for kind, c in [("all", count), *count["by_event_kind"].items()]:
+                lines.append(f"  count/{kind:8s} n={c['n']:<5d} mae {c['mae']:.4f}  rmse {c['rmse']:.4f}  "
+                             f"accuracy {c['accuracy']:.4f}")
         t = section["text"]
         if t.get("n"):
             lines.append(f"  text          n={t['n']:<5d} bleu {t['bleu']:.4f}  bleu_corpus {t['bleu_corpus']:.4f}  "

@@ -185,7 +185,8 @@ def detect_format(rows: list[QARow]) -> str:
     """The task of a file's rows: ME-LVQA when it asks about events in long videos; ME-VQA v2 when it
     asks for a detailed analysis; ME-VQA 2025 when it has the 2025 keys or the compound question;
     else ME-VQA v2 (the 2026 keys)."""
-    from faceqa.qa.questions import MEGC_LVQA_KINDS, parse_question
+    from faceqa.qa.kinds import MEGC_LVQA_KINDS
+    from faceqa.qa.questions import parse_question
 
     kinds = {parse_question(r.question).kind for r in rows}
     if kinds & MEGC_LVQA_KINDS:

@@ -1,6 +1,7 @@
 """Question answering about faces: question understanding, facts, the grounded composer, ``FaceQA``.
 
 - :mod:`~faceqa.qa.questions`: every MEGC question type and free-form routing (:func:`parse_question`);
+- :mod:`~faceqa.qa.kinds`: the one table of question kinds (passes, composer handler, metric);
 - :mod:`~faceqa.qa.facts`: the facts an answer rests on, from evidence or from oracle AU labels;
 - :mod:`~faceqa.qa.composer`: the grounded composer filling the templates in ``prompts/composer``;
 - :mod:`~faceqa.qa.api`: :class:`FaceQA` and :class:`Answer`.

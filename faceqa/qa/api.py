@@ -43,14 +43,13 @@ from faceqa.facs.deduction import DeductionModel
 from faceqa.qa.clip import ClipAnalysis, analyze_clip
 from faceqa.qa.composer import Composer
 from faceqa.qa.facts import Facts
-from faceqa.qa.questions import MEGC_LVQA_KINDS, MEGC_VQA_KINDS, Question, parse_question
+from faceqa.qa.kinds import LLM_KINDS, PASS_IDENTIFY, PASS_VERIFY, passes_for
+from faceqa.qa.questions import Question, parse_question
 
 if TYPE_CHECKING:
     from faceqa.perception import FacePipeline
 
 ANSWERERS = ("auto", "composer", "llm")
-LLM_KINDS = MEGC_VQA_KINDS | MEGC_LVQA_KINDS | {"emotion", "describe"}
-"""Question kinds the LLM answerer is asked (the tool read-outs stay with the composer)."""
 
 Media = str | os.PathLike | np.ndarray
 
@@ -181,16 +180,16 @@ class FaceQA:
         ``dataset`` names the dataset the questions come from (routing and the LLM's class vocabulary).
         """
         parsed = [parse_question(q) for q in questions]
-        kinds = {q.kind for q in parsed}
+        passes = passes_for(q.kind for q in parsed)
         conv = convention if convention is not None else self.convention
         calls: list[dict[str, Any]] = []
         analysis = self._analyze(media, fps, onset, offset, calls)
         facts = analysis.facts(onset, offset, clip=clip, convention=conv, model=self.deduction_model)
         calls.append({"name": "deduce", "args": {"aus": [a.au for a in facts.aus], "convention": conv}})
         note = "no face was found in the media" if not analysis.faces["frames_with_face"] else None
-        if "identity" in kinds:
+        if PASS_IDENTIFY in passes:
             self._identify(media, analysis, facts, calls)
-        if "verify" in kinds and compare is not None:
+        if PASS_VERIFY in passes and compare is not None:
             self._verify(media, compare, facts, calls)
         return self._answer(parsed, facts, analysis.evidence, calls, note, dataset)
 

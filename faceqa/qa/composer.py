@@ -38,6 +38,7 @@ import numpy as np
 from faceqa.errors import InvalidInputError
 from faceqa.perception.identity import DEFAULT_THRESHOLD
 from faceqa.qa.facts import AUFact, EventFact, Facts
+from faceqa.qa.kinds import kind_spec
 from faceqa.qa.questions import Question, Target
 from faceqa.resources import prompt_files
 
@@ -87,10 +88,7 @@ class Composer:
 
     def answer(self, question: Question, facts: Facts) -> Composed:
         """The answer to one parsed question from the facts."""
-        handler = getattr(self, f"_{question.kind}", None)
-        if handler is None:
-            raise InvalidInputError(f"no composer rule for question kind {question.kind!r}")
-        return handler(question, facts)
+        return getattr(self, kind_spec(question.kind).handler)(question, facts)
 
     # --- MEGC ME-VQA -------------------------------------------------------------------------
 

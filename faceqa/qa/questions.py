@@ -1,7 +1,8 @@
 """Question understanding: every MEGC question type, and free-form questions routed to the face tools.
 
 :func:`parse_question` reads a question into a :class:`Question` whose ``kind`` says what is
-asked. MEGC ME-VQA (2025, v2 2026) and ME-LVQA (2026) kinds, as the published files word them:
+asked (every kind is in the table :data:`faceqa.qa.kinds.KINDS`). MEGC ME-VQA (2025, v2 2026) and
+ME-LVQA (2026) kinds, as the published files word them:
 
 ==============  ===========================================================================
 ``coarse``      "What is the coarse expression class?"
@@ -33,14 +34,7 @@ from dataclasses import dataclass
 
 from faceqa.errors import InvalidInputError
 from faceqa.facs.units import ActionUnit, action_units, au_by_number, normalise_name
-
-MEGC_VQA_KINDS = frozenset({"coarse", "fine", "aus", "au_present", "au_side", "compound", "analysis"})
-"""Kinds of the ME-VQA files (2025 and v2 2026)."""
-MEGC_LVQA_KINDS = frozenset({"count", "distinct_aus", "event_type"})
-"""Kinds of the ME-LVQA files (2026)."""
-TOOL_KINDS = frozenset({"verify", "identity", "face_count", "when", "check", "head_pose", "quality", "emotion",
-                        "describe"})
-"""Free-form kinds."""
+from faceqa.qa.kinds import KINDS
 
 
 @dataclass(frozen=True)
@@ -105,7 +99,8 @@ class Question:
     @property
     def is_megc(self) -> bool:
         """True for the kinds of the MEGC question files."""
-        return self.kind in MEGC_VQA_KINDS or self.kind in MEGC_LVQA_KINDS
+        spec = KINDS.get(self.kind)
+        return spec is not None and spec.task != "tool"
 
     def to_dict(self) -> dict:
         """Plain dict (JSON-ready)."""

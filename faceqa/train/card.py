@@ -7,13 +7,9 @@ import json
 import os
 from pathlib import Path
 
+from faceqa.qa.kinds import HEADLINE, KINDS, SCORED_KINDS
 from faceqa.train.config import TrainConfig
-from faceqa.train.evaluate import HEADLINE, LVQA_KINDS, VQA_KINDS
 
-KIND_NAMES = {"coarse": "coarse class (UF1)", "fine": "fine class (UF1)", "aus": "AU list (AU F1)",
-              "au_present": "AU present (accuracy)", "au_side": "AU side (accuracy)",
-              "compound": "compound (mean of AU F1, fine UF1, coarse UF1)", "count": "LVQA event count (accuracy)",
-              "distinct_aus": "LVQA distinct AUs (set F1)", "event_type": "LVQA N-th event type (accuracy)"}
 MODE_NAMES = {"labels": "with AU labels (the `--au-labels` path)",
               "video": "synthesised motion (a stand-in for video evidence)"}
 
@@ -54,12 +50,12 @@ def score_tables(scores: dict) -> list[str]:
                   "| dataset | question type | n | LLM | composer | answers (auto) |", "|---|---|---|---|---|---|"]
         for scope, per in per_scope.items():
             label = f"{scope} ({per.get('clips', 0)} clips)" if scope == "overall" else scope
-            for kind in VQA_KINDS + LVQA_KINDS:
+            for kind in SCORED_KINDS:
                 if kind not in per:
                     continue
                 key = HEADLINE[kind]
                 llm, comp = per[kind]["llm"][key], per[kind]["composer"][key]
-                lines.append(f"| {label} | {KIND_NAMES[kind]} | {per[kind]['n']} | {_fmt(llm)} | {_fmt(comp)} "
+                lines.append(f"| {label} | {KINDS[kind].title} | {per[kind]['n']} | {_fmt(llm)} | {_fmt(comp)} "
                              f"| {'LLM' if llm >= comp else 'composer'} |")
             text = per.get("text")
             if text:
@@ -138,7 +134,7 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
                                  HEADLINE[k]]})
     if composer_kinds:
         lines += ["Where the LLM did not reach the composer (some dataset or evidence mode above), the composer "
-                  f"answers: {', '.join(KIND_NAMES[k] for k in composer_kinds)}.", ""]
+                  f"answers: {', '.join(KINDS[k].title for k in composer_kinds)}.", ""]
     config = cfg.to_dict()
     for key in ("output_dir", "data_root", "media_root"):  # as seen from where training ran, not machine paths
         if config.get(key) and Path(config[key]).is_absolute():

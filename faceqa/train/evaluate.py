@@ -22,7 +22,9 @@ only (:class:`~faceqa.train.batches.Deductions`), so no figure rests on a held-o
 random choice (which AU a yes/no question names, the synthesised motion) is seeded per clip, so
 any clip can be answered again alone and give the same row.
 
-Figures per question type (the first one decides routing, :data:`HEADLINE`):
+Figures per question type: those the kind's entry in :data:`faceqa.qa.kinds.KINDS` keeps
+(``figures``) of :func:`faceqa.megc.evaluate.score_kind`, the MEGC evaluation's own metric, rounded
+to 4 places; its headline (:data:`~faceqa.qa.kinds.HEADLINE`) decides routing:
 
 - ``coarse``, ``fine``: UF1, UAR (MEGC's unweighted F1 and average recall), accuracy;
 - ``aus``: F1 between the predicted and true AU sets (averaged over questions);
@@ -34,7 +36,6 @@ Figures per question type (the first one decides routing, :data:`HEADLINE`):
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Iterable
 
@@ -44,90 +45,21 @@ from tqdm import tqdm
 from faceqa.aullm.answerer import dataset_key
 from faceqa.errors import InvalidInputError
 from faceqa.facs.annotations import LabelledExpression
-from faceqa.facs.au_codes import parse_aus
-from faceqa.megc.metrics import recognition_scores
+from faceqa.qa.kinds import HEADLINE, SCORED_KINDS, kind_spec
 from faceqa.train.examples import qa_examples
 
-HEADLINE = {"coarse": "uf1", "fine": "uf1", "aus": "f1", "au_present": "accuracy", "au_side": "accuracy",
-            "compound": "score", "count": "accuracy", "distinct_aus": "f1", "event_type": "accuracy"}
-"""The figure of each question type that routing compares."""
-VQA_KINDS = ("coarse", "fine", "aus", "au_present", "au_side", "compound")
-LVQA_KINDS = ("count", "distinct_aus", "event_type")
 ANSWERERS = ("llm", "composer")
-_COMPOUND = re.compile(r"present (?:is|are):\s*(.*?)\.\s*Therefore, the fine-grained expression class is\s+(\w+),"
-                       r"\s*and the coarse expression class is\s+(\w+)", re.IGNORECASE | re.DOTALL)
-
-
-def au_numbers_in(text: str) -> set[int]:
-    """The AU numbers an answer names (names or codes; an unreadable answer names none)."""
-    from faceqa.megc.evaluate import read_au_set
-
-    return read_au_set(text)[0]
-
-
-def au_set_f1(predicted: str, truth: str) -> float:
-    """F1 between the AU sets named in two answers (an unparseable prediction is the empty set)."""
-    try:
-        gold = {a.number for a in parse_aus(truth)}
-    except InvalidInputError:
-        gold = au_numbers_in(truth)
-    pred = au_numbers_in(predicted)
-    if not gold and not pred:
-        return 1.0
-    return 2 * len(gold & pred) / (len(gold) + len(pred))
-
-
-def parse_compound(text: str) -> tuple[set[int], str | None, str | None]:
-    """(AU numbers, fine class, coarse class) of a compound answer (empty/None where unreadable)."""
-    m = _COMPOUND.search(text or "")
-    if m is None:
-        return set(), None, None
-    return au_numbers_in(m.group(1)), m.group(2).lower(), m.group(3).lower()
-
-
-def _recognition(refs: list[str], preds: list[str]) -> dict:
-    s = recognition_scores(refs, [p.strip().lower().rstrip(".") for p in preds])
-    return {"uf1": round(s.uf1, 4), "uar": round(s.uar, 4), "accuracy": round(s.accuracy, 4), "n": s.n}
-
-
-def _f1(pred: set[int], gold: set[int]) -> float:
-    if not pred and not gold:
-        return 1.0
-    return 2 * len(pred & gold) / (len(pred) + len(gold))
 
 
 def kind_metrics(kind: str, refs: list[str], preds: list[str]) -> dict:
-    """The figures of one question type (see the module docstring)."""
-    n = len(refs)
-    if kind in ("coarse", "fine"):
-        return _recognition(refs, preds)
-    if kind in ("aus", "distinct_aus"):
-        return {"f1": round(float(np.mean([au_set_f1(p, r) for p, r in zip(preds, refs, strict=True)])), 4), "n": n}
-    if kind in ("au_present", "au_side"):
-        hits = [p.strip().lower().rstrip(".") == r.strip().lower() for p, r in zip(preds, refs, strict=True)]
-        return {"accuracy": round(float(np.mean(hits)), 4), "n": n}
-    if kind == "compound":
-        gold = [parse_compound(r) for r in refs]
-        got = [parse_compound(p) for p in preds]
-        f1 = float(np.mean([_f1(g[0], p[0]) for g, p in zip(gold, got, strict=True)]))
-        fine = _recognition([g[1] or "" for g in gold], [p[1] or "" for p in got])
-        coarse = _recognition([g[2] or "" for g in gold], [p[2] or "" for p in got])
-        return {"score": round((f1 + fine["uf1"] + coarse["uf1"]) / 3, 4), "au_f1": round(f1, 4),
-                "fine_uf1": fine["uf1"], "coarse_uf1": coarse["uf1"], "n": n}
-    if kind == "count":
-        from faceqa.megc.evaluate import read_count
+    """The figures of one question type that ``scores.json`` keeps (see the module docstring)."""
+    from faceqa.megc.evaluate import score_kind
 
-        values = [read_count(p) for p in preds]
-        gold = [int(r) for r in refs]
-        hits = [v == g for v, g in zip(values, gold, strict=True)]
-        mae = float(np.mean([abs((v or 0) - g) for v, g in zip(values, gold, strict=True)]))
-        return {"accuracy": round(float(np.mean(hits)), 4), "mae": round(mae, 4), "n": n}
-    if kind == "event_type":
-        from faceqa.megc.evaluate import read_event_kind
-
-        s = recognition_scores([read_event_kind(r) for r in refs], [read_event_kind(p) for p in preds])
-        return {"accuracy": round(s.accuracy, 4), "uf1": round(s.uf1, 4), "n": n}
-    raise InvalidInputError(f"no held-out figure for question type {kind!r}")
+    figures = kind_spec(kind).figures
+    if not figures:
+        raise InvalidInputError(f"no held-out figure for question type {kind!r}")
+    scores = score_kind(kind, refs, preds)
+    return {f: round(float(scores[f]), 4) for f in figures} | {"n": scores["n"]}
 
 
 def text_metrics(refs: list[str], preds: list[str]) -> dict:
@@ -146,7 +78,7 @@ def compare(rows: list[dict]) -> dict:
     for scope in scopes:
         sel = [r for r in rows if scope == "overall" or r["dataset"] == scope]
         per: dict = {"questions": len(sel), "clips": len({(r["dataset"], r["clip"]) for r in sel})}
-        for kind in VQA_KINDS + LVQA_KINDS:
+        for kind in SCORED_KINDS:
             k_rows = [r for r in sel if r["kind"] == kind]
             if not k_rows:
                 continue
