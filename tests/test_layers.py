@@ -141,3 +141,46 @@ def test_train_and_megc_score_a_kind_with_the_same_function():
         for figure in KINDS[kind].figures:
             assert train[figure] == pytest.approx(megc[figure], abs=1e-4), (kind, figure)
     assert kind_metrics("fine", ["happiness"], ["happy"])["uf1"] == 1.0  # read as the MEGC evaluation reads it
+
+
+def _dict_literals_with(keys: set[str]) -> list[str]:
+    """Modules (outside faceqa.synth) holding a dict literal with all of ``keys``."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "synth" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Dict) and keys <= {k.value for k in node.keys if isinstance(k, ast.Constant)}:
+                found.append(str(path.relative_to(PACKAGE.parent)))
+    return found
+
+
+def test_one_event_serialiser():
+    import numpy as np
+
+    from faceqa.evidence.spotting import ActiveAU, Event, events_dataframe
+    from faceqa.facs.deduction import deduce
+
+    assert _dict_literals_with({"onset", "apex_s"}) == ["faceqa/evidence/spotting.py"]
+    e = Event(10, 12, 15, 0.3333, 0.4, np.float64(0.5), "micro", np.float32(2.25), [ActiveAU(12, "R", 0.45, 2.25)])
+    d = e.to_dict(emotion=deduce([12]), digits=3)
+    assert json.loads(json.dumps(d)) == d
+    assert d["aus"] == [{"au": 12, "name": "lip corner puller", "side": "R", "score": 0.45, "intensity": 2.25,
+                         "letter": e.aus[0].letter}]
+    assert d["emotion"] == {"fine": "happiness", "coarse": "positive"} and d["duration_s"] == 0.167
+    row = events_dataframe([e]).iloc[0]
+    assert row["aus"] == "R12" and row["onset_s"] == 0.3333 and row["kind"] == "micro"
+
+
+def test_eye_corners_are_defined_once():
+    import re
+
+    corners = re.compile(r"\(33, 133\)|\(362, 263\)|\(33, 263\)|\b33, 133, 362, 263\b")
+    where = [str(p.relative_to(PACKAGE.parent)) for p in sorted(PACKAGE.rglob("*.py"))
+             if "synth" not in p.parts and corners.search(p.read_text(encoding="utf-8"))]
+    assert where == ["faceqa/landmarks.py"], where
+    from faceqa.evidence import align, face_geometry, mesh_features
+    from faceqa.landmarks import LEFT_EYE, OUTER_EYE_CORNERS, RIGHT_EYE
+
+    assert align.RIGHT_EYE is face_geometry.RIGHT_EYE is mesh_features.RIGHT_EYE is RIGHT_EYE == (33, 133)
+    assert LEFT_EYE == (362, 263) and OUTER_EYE_CORNERS == (33, 263)

@@ -48,11 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"media": ev.info.path, "fps": ev.fps, "mode": ev.mode, "frames": len(ev.table),
                     "talking": [{"onset": a, "offset": b} for a, b in ev.talking_spans()],
-                    "events": [e.to_dict() | {"aus": [{"au": a.au, "name": au_by_number(a.au).name,
-                                                        "side": a.side, "score": a.score, "intensity": a.intensity,
-                                                        "letter": a.letter} for a in e.aus],
-                                              "emotion": {"fine": d.fine, "coarse": d.coarse}}
-                               for e, d in zip(ev.events, emotions, strict=True)]})
+                    "events": [e.to_dict(emotion=d) for e, d in zip(ev.events, emotions, strict=True)]})
         return 0
     talk = ev.talking_spans()
     print(f"{ev.info.path}: {len(ev.table)} frames at {ev.fps:g} fps ({ev.mode} mode), {len(ev.events)} event(s)"

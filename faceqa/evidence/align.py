@@ -11,7 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from faceqa.evidence.regions import LEFT_EYE, RIGHT_EYE, STABLE_POINTS
+from faceqa.evidence.regions import STABLE_POINTS
+from faceqa.landmarks import LEFT_EYE, RIGHT_EYE
 
 EYE_Y = 0.36
 EYE_X = (0.32, 0.68)

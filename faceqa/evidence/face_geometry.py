@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from faceqa.evidence.regions import LEFT_EYE, RIGHT_EYE, STABLE_POINTS
+from faceqa.evidence.regions import STABLE_POINTS
+from faceqa.landmarks import LEFT_EYE, LEFT_EYE_INNER, RIGHT_EYE, RIGHT_EYE_INNER
 
 _SIDE = {
     "R": {"inner": (107, 55), "outer": (70, 46), "upper": 159, "lower": 145, "eye": RIGHT_EYE, "corner": 61,
-          "wing": (98, 64), "inner_eye": 133, "lip": 37},
+          "wing": (98, 64), "inner_eye": RIGHT_EYE_INNER, "lip": 37},
     "L": {"inner": (336, 285), "outer": (300, 276), "upper": 386, "lower": 374, "eye": LEFT_EYE, "corner": 291,
-          "wing": (327, 294), "inner_eye": 362, "lip": 267},
+          "wing": (327, 294), "inner_eye": LEFT_EYE_INNER, "lip": 267},
 }
 _PER_SIDE = ("brow_inner", "brow_outer", "eye_open", "lower_lid", "nose_wrinkle", "upper_lip", "corner_up",
              "corner_out")

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 
-_SIDES = {"R": {"inner": 107, "outer": 70, "eye": (33, 133), "upper": 159, "lower": 145, "corner": 61,
-                "nose": 198, "inner_eye": 133},
-          "L": {"inner": 336, "outer": 300, "eye": (362, 263), "upper": 386, "lower": 374, "corner": 291,
-                "nose": 420, "inner_eye": 362}}
+from faceqa.landmarks import LEFT_EYE, LEFT_EYE_INNER, RIGHT_EYE, RIGHT_EYE_INNER
+
+_SIDES = {"R": {"inner": 107, "outer": 70, "eye": RIGHT_EYE, "upper": 159, "lower": 145, "corner": 61,
+                "nose": 198, "inner_eye": RIGHT_EYE_INNER},
+          "L": {"inner": 336, "outer": 300, "eye": LEFT_EYE, "upper": 386, "lower": 374, "corner": 291,
+                "nose": 420, "inner_eye": LEFT_EYE_INNER}}
 
 FEATURES = tuple(
     [f"{name}_{s}" for name in ("brow_inner", "brow_outer") for s in ("L", "R")]

@@ -57,9 +57,6 @@ forehead): the similarity alignment is fitted on them, so head motion is taken o
 REFERENCE_REGION = (6, 197, 195, 5, 151)
 """Rigid skin (nose bridge, forehead): its residual flow is subtracted from every region."""
 
-RIGHT_EYE = (33, 133)
-LEFT_EYE = (362, 263)
-
 
 def region_keys() -> list[tuple[str, str]]:
     """(region, side) pairs in table order; central regions appear once with side "C"."""

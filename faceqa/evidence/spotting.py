@@ -25,11 +25,16 @@ of a clip is one event.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from faceqa.evidence.au_intensity import INTENSITY_AUS, MOUTH_AUS, letter
+from faceqa.facs.units import au_by_number
+
+if TYPE_CHECKING:
+    from faceqa.facs.deduction import Deduction
 
 MICRO_MAX_S = 0.5
 TALK_AUS = frozenset({12})
@@ -74,11 +79,26 @@ class Event:
         """Seconds from onset to offset."""
         return self.offset_s - self.onset_s
 
-    def to_dict(self) -> dict:
-        """Plain dict (JSON-ready)."""
-        d = asdict(self)
-        for a, item in zip(self.aus, d["aus"], strict=True):
-            item["letter"] = a.letter
+    def to_dict(self, emotion: Deduction | None = None, digits: int | None = None) -> dict[str, Any]:
+        """The one JSON form of an event, which the CLI, the agent tools and :func:`events_dataframe` use.
+
+        Keys: onset, apex, offset (frames), onset_s, apex_s, offset_s, duration_s, kind, peak,
+        talking, aus (each: au, name, side, score, intensity, letter) and, when ``emotion`` (the
+        deduction from the event's AUs) is given, emotion (fine, coarse). ``digits`` rounds the
+        seconds and intensities.
+        """
+        def num(value: float) -> float:
+            return float(value) if digits is None else round(float(value), digits)
+
+        d: dict[str, Any] = {
+            "onset": int(self.onset), "apex": int(self.apex), "offset": int(self.offset),
+            "onset_s": num(self.onset_s), "apex_s": num(self.apex_s), "offset_s": num(self.offset_s),
+            "duration_s": num(self.duration_s), "kind": self.kind, "peak": num(self.peak),
+            "talking": bool(self.talking),
+            "aus": [{"au": a.au, "name": au_by_number(a.au).name, "side": a.side, "score": float(a.score),
+                     "intensity": num(a.intensity), "letter": a.letter} for a in self.aus]}
+        if emotion is not None:
+            d["emotion"] = {"fine": emotion.fine, "coarse": emotion.coarse}
         return d
 
 
@@ -290,9 +310,8 @@ def events_dataframe(events: list[Event]):
 
     rows = []
     for e in events:
-        d = e.to_dict()
+        d = e.to_dict(digits=4)
         d["aus"] = "+".join(f"{a.side if a.side in ('L', 'R') else ''}{a.au}" for a in e.aus)
-        d["duration_s"] = round(e.duration_s, 4)
         rows.append(d)
     cols = ["onset", "apex", "offset", "onset_s", "apex_s", "offset_s", "duration_s", "kind", "peak", "aus", "talking"]
     return pd.DataFrame(rows, columns=cols)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from faceqa.landmarks import LEFT_EYE_INNER, LEFT_EYE_OUTER, RIGHT_EYE_INNER, RIGHT_EYE_OUTER
 from faceqa.models import get_model
 from faceqa.perception.detection import Detection
 from faceqa.perception.geometry import ROI, invert_points, roi_from_points
@@ -23,7 +24,6 @@ IRIS_INPUT = 64
 ROI_SCALE = 1.5
 """Crop side relative to the face box (MediaPipe's face-landmark ROI scale)."""
 
-RIGHT_EYE_OUTER, RIGHT_EYE_INNER, LEFT_EYE_INNER, LEFT_EYE_OUTER = 33, 133, 362, 263
 _IRIS_ROI_SCALE = 2.3
 
 

@@ -13,16 +13,17 @@ import math
 
 import numpy as np
 
-_EYES = (33, 263)
+from faceqa.landmarks import OUTER_EYE_CORNERS
+
 _MOUTH = (61, 291)
 
 
 def face_axes(landmarks: np.ndarray) -> np.ndarray:
     """3x3 rotation whose columns are the face's right, down and backward axes in camera space."""
     p = landmarks[:, :3].astype(np.float64)
-    ex = p[_EYES[1]] - p[_EYES[0]]
+    ex = p[OUTER_EYE_CORNERS[1]] - p[OUTER_EYE_CORNERS[0]]
     ex /= np.linalg.norm(ex) + 1e-9
-    down = (p[_MOUTH[0]] + p[_MOUTH[1]]) / 2 - (p[_EYES[0]] + p[_EYES[1]]) / 2
+    down = (p[_MOUTH[0]] + p[_MOUTH[1]]) / 2 - (p[OUTER_EYE_CORNERS[0]] + p[OUTER_EYE_CORNERS[1]]) / 2
     ey = down - ex * float(down @ ex)
     ey /= np.linalg.norm(ey) + 1e-9
     ez = np.cross(ex, ey)

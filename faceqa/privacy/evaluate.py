@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from faceqa.errors import InvalidInputError
+from faceqa.landmarks import OUTER_EYE_CORNERS
 from faceqa.media import open_media
 from faceqa.perception.geometry import iou
 from faceqa.perception.identity import DEFAULT_THRESHOLD, distance
@@ -42,7 +43,6 @@ from faceqa.privacy.methods import Target
 REGION_MARGIN = 0.15
 """The face region of the quality measures: the face box grown by this fraction of its size per side."""
 
-_OUTER_EYE_CORNERS = (33, 263)
 
 
 @dataclass
@@ -60,7 +60,7 @@ class _Tally:
 def landmark_nme(reference: np.ndarray, other: np.ndarray) -> float:
     """Mean point distance of the 468 mesh points, over the reference's outer-eye-corner distance."""
     a, b = reference[:468, :2].astype(np.float64), other[:468, :2].astype(np.float64)
-    iod = float(np.linalg.norm(a[_OUTER_EYE_CORNERS[0]] - a[_OUTER_EYE_CORNERS[1]]))
+    iod = float(np.linalg.norm(a[OUTER_EYE_CORNERS[0]] - a[OUTER_EYE_CORNERS[1]]))
     return float(np.linalg.norm(a - b, axis=1).mean() / max(iod, 1e-6))
 
 

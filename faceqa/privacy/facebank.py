@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from faceqa.errors import FaceQAError, InvalidInputError, MediaNotFoundError, MediaReadError, NoFaceError
+from faceqa.landmarks import LEFT_EYE, RIGHT_EYE
 from faceqa.privacy.warp import piecewise_warp
 
 TEMPLATE_SIZE = 160
@@ -40,7 +41,6 @@ FEATHER = 0.04
 """Width of the blend ramp inside the face outline, as a fraction of the face size."""
 
 FORMAT_VERSION = 1
-_RIGHT_EYE, _LEFT_EYE = (33, 133), (362, 263)
 
 
 @dataclass
@@ -64,7 +64,7 @@ def _measure(image: np.ndarray, name: str) -> _Face:
     if result.score < 0.5:
         raise NoFaceError(f"{name}: the face mesh does not fit the detected face (presence {result.score:.2f})")
     pts = result.landmarks[:468, :2].astype(np.float64)
-    eyes = np.stack([pts[list(_RIGHT_EYE)].mean(axis=0), pts[list(_LEFT_EYE)].mean(axis=0)])
+    eyes = np.stack([pts[list(RIGHT_EYE)].mean(axis=0), pts[list(LEFT_EYE)].mean(axis=0)])
     m = similarity(eyes, np.array(EYE_POSITIONS) * TEMPLATE_SIZE)
     crop = cv2.warpAffine(image, m, (TEMPLATE_SIZE, TEMPLATE_SIZE), flags=cv2.INTER_AREA,
                           borderMode=cv2.BORDER_REPLICATE)

@@ -161,20 +161,11 @@ class FaceTools:
                          end: int | None = None, mode: str = "auto") -> dict:
         """Expression events (onset/apex/offset, micro or macro, AUs with sides, likely emotion), in time order."""
         from faceqa.facs.deduction import deduce
-        from faceqa.facs.units import au_by_number
         from faceqa.qa.clip import analyze_clip
 
         m = self.policy.check_media(media, fps=fps, start=start, end=end)
         ev = analyze_clip(m.path, fps=fps, start=m.start, end=m.end, mode=mode).evidence
-        events = []
-        for e in ev.events[:MAX_EVENTS]:
-            d = deduce([a.au for a in e.aus])
-            events.append({"onset": e.onset, "apex": e.apex, "offset": e.offset, "onset_s": _round(e.onset_s),
-                           "apex_s": _round(e.apex_s), "offset_s": _round(e.offset_s), "kind": e.kind,
-                           "peak": _round(e.peak), "emotion": {"fine": d.fine, "coarse": d.coarse},
-                           "aus": [{"au": a.au, "name": au_by_number(a.au).name, "side": a.side,
-                                    "intensity": _round(a.intensity), "letter": a.letter} for a in e.aus],
-                           "talking": e.talking})
+        events = [e.to_dict(emotion=deduce([a.au for a in e.aus]), digits=3) for e in ev.events[:MAX_EVENTS]]
         kinds = [e.kind for e in ev.events]
         out = {"media": m.name, "fps": ev.fps, "mode": ev.mode, "frames": len(ev.table),
                "counts": {"events": len(kinds), "micro": kinds.count("micro"), "macro": kinds.count("macro")},
