@@ -35,6 +35,10 @@ class ModelUnavailableError(FaceQAError):
     """A model file is missing: names the wheel to install or the path to set."""
 
 
+class IncompatibleBundleError(ModelUnavailableError):
+    """An adapter bundle was built for other feature dimensions or another AU prior than this faceqa has."""
+
+
 class InvalidInputError(FaceQAError, ValueError):
     """An argument or a data field has a wrong value or format."""
 

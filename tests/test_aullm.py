@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from faceqa.aullm.bundle import create_model, from_pretrained, save_pretrained
+from faceqa.aullm.bundle import create_model, from_pretrained, prior_sha256, save_pretrained
 from faceqa.aullm.config import AULLMConfig
 from faceqa.aullm.features import HIGH_DIM, MID_DIM, NODE_DIM, collate, features_from_evidence, features_from_labels
 from faceqa.aullm.losses import asymmetric_loss
+from faceqa.errors import IncompatibleBundleError
 from faceqa.facs.au_codes import parse_aus
 from faceqa.train.batches import annotation_features, make_batch
 from faceqa.train.examples import qa_examples
@@ -136,6 +137,31 @@ def test_save_reload_same_logits_and_answers(model, tmp_path, tiny_llm_dir):
     one = features_from_labels(parse_aus("4"), model.node_aus, np.random.default_rng(0))
     qs = ["What is the coarse expression class?", "What are the action units?"]
     assert model.answer(one, qs, max_new_tokens=6) == again.answer(one, qs, max_new_tokens=6)
+
+
+def test_bundle_records_feature_dims_and_prior_hash_and_refuses_a_mismatch(model, tmp_path):
+    import json
+
+    folder = save_pretrained(model, tmp_path / "bundle")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["features"] == {"regions": 22, "mid": MID_DIM, "high": HIGH_DIM, "node": NODE_DIM}
+    assert config["au_prior_sha256"] == prior_sha256() and len(prior_sha256()) == 64
+
+    def load_with(**changes):
+        (folder / "config.json").write_text(json.dumps(config | changes))
+        return from_pretrained(folder)
+
+    with pytest.raises(IncompatibleBundleError, match=rf"{folder}.*feature dimension 'high' is 7 in the bundle, "
+                                                      rf"{HIGH_DIM} here"):
+        load_with(features=config["features"] | {"high": 7})
+    with pytest.raises(IncompatibleBundleError, match=r"feature dimension 'crops' is 2 in the bundle, None here"):
+        load_with(features=config["features"] | {"crops": 2})
+    with pytest.raises(IncompatibleBundleError, match=rf"{folder}.*au_relation_prior.json\) has sha256 0{{64}} in the "
+                                                      rf"bundle, {prior_sha256()} here"):
+        load_with(au_prior_sha256="0" * 64)
+    old = {k: v for k, v in config.items() if k not in ("features", "au_prior_sha256")}  # a bundle made before
+    (folder / "config.json").write_text(json.dumps(old))
+    assert from_pretrained(folder).config.features is None
 
 
 def test_answer_reuses_the_prefix_for_each_question(model):

@@ -3,7 +3,8 @@
 Folder layout (like peft's, plus faceqa's own parts)::
 
     bundle/
-      config.json            AULLMConfig (base model, token counts, LoRA, loss weights)
+      config.json            AULLMConfig (base model, token counts, LoRA, loss weights), with the feature
+                             dimensions the model was built with and the sha256 of its AU relation prior
       adapter/               the peft LoRA adapter (adapter_config.json, adapter_model.safetensors)
       evidence.safetensors   MGE-EFP projector and R-AUGNN weights (prefixes "projector.", "gnn."), and
                              the vision encoder's when it was fine-tuned ("vision.")
@@ -15,20 +16,27 @@ Folder layout (like peft's, plus faceqa's own parts)::
       README.md              the model card (optional)
 
 The base model is not copied: ``config.base_model`` names it (``"smollm2"``: the embedded default).
+
+Loading checks the bundle against this faceqa (:func:`check_bundle`): a bundle whose recorded
+feature dimensions or AU prior hash differ raises :class:`~faceqa.errors.IncompatibleBundleError`
+naming what differs; a bundle that records neither (made before they were recorded) is not checked.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
 from faceqa.aullm.config import AULLMConfig
+from faceqa.aullm.features import feature_dims
 from faceqa.aullm.model import AULLM
-from faceqa.errors import InvalidInputError, ModelUnavailableError
+from faceqa.errors import IncompatibleBundleError, InvalidInputError, ModelUnavailableError
+from faceqa.facs.au_graph import PRIOR_PATH
 
 
 def load_base(config: AULLMConfig, device: str | None = None):
@@ -47,10 +55,28 @@ def load_base(config: AULLMConfig, device: str | None = None):
     return llm, tokenizer
 
 
-def _prior_file() -> Path:
-    from faceqa.facs import au_graph
+def prior_sha256() -> str:
+    """The sha256 of the AU relation prior file the graph is built on (``faceqa/data/au_relation_prior.json``)."""
+    return hashlib.sha256(PRIOR_PATH.read_bytes()).hexdigest()
 
-    return Path(au_graph.__file__).resolve().parents[1] / "data" / "au_relation_prior.json"
+
+def check_bundle(folder: str | Path, config: AULLMConfig) -> None:
+    """Refuse a bundle built for other feature dimensions or another AU prior than this faceqa's.
+
+    Raises IncompatibleBundleError naming the bundle and each difference; a field the bundle does
+    not record (older bundles) is not checked.
+    """
+    problems = []
+    if config.features is not None:
+        here = feature_dims()
+        problems += [f"feature dimension {k!r} is {config.features.get(k)} in the bundle, {here.get(k)} here"
+                     for k in sorted(set(config.features) | set(here)) if config.features.get(k) != here.get(k)]
+    if config.au_prior_sha256 is not None and config.au_prior_sha256 != (sha := prior_sha256()):
+        problems.append(f"the AU relation prior ({PRIOR_PATH.name}) has sha256 {config.au_prior_sha256} in the "
+                        f"bundle, {sha} here")
+    if problems:
+        raise IncompatibleBundleError(f"{folder}: bundle built for another faceqa: {'; '.join(problems)} "
+                                      "(retrain the bundle, or use the faceqa it was trained with)")
 
 
 def create_model(config: AULLMConfig, llm=None, tokenizer=None, lora: bool = True) -> AULLM:
@@ -78,7 +104,7 @@ def save_pretrained(model: AULLM, folder: str | Path, scores: dict | None = None
     """Write the bundle folder (see the module docstring); ``vocab``: dataset -> ClassVocab dict."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    model.config.save(folder / "config.json")
+    replace(model.config, features=feature_dims(), au_prior_sha256=prior_sha256()).save(folder / "config.json")
     model.llm.save_pretrained(folder / "adapter", save_embedding_layers=False)
     state = {f"projector.{k}": v.detach().cpu().contiguous() for k, v in model.projector.state_dict().items()}
     state |= {f"gnn.{k}": v.detach().cpu().contiguous() for k, v in model.gnn.state_dict().items()}
@@ -86,10 +112,8 @@ def save_pretrained(model: AULLM, folder: str | Path, scores: dict | None = None
         state |= {f"vision.{k}": v.detach().cpu().contiguous() for k, v in model.vision.state_dict().items()}
     save_file(state, folder / "evidence.safetensors")
     (folder / "prompt.txt").write_text(model.prompt_text)
-    prior = _prior_file()
     (folder / "prior.json").write_text(json.dumps(
-        {"file": prior.name, "sha256": hashlib.sha256(prior.read_bytes()).hexdigest(), "aus": list(model.node_aus)},
-        indent=2) + "\n")
+        {"file": PRIOR_PATH.name, "sha256": prior_sha256(), "aus": list(model.node_aus)}, indent=2) + "\n")
     if vocab is not None:
         (folder / "vocab.json").write_text(json.dumps(vocab, indent=2) + "\n")
     if heldout is not None:
@@ -113,6 +137,7 @@ def from_pretrained(folder: str | Path, llm=None, tokenizer=None, device: str | 
         if not (folder / part).exists():
             raise ModelUnavailableError(f"{folder}: not an AULLM++ bundle (missing {part})")
     config = AULLMConfig.load(folder / "config.json")
+    check_bundle(folder, config)
     prior = load_au_relation_prior()
     saved = json.loads((folder / "prior.json").read_text())
     if tuple(saved["aus"]) != tuple(int(a) for a in prior.aus):

@@ -33,6 +33,11 @@ class AULLMConfig:
         attention: the base model's attention implementation (``"eager"``, ``"sdpa"``; None:
             the model's default). Training packs a clip's questions behind a block mask, which
             eager attention runs about 1.5x faster than SDPA on CPU.
+        features: the evidence-feature dimensions the model was built with
+            (:func:`~faceqa.aullm.features.feature_dims`), and ``au_prior_sha256`` the sha256 of the AU
+            relation prior file its graph was built on. :func:`~faceqa.aullm.bundle.save_pretrained`
+            records both; :func:`~faceqa.aullm.bundle.from_pretrained` refuses a bundle whose
+            records differ from this faceqa's. None (older bundles): not checked.
     """
 
     base_model: str = "smollm2"
@@ -53,6 +58,8 @@ class AULLMConfig:
     vision_trainable: bool = False
     dtype: str | None = None
     attention: str | None = None
+    features: dict[str, int] | None = None
+    au_prior_sha256: str | None = None
 
     def save(self, path: str | Path) -> None:
         """Write this config as JSON."""

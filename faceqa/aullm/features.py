@@ -35,6 +35,12 @@ MEASURED = tuple(m.au for m in AU_MOTIONS)
 HIGH_DIM = 2 * len(AU_MOTIONS) + len(EMOTIONS) + 1 + len(GEOM_FEATURES)
 
 
+def feature_dims() -> dict[str, int]:
+    """The evidence-feature dimensions this faceqa builds models with: regions (R), the per-region
+    ``mid`` width, the clip-level ``high`` width and the per-AU ``node`` width."""
+    return {"regions": len(region_keys()), "mid": MID_DIM, "high": HIGH_DIM, "node": NODE_DIM}
+
+
 @dataclass
 class EvidenceFeatures:
     """The model's input for one clip (float32 tensors)."""
