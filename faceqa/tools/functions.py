@@ -137,6 +137,7 @@ class FaceTools:
         """AU intensity (0-5, FACS A-E) from the onset to the offset frame, per side, and the emotion deduced
         from the active AUs."""
         from faceqa.evidence.deduction import deduce
+        from faceqa.evidence.spotting import expression_aus
         from faceqa.qa.clip import analyze_clip
 
         m = self.policy.check_media(media, fps=fps, start=onset, end=offset)
@@ -150,7 +151,7 @@ class FaceTools:
                for r in rows.itertuples(index=False)]
         emotion = None
         if len(active):
-            d = deduce([int(a) for a in active["au"]])
+            d = deduce(expression_aus(ev.active_aus()))
             emotion = {"fine": d.fine, "coarse": d.coarse,
                        "scores": {k: _round(v) for k, v in sorted(d.scores.items(), key=lambda kv: -kv[1])[:3]}}
         frames = ev.table["frame"]
@@ -162,13 +163,14 @@ class FaceTools:
         """Expression events (onset/apex/offset, micro or macro, AUs with sides, likely emotion), in time order."""
         from faceqa.evidence.deduction import deduce
         from faceqa.evidence.facs import au_by_number
+        from faceqa.evidence.spotting import expression_aus
         from faceqa.qa.clip import analyze_clip
 
         m = self.policy.check_media(media, fps=fps, start=start, end=end)
         ev = analyze_clip(m.path, fps=fps, start=m.start, end=m.end, mode=mode).evidence
         events = []
         for e in ev.events[:MAX_EVENTS]:
-            d = deduce([a.au for a in e.aus])
+            d = deduce(expression_aus(e.aus))
             events.append({"onset": e.onset, "apex": e.apex, "offset": e.offset, "onset_s": _round(e.onset_s),
                            "apex_s": _round(e.apex_s), "offset_s": _round(e.offset_s), "kind": e.kind,
                            "peak": _round(e.peak), "emotion": {"fine": d.fine, "coarse": d.coarse},
