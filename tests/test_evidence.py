@@ -200,16 +200,17 @@ def test_injected_au_is_spotted_and_named(tmp_path, face, pipe, au, side, level,
 
 def test_generated_clips_without_distractors(tmp_path, face, pipe):
     """Ten clips (30 fps) with one random subtle (FACS A-C) AU event each: spotting is precise but misses
-    the subtlest events, and the AU read-out is mostly right (measured on seeds 0-9: see the asserts'
-    figures in README "Micro-expression evidence"; the target of issue 9 is F1 >= 0.8)."""
+    the subtlest events (measured on seeds 0-9: precision 1.00, recall 0.40, F1 0.57; the target of
+    issue 9 is F1 >= 0.8); the injected AU is among the two strongest in 0.9 of the clips, its side
+    right in all."""
     s = score_generated_clips(face, range(10), tmp_path, pipe, distractors=False)
     o = s.spotting.overall
-    assert o.precision >= 0.9 and o.recall >= 0.15, s.summary()
-    assert s.au_top2 >= 0.7 and s.side >= 0.8, s.summary()
+    assert o.precision >= 0.9 and o.recall >= 0.3, s.summary()
+    assert s.au_top2 >= 0.8 and s.side >= 0.9, s.summary()
 
 
 def test_generated_clips_with_overlapping_distractors(tmp_path, face, pipe):
     """Six clips (30 fps) with overlapping talking, head turns, blinks and posed expressions: a floor that
-    guards against spotting getting worse (measured on seeds 0-5 in README "Micro-expression evidence")."""
+    guards against spotting getting worse (measured on seeds 0-5: F1 0.40, precision 0.38, recall 0.43)."""
     s = score_generated_clips(face, range(6), tmp_path, pipe, distractors=True)
-    assert s.spotting.overall.f1 >= 0.15, s.summary()
+    assert s.spotting.overall.f1 >= 0.3, s.summary()
