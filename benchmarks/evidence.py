@@ -42,30 +42,14 @@ def synthetic(n: int) -> dict:
     import numpy as np
     from skimage import data
 
-    from faceqa.evidence.extract import extract_evidence
-    from faceqa.megc.metrics import Interval, spotting_scores
+    from faceqa.evidence.generated_eval import score_generated_clips
     from faceqa.perception import FacePipeline
-    from faceqa.synth import make_clip, random_clip_spec
 
     face = np.ascontiguousarray(data.astronaut()[0:360, 45:405])
-    pipe = FacePipeline(emotion=None, quality=False)
-    pred, truth, top2, side = [], [], 0, 0
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in range(n):
-            fps = 200.0 if seed % 5 == 4 else 30.0
-            spec = random_clip_spec(1000 + seed, fps=fps, duration_s=3.0)
-            make_clip(face, spec, Path(tmp) / f"c{seed}")
-            ev = extract_evidence(Path(tmp) / f"c{seed}", fps=fps, pipeline=pipe)
-            g = spec.events[0]
-            truth.append(Interval(str(seed), g.onset, g.offset, g.kind(fps)))
-            pred.extend(Interval(str(seed), e.onset, e.offset, e.kind) for e in ev.events)
-            s = ev.au_summary(g.onset, g.offset)
-            top2 += g.aus[0].au in list(s["au"][:2])
-            side += s.set_index("au").loc[g.aus[0].au, "side"] == g.aus[0].side
-    sc = spotting_scores(pred, truth)
-    return {"clips": n, "f1": round(sc.overall.f1, 3), "precision": round(sc.overall.precision, 3),
-            "recall": round(sc.overall.recall, 3), "f1_micro": round(sc.micro.f1, 3),
-            "f1_macro": round(sc.macro.f1, 3), "au_top2": round(top2 / n, 3), "side": round(side / n, 3)}
+        scores = score_generated_clips(face, range(1000, 1000 + n), tmp, FacePipeline(emotion=None, quality=False),
+                                       fps_of=lambda seed: 200.0 if seed % 5 == 4 else 30.0)
+    return scores.summary()
 
 
 def _child(video: str) -> dict:

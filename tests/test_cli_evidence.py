@@ -14,7 +14,7 @@ from faceqa.synth import ClipSpec, InjectedAU, InjectedEvent, make_clip
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory, astronaut):
     folder = tmp_path_factory.mktemp("clip") / "au12R"
-    spec = ClipSpec(75, 30.0, [InjectedEvent(30, 36, 43, [InjectedAU(12, "R", 0.5)])])
+    spec = ClipSpec(75, 30.0, [InjectedEvent(30, 36, 43, [InjectedAU(12, "R", 0.7)])])
     make_clip(np.ascontiguousarray(astronaut[0:360, 45:405]), spec, folder)
     return folder
 

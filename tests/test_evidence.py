@@ -11,6 +11,7 @@ from faceqa.evidence.au_activity import AU_MOTIONS, au_activity, au_columns
 from faceqa.evidence.au_intensity import INTENSITY_AUS, intensity_columns, letter, solve_intensity
 from faceqa.evidence.extract import extract_evidence
 from faceqa.evidence.face_geometry import MEASURES, CanonicalFace, face_measures
+from faceqa.evidence.generated_eval import score_generated_clips
 from faceqa.evidence.regions import region_keys
 from faceqa.evidence.spotting import SpotConfig, intervals_from_signal, noise_level, side_of, spot_intervals
 from faceqa.evidence.talking import spans, talking_mask
@@ -197,41 +198,19 @@ def test_injected_au_is_spotted_and_named(tmp_path, face, pipe, au, side, level,
     assert summary.iloc[0]["au"] == au
 
 
-def _generated_scores(tmp_path, face, pipe, seeds, distractors: bool):
-    """Spotting scores, AU-in-top-2 and side-right shares over random generated clips (every 5th at 200 fps)."""
-    from faceqa.megc.metrics import Interval, spotting_scores
-    from faceqa.synth import random_clip_spec
-
-    predicted, truth = [], []
-    top2 = side_ok = 0
-    for seed in seeds:
-        fps = 200.0 if seed % 5 == 4 else 30.0
-        spec = random_clip_spec(seed, fps=fps, duration_s=3.0, distractors=distractors)
-        make_clip(face, spec, tmp_path / f"clip{seed}")
-        ev = extract_evidence(tmp_path / f"clip{seed}", fps=fps, pipeline=pipe)
-        truth.extend(Interval(str(seed), g.onset, g.offset, g.kind(fps)) for g in spec.events)
-        predicted.extend(Interval(str(seed), e.onset, e.offset, e.kind) for e in ev.events)
-        g = spec.events[0]
-        injected = g.aus[0]
-        summary = ev.au_summary(g.onset, g.offset)
-        top2 += injected.au in list(summary["au"][:2])
-        side_ok += summary.set_index("au").loc[injected.au, "side"] == injected.side
-    return spotting_scores(predicted, truth), top2 / len(seeds), side_ok / len(seeds)
-
-
 def test_generated_clips_without_distractors(tmp_path, face, pipe):
-    """Twelve clips with one random subtle (FACS A-C) AU event each. The AU read-out meets the old targets
-    (AU in the top 2 in >= 75%, side right in >= 85%; measured 0.80 / 0.90 on seeds 0-19); spotting is
-    precise but misses the subtlest events (measured precision 1.00, recall 0.25 on seeds 0-19; the
-    target of issue 9 is F1 >= 0.8). See README "Micro-expression evidence" for why."""
-    scores, top2, side = _generated_scores(tmp_path, face, pipe, range(12), distractors=False)
-    assert scores.overall.precision >= 0.9, scores.overall
-    assert scores.overall.recall >= 0.15, scores.overall
-    assert top2 >= 0.75 and side >= 0.85, (top2, side)
+    """Ten clips (30 fps) with one random subtle (FACS A-C) AU event each: spotting is precise but misses
+    the subtlest events (measured on seeds 0-9: precision 1.00, recall 0.40, F1 0.57; the target of
+    issue 9 is F1 >= 0.8); the injected AU is among the two strongest in 0.9 of the clips, its side
+    right in all."""
+    s = score_generated_clips(face, range(10), tmp_path, pipe, distractors=False)
+    o = s.spotting.overall
+    assert o.precision >= 0.9 and o.recall >= 0.3, s.summary()
+    assert s.au_top2 >= 0.8 and s.side >= 0.9, s.summary()
 
 
 def test_generated_clips_with_overlapping_distractors(tmp_path, face, pipe):
-    """Eight clips with overlapping talking, head turns, blinks and posed expressions: measured spotting F1
-    0.24 on seeds 0-19 (precision 0.26, recall 0.22); this guards against it getting worse."""
-    scores, _, _ = _generated_scores(tmp_path, face, pipe, range(8), distractors=True)
-    assert scores.overall.f1 >= 0.15, scores.overall
+    """Six clips (30 fps) with overlapping talking, head turns, blinks and posed expressions: a floor that
+    guards against spotting getting worse (measured on seeds 0-5: F1 0.40, precision 0.38, recall 0.43)."""
+    s = score_generated_clips(face, range(6), tmp_path, pipe, distractors=True)
+    assert s.spotting.overall.f1 >= 0.3, s.summary()

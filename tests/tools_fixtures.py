@@ -22,7 +22,7 @@ def write_media(folder: Path, astronaut: np.ndarray) -> dict[str, Path]:
     image = folder / "astronaut.png"
     Image.fromarray(astronaut).save(image)
     clip = folder / "smile.mp4"
-    spec = ClipSpec(45, 30.0, [InjectedEvent(SMILE_ONSET, SMILE_APEX, SMILE_OFFSET, [InjectedAU(12, "R", 0.5)])])
+    spec = ClipSpec(45, 30.0, [InjectedEvent(SMILE_ONSET, SMILE_APEX, SMILE_OFFSET, [InjectedAU(12, "R", 0.7)])])
     make_clip(np.ascontiguousarray(astronaut[0:360, 45:405]), spec, clip)
     return {"image": image, "clip": clip}
 

@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Spot and report."""
     from faceqa.evidence.extract import extract_evidence
+    from faceqa.evidence.spotting import expression_aus
     from faceqa.facs.deduction import deduce
     from faceqa.facs.units import au_by_number
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         from faceqa.perception.export import save_table
 
         save_table(ev.table, args.out)
-    emotions = [deduce([a.au for a in e.aus]) for e in ev.events]
+    emotions = [deduce(expression_aus(e.aus)) for e in ev.events]
     if args.json:
         print_json({"media": ev.info.path, "fps": ev.fps, "mode": ev.mode, "frames": len(ev.table),
                     "talking": [{"onset": a, "offset": b} for a, b in ev.talking_spans()],

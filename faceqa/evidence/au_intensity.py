@@ -69,7 +69,7 @@ FLOW_SIGNATURES: dict[int, tuple[tuple[str, float, float], ...]] = {
     7: (("lower_lid", 0.0, 0.04),),
     9: (("nose_side", 0.0, 0.06), ("upper_lip", 0.0, 0.03)),
     10: (("upper_lip", 0.0, 0.08),),
-    12: (("lip_corner", 0.08, 0.12), ("cheek", 0.0, 0.02)),
+    12: (("lip_corner", 0.08, 0.12), ("cheek", 0.0, 0.02), ("upper_lip", 0.0, 0.04)),
     14: (("lip_corner", -0.06, 0.0),),
     18: (("lip_corner", -0.10, 0.0),),
     15: (("lip_corner", 0.0, -0.08),),

@@ -178,7 +178,7 @@ class Evidence:
 
     def active_aus(self, onset: int | None = None, offset: int | None = None,
                    config: SpotConfig = DEFAULT_CONFIG) -> list[ActiveAU]:
-        """AUs active within [onset, offset] (change from onset), strongest first, with sides."""
+        """AUs active within [onset, offset] (see :meth:`interval_intensity`), strongest first, with sides."""
         return active_aus(self.interval_intensity(onset, offset), config,
                           talking=self.interval_talking(onset, offset))
 

@@ -25,6 +25,7 @@ of a clip is one event.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -302,6 +303,18 @@ def active_aus(row: np.ndarray, config: SpotConfig = DEFAULT_CONFIG, include_dis
     out = [ActiveAU(au, side, round(min(1.0, top / 5.0), 4), round(top, 3)) for top, au, side in cands
            if top >= config.au_threshold and top >= config.au_relative * strongest]
     return sorted(out, key=lambda a: (-a.intensity, a.au))
+
+
+EMOTION_RELATIVE = 0.5
+"""The AUs an emotion is deduced from reach this share of the strongest active AU's intensity."""
+
+
+def expression_aus(aus: Sequence[ActiveAU]) -> list[int]:
+    """The numbers of the AUs that carry an expression: those at least :data:`EMOTION_RELATIVE` of the
+    strongest, in the given order. Weaker AUs are still named, but a faint shadow of a strong AU (a
+    smile pulling the upper lip a little) does not change the emotion deduced from it."""
+    strongest = max((a.intensity for a in aus), default=0.0)
+    return [a.au for a in aus if a.intensity >= EMOTION_RELATIVE * strongest]
 
 
 def events_dataframe(events: list[Event]):

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from faceqa.evidence.spotting import MICRO_MAX_S
+from faceqa.evidence.spotting import MICRO_MAX_S, expression_aus
 from faceqa.facs.annotations import LabelledExpression
 from faceqa.facs.au_codes import AUCode
 from faceqa.facs.deduction import Deduction, DeductionModel, deduce
@@ -246,18 +246,21 @@ def facts_from_evidence(evidence, onset: int | None = None, offset: int | None =
         hi = off if off is not None else int(frames.max())
         facts.frames = {"onset": lo, "apex": _apex(evidence, on, off), "offset": hi,
                         "n_frames": int(((frames >= lo) & (frames <= hi)).sum())}
+    carrying: list[int] = []
     if not still:
         summary = evidence.au_summary(on, off)
         sides = {int(r.au): (float(r.L), float(r.R)) for r in summary.itertuples()}
+        active = evidence.active_aus(on, off)
         facts.aus = [AUFact(a.au, au_by_number(a.au).name, a.side, float(a.score), *sides.get(a.au, (None, None)))
-                     for a in evidence.active_aus(on, off)]
+                     for a in active]
+        carrying = expression_aus(active)
         facts.ranked = [AUFact(int(r.au), str(r.name), str(r.side), float(r.peak), float(r.L), float(r.R))
                         for r in summary.itertuples() if int(r.au) not in RANK_EXCLUDED]
-    numbers = [a.au for a in facts.aus] or [a.au for a in facts.ranked[:1] if a.score > 0]
+    numbers = carrying or [a.au for a in facts.ranked[:1] if a.score > 0]
     _apply_emotion(facts, numbers, model)
     for i, e in enumerate(evidence.events, 1):
         ev_aus = [AUFact(a.au, au_by_number(a.au).name, a.side, float(a.score)) for a in e.aus]
-        d = _emotion([a.au for a in ev_aus], convention, model)
+        d = _emotion(expression_aus(e.aus), convention, model)
         facts.events.append(EventFact(i, e.kind, e.onset, e.apex, e.offset, round(e.onset_s, 4), round(e.apex_s, 4),
                                       round(e.offset_s, 4), round(float(e.peak), 4), ev_aus, d.fine, d.coarse))
     return facts

@@ -136,6 +136,7 @@ class FaceTools:
                      include_inactive: bool = False) -> dict:
         """AU intensity (0-5, FACS A-E) from the onset to the offset frame, per side, and the emotion deduced
         from the active AUs."""
+        from faceqa.evidence.spotting import expression_aus
         from faceqa.facs.deduction import deduce
         from faceqa.qa.clip import analyze_clip
 
@@ -150,7 +151,7 @@ class FaceTools:
                for r in rows.itertuples(index=False)]
         emotion = None
         if len(active):
-            d = deduce([int(a) for a in active["au"]])
+            d = deduce(expression_aus(ev.active_aus()))
             emotion = {"fine": d.fine, "coarse": d.coarse,
                        "scores": {k: _round(v) for k, v in sorted(d.scores.items(), key=lambda kv: -kv[1])[:3]}}
         frames = ev.table["frame"]
@@ -160,12 +161,13 @@ class FaceTools:
     def spot_expressions(self, media: str, fps: float | None = None, start: int | None = None,
                          end: int | None = None, mode: str = "auto") -> dict:
         """Expression events (onset/apex/offset, micro or macro, AUs with sides, likely emotion), in time order."""
+        from faceqa.evidence.spotting import expression_aus
         from faceqa.facs.deduction import deduce
         from faceqa.qa.clip import analyze_clip
 
         m = self.policy.check_media(media, fps=fps, start=start, end=end)
         ev = analyze_clip(m.path, fps=fps, start=m.start, end=m.end, mode=mode).evidence
-        events = [e.to_dict(emotion=deduce([a.au for a in e.aus]), digits=3) for e in ev.events[:MAX_EVENTS]]
+        events = [e.to_dict(emotion=deduce(expression_aus(e.aus)), digits=3) for e in ev.events[:MAX_EVENTS]]
         kinds = [e.kind for e in ev.events]
         out = {"media": m.name, "fps": ev.fps, "mode": ev.mode, "frames": len(ev.table),
                "counts": {"events": len(kinds), "micro": kinds.count("micro"), "macro": kinds.count("macro")},
