@@ -114,12 +114,13 @@ def clip_rng(seed: int, clip: LabelledExpression) -> np.random.Generator:
 def facts_from_motion(series: np.ndarray, convention: str | None = None, model=None):
     """Facts from a region-displacement series (T, R, 2) read as the evidence pass reads video.
 
-    The AUs active in it (:func:`~faceqa.evidence.spotting.active_aus` on the peak strengths),
-    every measured AU ranked by strength, and the emotion deduced from the active AUs (or the
-    strongest one when none is active), as :func:`~faceqa.qa.facts.facts_from_evidence` does.
+    The AUs active in it (:func:`~faceqa.evidence.spotting.active_aus` on the peak strengths, put
+    on the 0-5 intensity scale), every measured AU ranked by strength, and the emotion deduced from
+    the AUs that carry the expression (or the strongest one when none is active), as
+    :func:`~faceqa.qa.facts.facts_from_evidence` does.
     """
     from faceqa.evidence.au_activity import AU_MOTIONS, au_activity
-    from faceqa.evidence.spotting import active_aus, side_of
+    from faceqa.evidence.spotting import active_aus, expression_aus, side_of
     from faceqa.facs.deduction import deduce
     from faceqa.facs.units import au_by_number
     from faceqa.qa.facts import RANK_EXCLUDED, AUFact, Facts
@@ -127,13 +128,14 @@ def facts_from_motion(series: np.ndarray, convention: str | None = None, model=N
     strength = au_activity(np.nan_to_num(series), saturate=False).max(axis=0)
     facts = Facts("video", convention=convention)
     sides = {m.au: (float(strength[2 * j]), float(strength[2 * j + 1])) for j, m in enumerate(AU_MOTIONS)}
+    active = active_aus(5.0 * strength)  # activity 1.0 is the AU's full displacement: FACS E, 5 on that scale
     facts.aus = [AUFact(a.au, au_by_number(a.au).name, a.side, float(a.score), min(sides[a.au][0], 1.0),
-                        min(sides[a.au][1], 1.0)) for a in active_aus(strength)]
+                        min(sides[a.au][1], 1.0)) for a in active]
     ranked = sorted(((max(left, right), au, left, right) for au, (left, right) in sides.items()
                      if au not in RANK_EXCLUDED), key=lambda t: (-t[0], t[1]))
     facts.ranked = [AUFact(au, au_by_number(au).name, side_of(left, right), min(top, 1.0), min(left, 1.0),
                            min(right, 1.0)) for top, au, left, right in ranked]
-    numbers = [a.au for a in facts.aus] or [a.au for a in facts.ranked[:1] if a.score > 0]
+    numbers = expression_aus(active) or [a.au for a in facts.ranked[:1] if a.score > 0]
     d = deduce(numbers, convention, model=model)
     facts.fine, facts.coarse = d.fine, d.coarse
     facts.fine_scores = {k: round(v, 4) for k, v in sorted(d.scores.items(), key=lambda kv: -kv[1])}
