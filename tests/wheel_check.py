@@ -68,7 +68,7 @@ def check(out: Path) -> dict:
     result["image"] = run([faceqa, "ask", "astronaut.png", "how many faces?", "--json"], work, env)
     result["models"] = run([faceqa, "models", "--json"], work, env)
     result["megc"] = run([faceqa, "ask", "smile", "What is the action unit?", "--fps", "30", "--onset", "12",
-                          "--offset", "31", "--json", "--no-progress"], work, env)
+                          "--offset", "31", "--answerer", "llm", "--json", "--no-progress"], work, env)
     times["questions"] = time.perf_counter() - start
     return result | {"venv": str(venv), "times": times}
 

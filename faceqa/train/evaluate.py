@@ -120,6 +120,7 @@ def facts_from_motion(series: np.ndarray, convention: str | None = None, model=N
     :func:`~faceqa.qa.facts.facts_from_evidence` does.
     """
     from faceqa.evidence.au_activity import AU_MOTIONS, au_activity
+    from faceqa.evidence.au_intensity import INTENSITY_AUS
     from faceqa.evidence.spotting import active_aus, expression_aus, side_of
     from faceqa.facs.deduction import deduce
     from faceqa.facs.units import au_by_number
@@ -128,7 +129,12 @@ def facts_from_motion(series: np.ndarray, convention: str | None = None, model=N
     strength = au_activity(np.nan_to_num(series), saturate=False).max(axis=0)
     facts = Facts("video", convention=convention)
     sides = {m.au: (float(strength[2 * j]), float(strength[2 * j + 1])) for j, m in enumerate(AU_MOTIONS)}
-    active = active_aus(5.0 * strength)  # activity 1.0 is the AU's full displacement: FACS E, 5 on that scale
+    row = np.zeros(2 * len(INTENSITY_AUS))  # the read-out's layout; activity 1.0 (full displacement) is E, 5
+    for au, (left, right) in sides.items():
+        if au in INTENSITY_AUS:
+            j = INTENSITY_AUS.index(au)
+            row[2 * j:2 * j + 2] = 5.0 * left, 5.0 * right
+    active = active_aus(row)
     facts.aus = [AUFact(a.au, au_by_number(a.au).name, a.side, float(a.score), min(sides[a.au][0], 1.0),
                         min(sides[a.au][1], 1.0)) for a in active]
     ranked = sorted(((max(left, right), au, left, right) for au, (left, right) in sides.items()
