@@ -36,6 +36,10 @@ def loss_curve(log_path: str | Path | None, points: int = 8) -> list[dict]:
     return out
 
 
+def _scored(scored: int, held: int) -> str:
+    return f"all {held}" if scored == held else f"a seeded sample of {scored} (by dataset share) of the {held}"
+
+
 def _fmt(x) -> str:
     return f"{x:.3f}" if isinstance(x, int | float) else "-"
 
@@ -90,8 +94,10 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
                                      "no video was seen)" if cfg.mode == "annotations" else " (evidence from video)"),
         f"- Data: {', '.join(cfg.sources)} (from `{cfg.data_root}`); {info['train_clips']} training clips, "
         f"{info['held_out_clips']} held-out clips from {len(info['held_out_subjects'])} held-out subjects "
-        f"({held}, seed {cfg.seed}); every held-out clip scored ({info.get('scored_clips', info['held_out_clips'])})"
-        + (f", and {info['held_out_videos']} held-out long videos for ME-LVQA" if info.get("held_out_videos") else "")
+        f"({held}, seed {cfg.seed}); "
+        f"{_scored(info.get('scored_clips', info['held_out_clips']), info['held_out_clips'])} held-out clips scored"
+        + (f", and {_scored(info.get('scored_videos', info['held_out_videos']), info['held_out_videos'])} held-out "
+           "long videos for ME-LVQA" if info.get("held_out_videos") else "")
         + ".",
         f"- {cfg.head_steps} AU-head steps (batch {cfg.head_batch_size}), then {cfg.steps} AULLM++ steps of "
         f"{cfg.batch_size} clips with all their questions packed, lr {cfg.lr}, trained "

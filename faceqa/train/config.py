@@ -63,8 +63,10 @@ class TrainConfig:
         gradient_checkpointing: trade compute for memory in the LLM.
         seed: everything random (splits, synthesis, init).
         threads: torch CPU threads (0: torch's default); on a busy shared CPU 1 is often fastest.
-        eval_clips: cap on held-out clips scored (0: all, the default and what a shipped card needs).
+        eval_clips: held-out clips scored (0: all, the default): otherwise a sample of that many, drawn
+            with the seed in proportion to each dataset's share.
         lvqa: also score the ME-LVQA question types on the held-out subjects' CAS(ME)^3 long videos.
+        eval_videos: held-out long videos scored (0: all): otherwise a seeded sample of that many.
         model: the AULLM++ configuration.
     """
 
@@ -100,6 +102,7 @@ class TrainConfig:
     threads: int = 0
     eval_clips: int = 0
     lvqa: bool = True
+    eval_videos: int = 0
     model: AULLMConfig = field(default_factory=AULLMConfig)
 
     def to_dict(self) -> dict:

@@ -64,6 +64,23 @@ def split(cfg: TrainConfig):
     return split_by_subject(clips, cfg.holdout, cfg.seed)
 
 
+def held_out_sample(clips: list, n: int, seed: int) -> list:
+    """``n`` of the held-out ``clips`` (all when ``n`` is 0 or not smaller), drawn with ``seed`` in proportion to
+    each dataset's share (at least one each), in their original order."""
+    if not n or n >= len(clips):
+        return list(clips)
+    rng = np.random.default_rng(seed)
+    by_dataset: dict[str, list[int]] = {}
+    for i, c in enumerate(clips):
+        by_dataset.setdefault(str(c.dataset), []).append(i)
+    keep: list[int] = []
+    for ds in sorted(by_dataset):
+        idx = by_dataset[ds]
+        k = min(len(idx), max(1, round(n * len(idx) / len(clips))))
+        keep += [int(i) for i in rng.choice(idx, k, replace=False)]
+    return [clips[i] for i in sorted(keep)]
+
+
 def class_vocab(clips) -> dict[str, dict]:
     """Per dataset, the fine and coarse classes and AU numbers its training clips carry (``vocab.json``)."""
     from faceqa.facs.emotion_classes import COARSE_CLASSES, FINE_CLASSES
@@ -221,14 +238,19 @@ def train(cfg: TrainConfig, progress: bool = True, model=None, on_step: Callable
     if cfg.save_every or start < cfg.steps:
         save(cfg.steps)
     answerer = LLMAnswerer(core, {k: ClassVocab.from_dict(v) for k, v in class_vocab(train_clips).items()})
-    test = test_clips[: cfg.eval_clips] if cfg.eval_clips else test_clips
+    test = held_out_sample(test_clips, cfg.eval_clips, cfg.seed)
     held_keys = sorted({subject_key(c) for c in test_clips})
     videos = lvqa_videos(cfg.data_root, held_keys) if cfg.lvqa and not media else {}
+    all_videos = len(videos)
+    if cfg.eval_videos and cfg.eval_videos < len(videos):
+        keep = np.random.default_rng(cfg.seed).choice(sorted(videos), cfg.eval_videos, replace=False)
+        videos = {k: videos[k] for k in sorted(keep)}
     core.eval()
     scores, rows = evaluate_answerers(answerer, test, deductions.heldout, cfg.seed,
                                       ("video",) if media else ("labels", "video"), videos, progress)
     info = {"train_clips": len(train_clips), "held_out_clips": len(test_clips), "scored_clips": len(test),
-            "held_out_videos": len(videos), "held_out_subjects": held_keys, "steps": cfg.steps,
+            "held_out_videos": all_videos, "scored_videos": len(videos),
+            "held_out_subjects": held_keys, "steps": cfg.steps,
             "head_steps": cfg.head_steps, "seed": cfg.seed}
     training = {"steps": cfg.steps, "head_steps": cfg.head_steps, "batch_size": cfg.batch_size} | timing
     bundle = out_dir / "bundle"
