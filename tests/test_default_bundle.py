@@ -120,7 +120,8 @@ def test_scores_json_follows_from_the_held_out_answers(answerer):
     for m in modes:
         assert recomputed[m] == scores[m]
     assert routing_table(recomputed) == scores["routing"]
-    clips = {(r["dataset"], r["clip"]) for r in rows if r["mode"] == "labels" and r["kind"] in ("coarse", "fine")}
+    clips = {(r["dataset"], r["subject"], r["clip"]) for r in rows
+             if r["mode"] == "labels" and r["kind"] in ("coarse", "fine")}
     assert len(clips) == scores["split"]["scored_clips"] <= scores["split"]["held_out_clips"]
     assert len({r["dataset"] for r in rows if r["mode"] == "labels"}) == 3  # CAS(ME)^3, SAMM and SMIC all scored
     for r in rows:  # and every LLM answer is a valid label

@@ -77,7 +77,7 @@ def compare(rows: list[dict]) -> dict:
     scopes = ["overall"] + sorted({r["dataset"] for r in rows})
     for scope in scopes:
         sel = [r for r in rows if scope == "overall" or r["dataset"] == scope]
-        per: dict = {"questions": len(sel), "clips": len({(r["dataset"], r["clip"]) for r in sel})}
+        per: dict = {"questions": len(sel), "clips": len({(r["dataset"], r.get("subject"), r["clip"]) for r in sel})}
         for kind in SCORED_KINDS:
             k_rows = [r for r in sel if r["kind"] == kind]
             if not k_rows:
