@@ -111,7 +111,7 @@ def _rows():
 
 def test_scores_json_follows_from_the_held_out_answers(answerer):
     """The card's figures are recomputed from every held-out answer the bundle records; routing follows them."""
-    from faceqa.train.evaluate import compare, routing_table
+    from faceqa.train.evaluate import compare, routing_table, row_clip
 
     rows = _rows()
     scores = json.loads((BUNDLE / "scores.json").read_text())
@@ -120,8 +120,7 @@ def test_scores_json_follows_from_the_held_out_answers(answerer):
     for m in modes:
         assert recomputed[m] == scores[m]
     assert routing_table(recomputed) == scores["routing"]
-    clips = {(r["dataset"], r["subject"], r["clip"]) for r in rows
-             if r["mode"] == "labels" and r["kind"] in ("coarse", "fine")}
+    clips = {row_clip(r) for r in rows if r["mode"] == "labels" and r["kind"] in ("coarse", "fine")}
     assert len(clips) == scores["split"]["scored_clips"] <= scores["split"]["held_out_clips"]
     assert len({r["dataset"] for r in rows if r["mode"] == "labels"}) == 3  # CAS(ME)^3, SAMM and SMIC all scored
     for r in rows:  # and every LLM answer is a valid label
@@ -132,22 +131,23 @@ def test_scores_json_follows_from_the_held_out_answers(answerer):
 def test_a_sample_of_held_out_clips_answers_as_recorded(answerer):
     """Re-answer some held-out clips (both evidence modes, several datasets): the same rows as heldout.jsonl."""
     from faceqa.facs.deduction import DeductionModel
-    from faceqa.train.evaluate import answer_clip, clip_from_labels
+    from faceqa.train.evaluate import answer_clip, clip_from_labels, row_clip
 
     rows = _rows()
     deduction = DeductionModel.from_json(json.loads((BUNDLE / "deduction_heldout.json").read_text()))
     seed = json.loads((BUNDLE / "scores.json").read_text())["split"].get("seed", 0)
-    picked: list[tuple[str, str, str]] = []
+    picked: list[tuple] = []
     for mode, ds, n in (("labels", "samm", 2), ("labels", "casme3", 2), ("labels", "smic", 1), ("video", "casme3", 1)):
-        keys = sorted({(r["mode"], r["dataset"], r["clip"]) for r in rows if r["mode"] == mode and r["dataset"] == ds
-                       and r["kind"] not in ("count", "distinct_aus", "event_type")})
+        keys = sorted({(r["mode"], *row_clip(r)) for r in rows if r["mode"] == mode and r["dataset"] == ds
+                       and r["kind"] not in ("count", "distinct_aus", "event_type")}, key=str)
         picked += keys[:: max(1, len(keys) // n)][:n]
     assert len(picked) == 6
-    for mode, ds, clip in picked:
-        recorded = [r for r in rows if (r["mode"], r["dataset"], r["clip"]) == (mode, ds, clip)]
+    for key in picked:
+        mode = key[0]
+        recorded = [r for r in rows if (r["mode"], *row_clip(r)) == key]
         again = answer_clip(answerer, clip_from_labels(recorded[0]), mode, deduction, seed)
         assert [(r["question"], r["llm"], r["composer"]) for r in again] == \
-            [(r["question"], r["llm"], r["composer"]) for r in recorded], (mode, ds, clip)
+            [(r["question"], r["llm"], r["composer"]) for r in recorded], key
 
 
 def test_megc_predict_auto_routes_by_the_bundle(answerer, tmp_path):

@@ -71,13 +71,20 @@ def text_metrics(refs: list[str], preds: list[str]) -> dict:
             "rouge1": round(float(np.mean([rouge1(r, p).f1 for r, p in zip(refs, preds, strict=True)])), 4)}
 
 
+def row_clip(row: dict) -> tuple:
+    """What identifies the clip a held-out row is about: dataset, subject, clip name and the labelled onset and
+    offset (CAS(ME)^3 names its clips a, b, ... per subject, and one clip can hold several expressions)."""
+    labels = row.get("labels") or {}
+    return row["dataset"], row.get("subject"), row["clip"], labels.get("onset"), labels.get("offset")
+
+
 def compare(rows: list[dict]) -> dict:
     """Per scope (``overall`` and each dataset) and question type: ``n`` and each answerer's figures."""
     out: dict = {}
     scopes = ["overall"] + sorted({r["dataset"] for r in rows})
     for scope in scopes:
         sel = [r for r in rows if scope == "overall" or r["dataset"] == scope]
-        per: dict = {"questions": len(sel), "clips": len({(r["dataset"], r.get("subject"), r["clip"]) for r in sel})}
+        per: dict = {"questions": len(sel), "clips": len({row_clip(r) for r in sel})}
         for kind in SCORED_KINDS:
             k_rows = [r for r in sel if r["kind"] == kind]
             if not k_rows:
