@@ -34,7 +34,7 @@ def endpoint_model(endpoint: str, model: str, api_key: str | None = None, timeou
                    max_retries: int = 2, temperature: float | None = 0.0) -> BaseChatModel:
     """``ChatOpenAI`` for the OpenAI-compatible ``endpoint`` serving ``model``.
 
-    ``api_key``: sent as ``Authorization: Bearer`` (None: a placeholder, see :data:`NO_KEY`);
+    ``api_key``: sent as ``Authorization: Bearer`` (None: :data:`NO_KEY`, for local servers that take no key);
     ``max_retries``: retries of connection errors, 429 and 5xx answers; ``temperature`` None: the server's.
     """
     url = base_url(endpoint)

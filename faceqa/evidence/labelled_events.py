@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from faceqa.errors import InvalidInputError
-from faceqa.megc.metrics import Interval, match_intervals
+from faceqa.megc.metrics import Counts, Interval, match_intervals
 
 SPLITS = ("tune", "report")
 
@@ -128,14 +128,19 @@ class ClipScore:
     missed: list[LabelledEvent] = field(default_factory=list)
 
     @property
+    def counts(self) -> Counts:
+        """Hits, false events and misses as MEGC TP / FP / FN."""
+        return Counts(self.hits, self.false_events, self.misses)
+
+    @property
     def precision(self) -> float:
         """Hits / (hits + false events)."""
-        return self.hits / (self.hits + self.false_events) if self.hits + self.false_events else 0.0
+        return self.counts.precision
 
     @property
     def recall(self) -> float:
         """Hits / (hits + misses), IoU >= 0.5 only."""
-        return self.hits / (self.hits + self.misses) if self.hits + self.misses else 0.0
+        return self.counts.recall
 
     @property
     def au_recall(self) -> float:
@@ -145,8 +150,7 @@ class ClipScore:
     @property
     def f1(self) -> float:
         """2PR / (P + R) of precision and recall."""
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+        return self.counts.f1
 
     @property
     def au_share(self) -> float:
