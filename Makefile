@@ -2,6 +2,8 @@
 # make test: set up .venv (if needed) and run the whole test suite.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# test workers (pytest-xdist; whole test files per worker): CI has 2 cores
+WORKERS ?= 2
 
 .PHONY: install demo test lint bench
 
@@ -13,7 +15,7 @@ demo: install
 
 test: install
 	@$(PY) -m ruff check faceqa tests benchmarks scripts
-	@$(PY) -m pytest -q
+	@$(PY) -m pytest -q -n $(WORKERS) --dist loadfile
 
 lint: install
 	@$(PY) -m ruff check faceqa tests benchmarks scripts

@@ -56,38 +56,90 @@ def tiny_llm_dir(tmp_path_factory) -> Path:
 
 
 WHEEL_JOB: dict = {}
-"""The background wheel check (tests/wheel_check.py): its process and output folder, when test_wheel runs."""
+"""The background wheel check (tests/wheel_check.py) when this process started it: its process and folder."""
+
+
+def pytest_configure(config) -> None:
+    """Under pytest-xdist, one run id for the controller and its workers (names the wheel check's folder);
+    each worker's torch then uses one thread, so that the workers do not fight over the cores."""
+    if getattr(config.option, "numprocesses", None) and not getattr(config.option, "testrunuid", None):
+        import uuid
+
+        config.option.testrunuid = uuid.uuid4().hex
+    if hasattr(config, "workerinput"):
+        import torch
+
+        torch.set_num_threads(1)
+
+
+def _shared_wheel_dir(config) -> Path | None:
+    """The wheel check's folder shared by the xdist controller and workers (None without xdist)."""
+    import tempfile
+
+    run = config.workerinput["testrunuid"] if hasattr(config, "workerinput") else getattr(
+        config.option, "testrunuid", None)
+    return Path(tempfile.gettempdir()) / f"faceqa-wheel-{run}" if run else None
 
 
 def pytest_collection_finish(session) -> None:
-    """Start the wheel check as soon as the tests are collected, so its installs overlap the other tests."""
+    """Start the wheel check as soon as the tests are collected, so its installs overlap the other tests.
+
+    Under xdist every worker collects every test; the first to create the shared folder starts the job."""
     import subprocess
     import sys
     import tempfile
 
-    if any(item.module.__name__ == "test_wheel" for item in session.items) and not session.config.option.collectonly:
+    if session.config.option.collectonly or not any(item.module.__name__ == "test_wheel" for item in session.items):
+        return
+    out = _shared_wheel_dir(session.config)
+    if out is None:
         out = Path(tempfile.mkdtemp(prefix="faceqa-wheel-"))
-        log = (out / "log.txt").open("w")
-        WHEEL_JOB.update(out=out, process=subprocess.Popen([sys.executable, str(REPO / "tests" / "wheel_check.py"),
-                                                            str(out)], stdout=log, stderr=subprocess.STDOUT))
+    else:
+        try:
+            out.mkdir()
+        except FileExistsError:  # another worker started it
+            return
+    log = (out / "log.txt").open("w")
+    process = subprocess.Popen([sys.executable, str(REPO / "tests" / "wheel_check.py"), str(out)],
+                               stdout=log, stderr=subprocess.STDOUT)
+    (out / "pid").write_text(str(process.pid))
+    WHEEL_JOB.update(out=out, process=process)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
-    """Stop the wheel check if the session ends first, and remove its folder."""
+    """Stop the wheel check if the session ends first, and remove its folder: the process that started it
+    does so without xdist, the controller under xdist (a worker may finish while another still waits)."""
+    import contextlib
     import shutil
+    import signal
 
+    if hasattr(session.config, "workerinput"):
+        return
+    out = WHEEL_JOB.get("out") or _shared_wheel_dir(session.config)
+    if out is None or not out.exists():
+        return
     if WHEEL_JOB:
         WHEEL_JOB["process"].kill()
         WHEEL_JOB["process"].wait()
-        shutil.rmtree(WHEEL_JOB["out"], ignore_errors=True)
+    elif (out / "pid").exists() and not (out / "result.json").exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int((out / "pid").read_text()), signal.SIGKILL)
+    shutil.rmtree(out, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def wheel_check() -> dict:
-    """The result of the background wheel check (waits for it)."""
-    if not WHEEL_JOB:
-        pytest.skip("the wheel check was not started")
-    WHEEL_JOB["process"].wait(timeout=3600)
+def wheel_check(request) -> dict:
+    """The result of the background wheel check (waits for it, whichever process started it)."""
     import json
+    import time
 
-    return json.loads((WHEEL_JOB["out"] / "result.json").read_text())
+    out = WHEEL_JOB.get("out") or _shared_wheel_dir(request.config)
+    if out is None or not out.exists():
+        pytest.skip("the wheel check was not started")
+    result = out / "result.json"
+    deadline = time.monotonic() + 3600
+    while not result.exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the wheel check wrote no result in an hour (log: {out / 'log.txt'})")
+        time.sleep(1)
+    return json.loads(result.read_text())

@@ -123,7 +123,9 @@ def main() -> None:
         result = check(out)
     except Exception as exc:  # reported to the test, which fails with it
         result = {"error": f"{type(exc).__name__}: {exc}"}
-    (out / "result.json").write_text(json.dumps(result))
+    partial = out / "result.json.part"  # renamed when complete: a waiting test never reads half a file
+    partial.write_text(json.dumps(result))
+    partial.replace(out / "result.json")
 
 
 if __name__ == "__main__":
