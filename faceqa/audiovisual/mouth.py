@@ -1,0 +1,135 @@
+"""The mouth over time: lip opening, visual voice activity, and mouth crops in AV-HuBERT's format.
+
+The main face's 468-point mesh is tracked through the video (:func:`faceqa.synth.inject.face_track`).
+The lip opening is the distance between the inner lips' midpoints (mesh 13 and 14) over the
+inter-ocular distance (outer eye corners 33 and 263, IOD), so it does not change with the face's
+size. Frame times are on the file's clock (a video stream may start after its audio stream).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+UPPER_LIP, LOWER_LIP, MOUTH_LEFT, MOUTH_RIGHT, EYE_R, EYE_L = 13, 14, 61, 291, 33, 263
+ROI_SIZE = 96
+"""AV-HuBERT's mouth crop: 96x96 grayscale; its models train and test on the 88x88 centre crop."""
+ROI_CENTRE_CROP = 88
+ROI_FPS = 25.0
+ROI_SCALE = 1.1
+"""The crop's side in IODs (the face's eye-corner distance), upright (the eye line levelled)."""
+
+
+@dataclass
+class MouthTrack:
+    """Per video frame: ``times_s`` on the file's clock, the lip ``opening`` in IOD (NaN: no face),
+    and the main face's (468, 2) mesh (None: no face)."""
+
+    path: str
+    fps: float
+    times_s: np.ndarray
+    opening: np.ndarray
+    landmarks: list
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Frames with a face."""
+        return np.isfinite(self.opening)
+
+
+def lip_opening(landmarks: np.ndarray) -> float:
+    """Inner-lip distance over the inter-ocular distance of one (468, 2) mesh."""
+    iod = float(np.linalg.norm(landmarks[EYE_L] - landmarks[EYE_R]))
+    return float(np.linalg.norm(landmarks[LOWER_LIP] - landmarks[UPPER_LIP])) / max(iod, 1e-6)
+
+
+def mouth_track(video: str | os.PathLike, pipeline=None) -> MouthTrack:
+    """Track the main face of ``video`` and read its lip opening per frame."""
+    from faceqa.errors import NoFaceError
+    from faceqa.media.audio import video_start_s
+    from faceqa.synth.inject import face_track
+
+    track, info = face_track(video, pipeline=pipeline)
+    if not any(lm is not None for lm in track):
+        raise NoFaceError(f"{video}: no face found to read the mouth from")
+    opening = np.array([np.nan if lm is None else lip_opening(lm) for lm in track])
+    times = video_start_s(video) + np.arange(len(track)) / info.fps
+    return MouthTrack(str(video), float(info.fps), times, opening, track)
+
+
+def lip_motion(track: MouthTrack, smooth_s: float = 0.2) -> np.ndarray:
+    """Speed of the lips (IOD per second) per frame, averaged over ``smooth_s``; 0 where no face."""
+    from scipy.ndimage import uniform_filter1d
+
+    x = track.opening
+    ok = np.isfinite(x)
+    if ok.sum() < 2:
+        return np.zeros(len(x))
+    filled = np.interp(np.arange(len(x)), np.flatnonzero(ok), x[ok])
+    speed = np.abs(np.gradient(filled)) * track.fps
+    return np.where(ok, uniform_filter1d(speed, max(1, int(round(smooth_s * track.fps))), mode="nearest"), 0.0)
+
+
+def visual_voice_activity(track: MouthTrack, threshold: float = 0.25, hold_s: float = 0.25) -> np.ndarray:
+    """Boolean per frame: the lips move like speech (speed >= ``threshold`` IOD/s, held ``hold_s``
+    either side so the closures between syllables stay inside the span)."""
+    from scipy.ndimage import maximum_filter1d
+
+    moving = lip_motion(track) >= threshold
+    width = 2 * max(1, int(round(hold_s * track.fps))) + 1
+    return maximum_filter1d(moving.astype(np.uint8), width).astype(bool) & track.valid
+
+
+def _roi(image: np.ndarray, lm: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    eye = lm[EYE_L] - lm[EYE_R]
+    angle = np.degrees(np.arctan2(eye[1], eye[0]))
+    side = ROI_SCALE * float(np.linalg.norm(eye))
+    centre = (lm[[UPPER_LIP, LOWER_LIP, MOUTH_LEFT, MOUTH_RIGHT]].mean(0))
+    m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(angle), size / side)
+    m[:, 2] += np.array([size / 2, size / 2]) - centre
+    return cv2.warpAffine(gray, m, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+
+
+def export_mouth_rois(video: str | os.PathLike, out: str | os.PathLike, fps: float = ROI_FPS,
+                      size: int = ROI_SIZE, track: MouthTrack | None = None) -> dict:
+    """Write the mouth region of ``video`` as AV-HuBERT reads it: grayscale ``size`` x ``size`` crops
+    (eye line levelled, side ``ROI_SCALE`` IOD, centred on the mouth) resampled to ``fps`` (nearest
+    frame); the model's input is the 88x88 centre crop of each. ``out`` is a ``.npy`` (T, 96, 96)
+    uint8 array or a video (``.mp4``/``.avi``). Frames without a face repeat the last crop (a black
+    crop before the first face). Returns what was written."""
+    from faceqa.errors import InvalidInputError
+    from faceqa.media import open_media
+    from faceqa.media.writer import write_frames
+
+    out = Path(out)
+    if out.suffix.lower() not in (".npy", ".mp4", ".avi"):
+        raise InvalidInputError(f"{out}: the mouth crops go to a .npy, .mp4 or .avi file")
+    track = track or mouth_track(video)
+    t0 = track.times_s[0]
+    n_out = int(np.floor((track.times_s[-1] - t0) * fps + 1e-6)) + 1
+    src = np.clip(np.round((np.arange(n_out) / fps) * track.fps).astype(int), 0, len(track.landmarks) - 1)
+    wanted: dict[int, list[int]] = {}
+    for k, s in enumerate(src):
+        wanted.setdefault(int(s), []).append(k)
+    crops = np.zeros((n_out, size, size), np.uint8)
+    last = None
+    for i, frame in enumerate(open_media(video).frames()):
+        if i not in wanted:
+            continue
+        lm = track.landmarks[i] if i < len(track.landmarks) else None
+        if lm is not None:
+            last = _roi(frame.image, lm, size)
+        for k in wanted[i]:
+            crops[k] = last if last is not None else 0
+    if out.suffix.lower() == ".npy":
+        np.save(out, crops)
+    else:
+        write_frames((np.repeat(c[..., None], 3, axis=2) for c in crops), out, fps)
+    return {"out": str(out), "frames": n_out, "fps": fps, "size": size, "centre_crop": ROI_CENTRE_CROP,
+            "face_frames": int(track.valid.sum())}
