@@ -73,7 +73,7 @@ def lip_motion(track: MouthTrack, smooth_s: float = 0.2) -> np.ndarray:
     return np.where(ok, uniform_filter1d(speed, max(1, int(round(smooth_s * track.fps))), mode="nearest"), 0.0)
 
 
-def visual_voice_activity(track: MouthTrack, threshold: float = 0.25, hold_s: float = 0.25) -> np.ndarray:
+def visual_voice_activity(track: MouthTrack, threshold: float = 0.15, hold_s: float = 0.25) -> np.ndarray:
     """Boolean per frame: the lips move like speech (speed >= ``threshold`` IOD/s, held ``hold_s``
     either side so the closures between syllables stay inside the span)."""
     from scipy.ndimage import maximum_filter1d
