@@ -26,13 +26,14 @@ ROI_SCALE = 1.1
 @dataclass
 class MouthTrack:
     """Per video frame: ``times_s`` on the file's clock, the lip ``opening`` in IOD (NaN: no face),
-    and the main face's (468, 2) mesh (None: no face)."""
+    the main face's (468, 2) mesh (None: no face) and the mouth's ``darkness`` (:func:`mouth_darkness`)."""
 
     path: str
     fps: float
     times_s: np.ndarray
     opening: np.ndarray
     landmarks: list
+    darkness: np.ndarray | None = None
 
     @property
     def valid(self) -> np.ndarray:
@@ -46,18 +47,58 @@ def lip_opening(landmarks: np.ndarray) -> float:
     return float(np.linalg.norm(landmarks[LOWER_LIP] - landmarks[UPPER_LIP])) / max(iod, 1e-6)
 
 
-def mouth_track(video: str | os.PathLike, pipeline=None) -> MouthTrack:
-    """Track the main face of ``video`` and read its lip opening per frame."""
-    from faceqa.errors import NoFaceError
-    from faceqa.media.audio import video_start_s
-    from faceqa.synth.inject import face_track
+def mouth_darkness(gray: np.ndarray, landmarks: np.ndarray) -> float:
+    """How dark the mouth is against the face: 1 - (mean of a box on the lips) / (median of the face's
+    box), with the lips' box centred between the inner lips, as wide as the mouth and half as tall.
+    An open mouth shows its dark inside (a painted one too, where the mesh under-reads the opening)."""
+    w = float(np.linalg.norm(landmarks[MOUTH_RIGHT] - landmarks[MOUTH_LEFT]))
+    cx, cy = landmarks[[UPPER_LIP, LOWER_LIP]].mean(0)
+    h, wd = gray.shape
+    x0, x1 = int(max(0, cx - 0.4 * w)), int(min(wd, cx + 0.4 * w + 1))
+    y0, y1 = int(max(0, cy - 0.25 * w)), int(min(h, cy + 0.25 * w + 1))
+    fx0, fy0 = np.maximum(landmarks.min(0).astype(int), 0)
+    fx1, fy1 = landmarks.max(0).astype(int) + 1
+    if x1 <= x0 or y1 <= y0 or fx1 <= fx0 or fy1 <= fy0:
+        return float("nan")
+    ref = float(np.median(gray[fy0:fy1, fx0:fx1])) + 1.0
+    return 1.0 - float(gray[y0:y1, x0:x1].mean()) / ref
 
-    track, info = face_track(video, pipeline=pipeline)
-    if not any(lm is not None for lm in track):
+
+def mouth_track(video: str | os.PathLike, pipeline=None) -> MouthTrack:
+    """Track the main face of ``video`` (the face seen in most frames) and read its lips per frame."""
+    from collections import Counter
+
+    import cv2
+
+    from faceqa.errors import NoFaceError
+    from faceqa.media import open_media
+    from faceqa.media.audio import video_start_s
+    from faceqa.perception import FacePipeline
+
+    pipe = pipeline or FacePipeline(emotion=None, quality=False)
+    media = open_media(video)
+    per_frame: list[dict[int, tuple[np.ndarray, float]]] = []
+    for frame, records in pipe.stream(media):
+        faces = {}
+        gray = None
+        for r in records:
+            if r.landmarks is None:
+                continue
+            if gray is None:
+                gray = cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY)
+            lm = r.landmarks[:468, :2].copy()
+            faces[r.face_id] = (lm, mouth_darkness(gray, lm))
+        per_frame.append(faces)
+    counts = Counter(fid for faces in per_frame for fid in faces)
+    if not counts:
         raise NoFaceError(f"{video}: no face found to read the mouth from")
-    opening = np.array([np.nan if lm is None else lip_opening(lm) for lm in track])
-    times = video_start_s(video) + np.arange(len(track)) / info.fps
-    return MouthTrack(str(video), float(info.fps), times, opening, track)
+    main = counts.most_common(1)[0][0]
+    found = [faces.get(main) for faces in per_frame]
+    landmarks = [None if f is None else f[0] for f in found]
+    opening = np.array([np.nan if f is None else lip_opening(f[0]) for f in found])
+    dark = np.array([np.nan if f is None else f[1] for f in found])
+    times = video_start_s(video) + np.arange(len(found)) / media.info.fps
+    return MouthTrack(str(video), float(media.info.fps), times, opening, landmarks, dark)
 
 
 def lip_motion(track: MouthTrack, smooth_s: float = 0.2) -> np.ndarray:
@@ -73,7 +114,7 @@ def lip_motion(track: MouthTrack, smooth_s: float = 0.2) -> np.ndarray:
     return np.where(ok, uniform_filter1d(speed, max(1, int(round(smooth_s * track.fps))), mode="nearest"), 0.0)
 
 
-def visual_voice_activity(track: MouthTrack, threshold: float = 0.15, hold_s: float = 0.25) -> np.ndarray:
+def visual_voice_activity(track: MouthTrack, threshold: float = 0.2, hold_s: float = 0.25) -> np.ndarray:
     """Boolean per frame: the lips move like speech (speed >= ``threshold`` IOD/s, held ``hold_s``
     either side so the closures between syllables stay inside the span)."""
     from scipy.ndimage import maximum_filter1d

@@ -1,9 +1,11 @@
 """Audio-video offset from the lips and the voice (``faceqa av-sync``).
 
-The lip opening (:mod:`faceqa.audiovisual.mouth`) and the log energy of the 300-3000 Hz band of the
-audio are put on one 10 ms grid on the file's clock, each minus its 1 s running mean, and their
-normalised cross-correlation is taken at every lag within ``max_lag_s`` (only over frames with a
-face). The best lag, refined by a parabola, is the offset: ``offset_ms`` > 0 when the audio lags
+Two lip signals (:mod:`faceqa.audiovisual.mouth`): the mesh's inner-lip opening and the darkness
+of the mouth (an open mouth shows its dark inside), and the log energy of the 300-3000 Hz band of
+the audio are put on one 10 ms grid on the file's clock, each minus its 1 s running mean. The
+normalised cross-correlation of each lip signal with the voice is taken at every lag within
+``max_lag_s`` (only over frames with a face), and the two curves are averaged, each weighted by
+its own best value (the signal that follows the voice better counts more). The best lag, refined by a parabola, is the offset: ``offset_ms`` > 0 when the audio lags
 the video (the sound of a syllable comes after the mouth that makes it). ``confidence`` in [0, 1]
 says how much the best peak stands above the best one at least 150 ms away from it (0: another lag
 fits as well; 1: no other lag fits at all); ``correlation`` is the peak's value.
@@ -83,11 +85,18 @@ def estimate_offset(track: MouthTrack, audio: AudioTrack, max_lag_s: float = 0.8
     if hi - lo < 1.0:
         raise InvalidInputError(f"{track.path}: audio and video overlap for under 1 s")
     grid = np.arange(lo, hi, HOP_S)
-    mouth = np.interp(grid, track.times_s[ok], track.opening[ok])
     face = np.interp(grid, track.times_s, ok.astype(float)) > 0.99
-    m, e = _detrend(mouth), _detrend(np.interp(grid, ta, env))
+    e = _detrend(np.interp(grid, ta, env))
     lags = np.arange(-int(round(max_lag_s / HOP_S)), int(round(max_lag_s / HOP_S)) + 1)
-    curve = np.array([_ncc(m, e, face, int(k)) for k in lags])
+    curves = []
+    for signal in (track.opening, track.darkness):
+        if signal is None or np.isfinite(signal).sum() < 10:
+            continue
+        have = np.isfinite(signal)
+        m = _detrend(np.interp(grid, track.times_s[have], signal[have]))
+        curves.append(np.array([_ncc(m, e, face, int(k)) for k in lags]))
+    weights = np.array([max(c.max(), 1e-6) for c in curves])
+    curve = (weights[:, None] * np.array(curves)).sum(0) / weights.sum()
     j = int(np.argmax(curve))
     lag = float(lags[j])
     if 0 < j < len(curve) - 1:
