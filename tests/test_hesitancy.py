@@ -36,7 +36,7 @@ def test_fusion_learns_and_handles_missing_modalities(tmp_path):
 
     rows, labels = generated(240, 0)
     model = PrototypeFusion(FusionConfig(dims=DIMS))
-    losses = train(model, rows, labels, epochs=150)
+    losses = train(model, rows, labels, epochs=100)
     assert losses[-1] < losses[0]
     test_rows, test_labels = generated(200, 1)
     f1 = macro_f1(np.array(test_labels), predict(model, test_rows).argmax(1), 2)
@@ -67,7 +67,7 @@ def test_train_hesitancy_cli_on_a_bah_folder(tmp_path, capsys):
     pd.DataFrame({"video": names, "label": ["hesitant" if y else "not_hesitant" for y in labels],
                   "split": split}).to_csv(tmp_path / "labels.csv", index=False)
     out = tmp_path / "model"
-    assert main(["train-hesitancy", "--data", str(tmp_path), "--out", str(out), "--epochs", "120", "--json"]) == 0
+    assert main(["train-hesitancy", "--data", str(tmp_path), "--out", str(out), "--epochs", "100", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert r["classes"] == ["hesitant", "not_hesitant"] and r["train"] == 60 and r["val"] == 20
     assert r["val_macro_f1"] > 0.8
@@ -85,7 +85,7 @@ def test_bad_bah_folder_is_a_one_line_error(tmp_path, capsys):
 def test_text_and_conflict_cues():
     assert text_cues("") is None
     t = text_cues("I love it, it is great, but maybe I am not sure")
-    assert t["vader_compound"] > 0 and t["hedges_per_100_words"] > 0 and t["words"] == 11
+    assert t["vader_compound"] > 0 and t["hedges_per_100_words"] > 0 and t["words"] == 12
     frames = pd.DataFrame({"emotion_happy": [0.1, 0.0], "emotion_angry": [0.5, 0.6], "emotion_disgust": [0.1, 0.1],
                            "emotion_fear": [0.0, 0.0], "emotion_sad": [0.1, 0.1], "emotion_neutral": [0.2, 0.2],
                            "au_12_L": [2.0, 1.0], "au_4_L": [1.0, 3.0]})

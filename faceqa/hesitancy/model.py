@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -68,7 +69,7 @@ class PrototypeFusion(nn.Module):
 
     def proto_logits(self, z: torch.Tensor) -> torch.Tensor:
         """Negative squared distance of embeddings (B, H) to each prototype, scaled: (B, C)."""
-        return -torch.cdist(z, self.prototypes).pow(2) * self.log_temperature.exp()
+        return -(z.unsqueeze(1) - self.prototypes.unsqueeze(0)).pow(2).sum(-1) * self.log_temperature.exp()
 
     def forward(self, inputs: dict[str, torch.Tensor], present: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``inputs[m]`` (B, dims[m]) and ``present[m]`` (B,) bool for each modality; returns ``logits``
@@ -128,9 +129,26 @@ def _fit_scaler(model: PrototypeFusion, inputs: dict[str, torch.Tensor], present
             model.encoders[m].std.copy_(x.std(0).clamp_min(1e-3))
 
 
+@contextmanager
+def one_thread():
+    """Run torch on one thread inside (a model this small is slower split across threads)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def train(model: PrototypeFusion, rows: list[dict[str, np.ndarray | None]], labels: list[int], epochs: int = 200,
           lr: float = 3e-3, weight_decay: float = 1e-3, pull: float = 0.1, seed: int = 0) -> list[float]:
     """Full-batch AdamW training; returns the loss per epoch."""
+    with one_thread():
+        return _train(model, rows, labels, epochs, lr, weight_decay, pull, seed)
+
+
+def _train(model: PrototypeFusion, rows: list[dict[str, np.ndarray | None]], labels: list[int], epochs: int,
+           lr: float, weight_decay: float, pull: float, seed: int) -> list[float]:
     torch.manual_seed(seed)
     inputs, present = batch(rows, model.config.dims)
     y = torch.tensor(labels, dtype=torch.long)
@@ -153,7 +171,7 @@ def train(model: PrototypeFusion, rows: list[dict[str, np.ndarray | None]], labe
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     model.eval()
     return losses
 
@@ -163,7 +181,8 @@ def predict(model: PrototypeFusion, rows: list[dict[str, np.ndarray | None]]) ->
     """Class probabilities (N, C)."""
     model.eval()
     inputs, present = batch(rows, model.config.dims)
-    return torch.softmax(model(inputs, present)["logits"], dim=1).numpy()
+    with one_thread():
+        return torch.softmax(model(inputs, present)["logits"], dim=1).numpy()
 
 
 def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
