@@ -23,7 +23,7 @@ def talking(tmp_path_factory, astronaut):
     folder = tmp_path_factory.mktemp("lipsync")
     face = cv2.resize(np.ascontiguousarray(astronaut[20:276, 110:366]), (256, 256))
     cv2.imwrite(str(folder / "face.png"), cv2.cvtColor(face, cv2.COLOR_RGB2BGR))
-    x, _ = utterance(["Hello there, how are you today?", "I think we should go now."], gap_s=1.2)
+    x, _ = utterance(["Hello there, how are you?", "We should go now."], gap_s=1.0)
     write_wav(folder / "speech.wav", x)
     out = folder / "talking.mp4"
     assert main(["lipsync", str(folder / "face.png"), str(folder / "speech.wav"), "--out", str(out)]) == 0

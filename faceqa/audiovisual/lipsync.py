@@ -100,7 +100,8 @@ def render_talking_head(image: np.ndarray, audio: AudioTrack, fps: float = 25.0,
     blink = _blinks(n, fps, rng)
     phase = rng.uniform(0, 2 * np.pi, 4)
     yaw = head_deg * (0.6 * np.sin(2 * np.pi * 0.23 * t + phase[0]) + 0.4 * np.sin(2 * np.pi * 0.61 * t + phase[1]))
-    pitch = head_deg * 0.6 * (0.6 * np.sin(2 * np.pi * 0.31 * t + phase[2]) + 0.4 * np.sin(2 * np.pi * 0.47 * t + phase[3]))
+    pitch = 0.6 * head_deg * (0.6 * np.sin(2 * np.pi * 0.31 * t + phase[2])
+                              + 0.4 * np.sin(2 * np.pi * 0.47 * t + phase[3]))
     for i in range(n):
         amounts = {k: float(v[i]) for k, v in mouth.items() if v[i] > 1e-3}
         if blink[i] > 1e-3:

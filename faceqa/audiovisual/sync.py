@@ -5,10 +5,11 @@ of the mouth (an open mouth shows its dark inside), and the log energy of the 30
 the audio are put on one 10 ms grid on the file's clock, each minus its 1 s running mean. The
 normalised cross-correlation of each lip signal with the voice is taken at every lag within
 ``max_lag_s`` (only over frames with a face), and the two curves are averaged, each weighted by
-its own best value (the signal that follows the voice better counts more). The best lag, refined by a parabola, is the offset: ``offset_ms`` > 0 when the audio lags
-the video (the sound of a syllable comes after the mouth that makes it). ``confidence`` in [0, 1]
-says how much the best peak stands above the best one at least 150 ms away from it (0: another lag
-fits as well; 1: no other lag fits at all); ``correlation`` is the peak's value.
+its own best value (the signal that follows the voice better counts more). The best lag, refined
+by a parabola, is the offset: ``offset_ms`` > 0 when the audio lags the video (the sound of a
+syllable comes after the mouth that makes it). ``confidence`` in [0, 1] says how much the best
+peak stands above the best one at least 150 ms away from it (0: another lag fits as well; 1: no
+other lag fits at all); ``correlation`` is the peak's value.
 """
 
 from __future__ import annotations

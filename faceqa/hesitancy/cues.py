@@ -92,28 +92,31 @@ def text_cues(transcript: str) -> dict | None:
             "hedges_per_100_words": round(100.0 * hedges / len(words), 3), "words": len(words)}
 
 
-def face_frames(video: str | os.PathLike):
-    """One pass over ``video``: the per-frame table of the main face's ``emotion_*`` probabilities and
-    ``au_*`` intensities (rows: frames; NaN where no face)."""
+def face_frames(video: str | os.PathLike, sample_fps: float = 10.0):
+    """One pass over ``video`` at about ``sample_fps`` frames a second (pooled statistics need no more):
+    the per-frame table of the main face's ``emotion_*`` probabilities and ``au_*`` intensities (rows:
+    sampled frames; NaN where no face)."""
     import pandas as pd
 
-    from faceqa.evidence.extract import EvidenceCollector, resolve_mode, speech_for
+    from faceqa.evidence.extract import EvidenceCollector, resolve_mode
     from faceqa.media import open_media
     from faceqa.perception import FacePipeline
     from faceqa.perception.records import EMOTIONS
 
-    media = open_media(video)
+    native = open_media(video).info
+    every = max(1, int(round(native.fps / sample_fps)))
+    media = open_media(video, every=every)
     info = media.info
-    collector = EvidenceCollector(info.fps, resolve_mode("auto", len(media), info.fps))
+    fps = native.fps / every
+    collector = EvidenceCollector(fps, resolve_mode("auto", len(media), fps))
     pipe = FacePipeline(max_faces=3, emotion="fer", quality=False)
     emotions = []
     for frame, records in pipe.stream(media):
         collector.add(frame, records)
-        main = max(records, key=lambda r: r.bbox[2] * r.bbox[3] if hasattr(r, "bbox") else 0, default=None)
+        main = max(records, key=lambda r: (r.bbox[2] - r.bbox[0]) * (r.bbox[3] - r.bbox[1]), default=None)
         emotions.append([main.emotion.get(e, np.nan) if main is not None and main.emotion else np.nan
                          for e in EMOTIONS])
-    times = np.array(collector._rows["time"], np.float64)
-    evidence = collector.finish(info, speech_for(info, times))
+    evidence = collector.finish(info)
     table = evidence.table[[c for c in evidence.table.columns if c.startswith("au_")]].reset_index(drop=True)
     emo = pd.DataFrame(emotions, columns=[f"emotion_{e}" for e in EMOTIONS])
     return pd.concat([emo, table], axis=1)

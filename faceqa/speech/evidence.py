@@ -4,7 +4,8 @@ One pass over the audio track gives:
 
 - **voice activity** spans (Silero VAD probability >= ``threshold`` for at least ``min_speech_s``,
   gaps under ``merge_gap_s`` joined);
-- the **transcript** with word timings (PocketSphinx, :mod:`faceqa.speech.recognize`);
+- the **transcript** with word timings (PocketSphinx, :mod:`faceqa.speech.recognize`), decoded over
+  the voice spans only (each widened by 0.3 s);
 - **pauses**: silences of at least ``min_pause_s`` between two words or two voice spans;
 - **filled pauses**: hesitation words (uh, um, ah, er, hmm, mm);
 - **rate**: words per minute of voiced time and over the whole span from the first to the last word;
@@ -129,7 +130,7 @@ def voice_spans(audio: AudioTrack, config: SpeechConfig = SpeechConfig()) -> lis
     mask = p >= config.threshold
     gap = int(round(config.merge_gap_s / step))
     for a, b in spans(~mask):  # fill short gaps between two voiced runs
-        if 0 < a and b < len(mask) - 1 and b - a + 1 <= gap:
+        if a > 0 and b < len(mask) - 1 and b - a + 1 <= gap:
             mask[a:b + 1] = True
     return [(a * step, (b + 1) * step, float(p[a:b + 1].mean())) for a, b in spans(mask)
             if (b + 1 - a) * step >= config.min_speech_s]
@@ -150,10 +151,10 @@ def find_pauses(voice: list[tuple[float, float, float]], words: list[Word], min_
 
 
 def speech_evidence(source: str | os.PathLike | AudioTrack, config: SpeechConfig = SpeechConfig(),
-                    sphinx: SphinxConfig = SphinxConfig()) -> SpeechEvidence:
+                    sphinx: SphinxConfig | None = None) -> SpeechEvidence:
     """Speech evidence of a video's (or an audio file's) sound track."""
     audio = source if isinstance(source, AudioTrack) else read_audio(source)
     voice = voice_spans(audio, config)
-    words = recognize(audio, sphinx)
+    words = recognize(audio, sphinx or SphinxConfig(), spans=[(a, b) for a, b, _ in voice])
     return SpeechEvidence(audio.path, audio.duration_s, voice, words,
                           find_pauses(voice, words, config.min_pause_s), prosody(audio), config)
