@@ -73,3 +73,15 @@ def test_lipsync_errors_name_the_input(tmp_path, capsys):
     assert main(["lipsync", str(tmp_path / "missing.png"), str(tmp_path / "a.wav"), "--out",
                  str(tmp_path / "x.mp4")]) == 2
     assert "missing.png" in capsys.readouterr().err
+
+
+def test_speech_tools_on_the_talking_head(talking):
+    from faceqa.tools import FaceTools
+    from faceqa.tools.safety import ToolPolicy
+
+    out, _ = talking
+    tools = FaceTools(policy=ToolPolicy(allowed_roots=[out.parent]))
+    r = tools.call("transcribe_speech", {"media": out.name})
+    assert r["media"] == out.name and r["voice"]
+    assert r["words"] + r["filled_pauses"] == len(r["words_timed"])
+    json.dumps(r)

@@ -92,7 +92,7 @@ def text_cues(transcript: str) -> dict | None:
             "hedges_per_100_words": round(100.0 * hedges / len(words), 3), "words": len(words)}
 
 
-def face_frames(video: str | os.PathLike, sample_fps: float = 10.0):
+def face_frames(video: str | os.PathLike, sample_fps: float = 6.0):
     """One pass over ``video`` at about ``sample_fps`` frames a second (pooled statistics need no more):
     the per-frame table of the main face's ``emotion_*`` probabilities and ``au_*`` intensities (rows:
     sampled frames; NaN where no face)."""
