@@ -101,27 +101,27 @@ def mouth_track(video: str | os.PathLike, pipeline=None) -> MouthTrack:
     return MouthTrack(str(video), float(media.info.fps), times, opening, landmarks, dark)
 
 
-def lip_motion(track: MouthTrack, smooth_s: float = 0.2) -> np.ndarray:
-    """Speed of the lips (IOD per second) per frame, averaged over ``smooth_s``; 0 where no face."""
-    from scipy.ndimage import uniform_filter1d
-
-    x = track.opening
+def _filled(x: np.ndarray) -> np.ndarray:
     ok = np.isfinite(x)
     if ok.sum() < 2:
         return np.zeros(len(x))
-    filled = np.interp(np.arange(len(x)), np.flatnonzero(ok), x[ok])
-    speed = np.abs(np.gradient(filled)) * track.fps
-    return np.where(ok, uniform_filter1d(speed, max(1, int(round(smooth_s * track.fps))), mode="nearest"), 0.0)
+    return np.interp(np.arange(len(x)), np.flatnonzero(ok), x[ok])
 
 
-def visual_voice_activity(track: MouthTrack, threshold: float = 0.2, hold_s: float = 0.25) -> np.ndarray:
-    """Boolean per frame: the lips move like speech (speed >= ``threshold`` IOD/s, held ``hold_s``
-    either side so the closures between syllables stay inside the span)."""
-    from scipy.ndimage import maximum_filter1d
+def visual_voice_activity(track: MouthTrack, window_s: float = 0.3, opening_range: float = 0.03,
+                          darkness_range: float = 0.06) -> np.ndarray:
+    """Boolean per frame: the lips move like speech. Within ``window_s`` around the frame the lip
+    opening varies by at least ``opening_range`` IOD, or the mouth's darkness by ``darkness_range``."""
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
-    moving = lip_motion(track) >= threshold
-    width = 2 * max(1, int(round(hold_s * track.fps))) + 1
-    return maximum_filter1d(moving.astype(np.uint8), width).astype(bool) & track.valid
+    w = max(1, int(round(window_s * track.fps)))
+    active = np.zeros(len(track.opening), bool)
+    for signal, least in ((track.opening, opening_range), (track.darkness, darkness_range)):
+        if signal is None:
+            continue
+        x = _filled(signal)
+        active |= maximum_filter1d(x, w) - minimum_filter1d(x, w) >= least
+    return active & track.valid
 
 
 def _roi(image: np.ndarray, lm: np.ndarray, size: int) -> np.ndarray:

@@ -2,9 +2,9 @@
 task (BAH corpus): what the face shows, how the voice goes, what the words say, and where these
 disagree.
 
-- ``face``: per-frame expression probabilities (mini-Xception, 7 classes) and AU intensities (FACS
-  0-5, :mod:`faceqa.evidence`) of the main face, pooled over the clip: mean, std, 10th/50th/90th
-  percentile of each; ``face_frames`` (share of frames with a face).
+- ``face``: expression probabilities (mini-Xception, 7 classes) and AU intensities (FACS 0-5,
+  :mod:`faceqa.evidence`) of the main face in frames sampled at about 6 a second, pooled over the
+  clip: mean, std, 10th/50th/90th percentile of each; ``face_frames`` (share of frames with a face).
 - ``speech``: :meth:`faceqa.speech.SpeechEvidence.summary`'s figures (rate, pauses, filled pauses,
   pitch and energy statistics).
 - ``text``: VADER sentiment of the transcript (compound, positive, negative, neutral) and hedges per
