@@ -74,21 +74,23 @@ def main() -> None:
         audio = read_audio(path)
         native = estimate_offset(track, audio)
         est = np.array([estimate_offset(track, shift_audio(audio, float(s))).offset_ms for s in shifts])
+        vva = visual_voice_activity(track)
+        vad = speech_at(track.times_s - audio.start_s, audio) >= 0.5
+        agree = float((vva == vad)[track.valid].mean())
+        took = time.perf_counter() - t
         if path.name == "talking.mp4":
             e = np.abs(est - shifts)
             print(f"lipsync clip: unshifted {native.offset_ms:+.0f} ms (confidence {native.confidence:.2f}); "
                   f"{np.mean(e <= args.tolerance_ms):.0%} of shifts within {args.tolerance_ms:.0f} ms "
-                  f"(median {np.median(e):.0f} ms)")
-        else:
-            absolute.append(est - shifts)
-            relative.append(est - native.offset_ms - shifts)
-        vva = visual_voice_activity(track)
-        vad = speech_at(track.times_s - audio.start_s, audio) >= 0.5
-        agree = float((vva == vad)[track.valid].mean())
+                  f"(median {np.median(e):.0f} ms); visual vs audio voice activity agree on {agree:.0%} of frames "
+                  f"(audio speech in {vad.mean():.0%})")
+            continue
+        absolute.append(est - shifts)
+        relative.append(est - native.offset_ms - shifts)
         print(f"{clip}: unshifted offset {native.offset_ms:+.0f} ms (confidence {native.confidence:.2f}, "
               f"r {native.correlation:.2f}); absolute hits {np.mean(np.abs(absolute[-1]) <= args.tolerance_ms):.0%}, "
               f"relative hits {np.mean(np.abs(relative[-1]) <= args.tolerance_ms):.0%}; visual vs audio voice "
-              f"activity agree on {agree:.0%} of face frames ({time.perf_counter() - t:.1f} s)")
+              f"activity agree on {agree:.0%} of face frames, audio speech in {vad.mean():.0%} ({took:.1f} s)")
     for name, errs in (("absolute", absolute), ("relative", relative)):
         e = np.abs(np.concatenate(errs))
         print(f"{name}: {np.mean(e <= args.tolerance_ms):.1%} of {len(e)} within {args.tolerance_ms:.0f} ms; "

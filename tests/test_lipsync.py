@@ -30,14 +30,14 @@ def talking(tmp_path_factory, astronaut):
     return out, mouth_track(out)
 
 
-def test_lipsync_is_in_sync(talking):
-    from faceqa.audiovisual import estimate_offset
-    from faceqa.media.audio import read_audio
+def test_lipsync_is_in_sync(talking, capsys):
+    from faceqa.cli.main import main
 
     out, track = talking
-    r = estimate_offset(track, read_audio(out))
-    assert abs(r.offset_ms) <= 40
     assert track.valid.mean() > 0.95
+    assert main(["av-sync", str(out), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert abs(r["offset_ms"]) <= 40 and 0 < r["confidence"] <= 1
 
 
 def test_visual_voice_activity_agrees_with_audio(talking):

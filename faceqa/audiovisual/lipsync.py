@@ -153,9 +153,12 @@ def lipsync(image_path: str | os.PathLike, audio_path: str | os.PathLike, out: s
     out = Path(out)
     if out.suffix.lower() != ".mp4" or not out.parent.is_dir():
         raise InvalidInputError(f"{out}: --out must be an .mp4 file in an existing folder")
+    from faceqa.synth.clips import find_landmarks
+
     image = read_image(image_path)
+    landmarks = find_landmarks(image, name=str(image_path))
     audio = read_audio(audio_path)
     audio = AudioTrack(audio.samples, audio.rate, audio.path, 0.0)
-    write_video_with_audio(render_talking_head(image, audio, fps, head_deg, seed), audio, out, fps)
+    write_video_with_audio(render_talking_head(image, audio, fps, head_deg, seed, landmarks), audio, out, fps)
     return {"out": str(out), "image": str(image_path), "audio": str(audio_path), "fps": fps,
             "frames": max(1, int(np.floor(audio.duration_s * fps))), "duration_s": round(audio.duration_s, 3)}
