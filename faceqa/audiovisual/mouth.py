@@ -3,7 +3,8 @@
 The main face (the one seen in most frames) is tracked through the video with the perception
 pipeline's 468-point mesh. The lip opening is the distance between the inner lips' midpoints (mesh
 13 and 14) over the inter-ocular distance (outer eye corners 33 and 263, IOD), so it does not change
-with the face's size; the mouth's darkness (:func:`mouth_darkness`) is a second, image-based signal. Frame times are on the file's clock (a video stream may start after its audio stream).
+with the face's size; the mouth's darkness (:func:`mouth_darkness`) is a second, image-based
+signal. Frame times are on the file's clock (a video stream may start after its audio stream).
 """
 
 from __future__ import annotations
