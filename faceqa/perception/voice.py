@@ -37,11 +37,16 @@ def speech_probability(audio: AudioTrack) -> tuple[np.ndarray, np.ndarray]:
     model = get_model("silero_vad")
     n = len(audio.samples) // WINDOW
     probs = np.zeros(n, np.float32)
-    with torch.inference_mode(), torch.jit.optimized_execution(False):  # no re-optimising on first calls
-        model.reset_states()
-        x = torch.from_numpy(np.ascontiguousarray(audio.samples[:n * WINDOW].reshape(n, WINDOW)))
-        for i in range(n):
-            probs[i] = float(model(x[i:i + 1], SPEECH_RATE))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one 512-sample step is too small to share: 10x faster on one thread
+    try:
+        with torch.inference_mode(), torch.jit.optimized_execution(False):  # no re-optimising on first calls
+            model.reset_states()
+            x = torch.from_numpy(np.ascontiguousarray(audio.samples[:n * WINDOW].reshape(n, WINDOW)))
+            for i in range(n):
+                probs[i] = float(model(x[i:i + 1], SPEECH_RATE))
+    finally:
+        torch.set_num_threads(threads)
     times = (np.arange(n) + 0.5) * WINDOW / SPEECH_RATE
     return times, probs
 

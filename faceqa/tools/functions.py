@@ -203,3 +203,28 @@ class FaceTools:
 
         m = self.policy.check_media(media, every=every)
         return to_jsonable(analyze_clip(m.path, every=every).quality | {"media": m.name})
+
+    def transcribe_speech(self, media: str) -> dict:
+        """Transcript with word timings, voice spans, pauses, rate, pitch and energy."""
+        from faceqa.speech import speech_evidence
+
+        m = self.policy.check_media(media)
+        ev = speech_evidence(m.path)
+        words = [{"word": w.word, "start_s": _round(w.start_s, 2), "end_s": _round(w.end_s, 2), "prob": _round(w.prob)}
+                 for w in ev.words]
+        voice = [[_round(a, 2), _round(b, 2)] for a, b, _ in ev.voice]
+        return to_jsonable(ev.summary() | {"media": m.name, "path": m.name, "words_timed": words, "voice": voice})
+
+    def hesitancy_cues(self, media: str) -> dict:
+        """Face, speech, text and conflict cues of hesitancy."""
+        from faceqa.hesitancy import hesitancy_cues
+
+        m = self.policy.check_media(media)
+        return to_jsonable(hesitancy_cues(m.path).to_dict() | {"media": m.name, "path": m.name})
+
+    def audio_video_sync(self, media: str, max_lag_ms: float = 800.0) -> dict:
+        """Audio-video offset (ms, > 0: audio lags) and its confidence."""
+        from faceqa.audiovisual import av_sync
+
+        m = self.policy.check_media(media)
+        return to_jsonable(av_sync(m.path, max_lag_s=max_lag_ms / 1000.0).to_dict() | {"media": m.name})

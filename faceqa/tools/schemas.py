@@ -104,6 +104,27 @@ class AssessQualityArgs(_Args):
     every: int = Field(1, ge=1, description="Analyse one frame in `every`.")
 
 
+class TranscribeSpeechArgs(_Args):
+    """Arguments of ``transcribe_speech``."""
+
+    media: str = Field(description="Path of a video file with a sound track, relative to the allowed folder.")
+
+
+class HesitancyCuesArgs(_Args):
+    """Arguments of ``hesitancy_cues``."""
+
+    media: str = Field(description="Path of a video file of one talking face with its sound, relative to the "
+                                   "allowed folder.")
+
+
+class AudioVideoSyncArgs(_Args):
+    """Arguments of ``audio_video_sync``."""
+
+    media: str = Field(description="Path of a video file of a talking face with its sound, relative to the "
+                                   "allowed folder.")
+    max_lag_ms: float = Field(800.0, gt=0, le=3000, description="Largest offset searched, in milliseconds.")
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """One tool: its name, what it does (for the model), its arguments, whether it writes files,
@@ -171,6 +192,25 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         "coverage (fraction of frames with a face), components, and the worst frames with their weakest "
         "component. Use it for: is the video sharp enough, can the answer be trusted."),
         AssessQualityArgs, module="faceqa.quality"),
+    ToolSpec("transcribe_speech", (
+        "Transcribe the speech in a video's sound track (English, PocketSphinx) with word timings, and measure "
+        "how it is spoken. Returns JSON: transcript, words (word, start_s, end_s, prob), voice spans (seconds), "
+        "speech_s and speech_ratio, words, words_per_min, pauses and long_pauses, filled_pauses (uh, um, ...), "
+        "pitch (f0_mean_hz, f0_std_semitones) and energy statistics. Use it for: what is said and when, does "
+        "the person hesitate or pause, how fast do they speak."), TranscribeSpeechArgs, module="faceqa.speech"),
+    ToolSpec("hesitancy_cues", (
+        "Measure ambivalence/hesitancy cues of a talking-face video (as in the ABAW BAH task): the face's "
+        "expression probabilities and AU intensities pooled over the clip (mean, std, quantiles), speech cues "
+        "(pauses, filled pauses, rate, pitch), transcript sentiment (VADER) and hedges, and conflict features "
+        "(face valence vs words' valence, mixed signals). Returns JSON: transcript, face, speech, text, conflict "
+        "(each null when that modality is missing) and timing_s. No trained classifier ships: report the cues, "
+        "not a verdict."), HesitancyCuesArgs, module="faceqa.hesitancy"),
+    ToolSpec("audio_video_sync", (
+        "Estimate the offset between a talking-face video's sound and picture from the lips and the voice "
+        "(cross-correlation of lip opening and mouth darkness with the voice's energy). Returns JSON: "
+        "offset_ms (> 0 when the audio lags the video), confidence in [0, 1] (how much the best lag stands "
+        "out; below about 0.3 do not trust it) and correlation. Use it for: is this video dubbed or out of "
+        "sync, by how much."), AudioVideoSyncArgs, module="faceqa.audiovisual"),
 )
 """Every tool, in the order they are offered."""
 
