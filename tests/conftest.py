@@ -91,3 +91,34 @@ def wheel_check() -> dict:
     import json
 
     return json.loads((WHEEL_JOB["out"] / "result.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def deepface_crops(shared_data) -> dict[str, np.ndarray]:
+    """The deepface photos' largest faces as aligned 112x112 SFace crops, by file name (one detection
+    and mesh each, shared by the identity, identification and twin-head tests)."""
+    import csv
+
+    from faceqa.media import read_image
+    from faceqa.perception.detection import FaceDetector, largest_face
+    from faceqa.perception.identity import get_embedder
+
+    folder = shared_data / "faces" / "deepface"
+    with open(folder / "identities_derived.csv", newline="") as fh:
+        names = sorted({r["file"] for r in csv.DictReader(fh)})
+    detector, embedder = FaceDetector(), get_embedder("sface")
+    crops = {}
+    for name in names:
+        image = read_image(folder / "images" / name)
+        crops[name] = embedder.crops(image, [largest_face(image, detector, name=name)])[0]
+    return crops
+
+
+@pytest.fixture(scope="session")
+def deepface_sface(deepface_crops) -> dict[str, np.ndarray]:
+    """SFace embeddings of :func:`deepface_crops`, by file name."""
+    from faceqa.perception.identity import get_embedder
+
+    names = sorted(deepface_crops)
+    vectors = get_embedder("sface").embed_crops(np.stack([deepface_crops[n] for n in names]))
+    return dict(zip(names, vectors, strict=True))

@@ -87,6 +87,7 @@ def _enroll(gallery, args: argparse.Namespace) -> int:
 def _identify(gallery, args: argparse.Namespace) -> int:
     from faceqa.gallery.recognize import identify_media
 
+    gallery.check_model()
     result = identify_media(args.media, gallery, top_k=args.top, threshold=args.threshold, every=args.every,
                             progress=not args.no_progress)
     if args.json:
