@@ -232,7 +232,9 @@ def _torch_module():
 
 
 def load_torch(path: str | Path):
-    """SFace as a torch ``nn.Module`` in eval mode with the file's weights dequantised (see :func:`read_weights`)."""
+    """SFace as a frozen torch ``nn.Module`` in eval mode with the file's weights dequantised (see
+    :func:`read_weights`); gradients still flow through it to its input. ``features`` gives the
+    intermediate maps (e.g. ``conv_6`` 256x28x28, ``conv_12`` 512x14x14) the twin head reads."""
     import torch
 
     w = read_weights(path)
@@ -255,4 +257,6 @@ def load_torch(path: str | Path):
     full = {k: torch.from_numpy(np.ascontiguousarray(v, np.float32)) for k, v in state.items()}
     full["mean"], full["scale"] = net.mean, net.scale
     net.load_state_dict(full)
+    for p in net.parameters():
+        p.requires_grad_(False)
     return net.eval()
