@@ -4,8 +4,8 @@ The faces come from the astronaut and, when ``../shared/data`` is present, the d
 (detected once, outside the timing, as a caller that already has its detections would). For each
 face it times alignment (one mesh pass from the detection, the 5-point similarity warp to
 112x112) and the embedding, one face per call and then all faces of a "frame" (``--batch``
-faces) in one call, and, for comparison, the int8 SFace file as shipped. Wall time and this process's CPU time are both printed: on a shared machine
-wall time includes waiting for a core.
+faces) in one call, and, for comparison, the int8 SFace file as shipped. Wall time and this
+process's CPU time are both printed: on a shared machine wall time includes waiting for a core.
 
     python benchmarks/identity.py [--repeat 3] [--batch 4] [--models sface,dlib]
 """
