@@ -197,7 +197,8 @@ def distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
 
 
-def _load(image: ImageInput, name: str) -> tuple[np.ndarray, str]:
+def load_input(image: ImageInput, name: str) -> tuple[np.ndarray, str]:
+    """(RGB array, label for messages) of a path or an array; the media errors name the input."""
     if isinstance(image, str | Path):
         return read_image(image), str(image)
     return as_rgb(image, name), name
@@ -206,7 +207,7 @@ def _load(image: ImageInput, name: str) -> tuple[np.ndarray, str]:
 def embed_largest_face(image: ImageInput, name: str = "image", detector: FaceDetector | None = None,
                        embedder: Embedder | None = None) -> np.ndarray:
     """Embedding of the largest face in an image (array or path); NoFaceError names the path or ``name``."""
-    rgb, label = _load(image, name)
+    rgb, label = load_input(image, name)
     face = largest_face(rgb, detector, name=label)
     return (embedder or get_embedder()).embed(rgb, face)
 

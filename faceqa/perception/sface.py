@@ -181,8 +181,15 @@ def align_crop(image_rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
 
     crop = cv2.warpAffine(image_rgb, alignment_matrix(points), (CROP, CROP), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
-    return crop[..., ::-1] if CHANNELS == "BGR" else crop
+    return np.ascontiguousarray(crop[..., ::-1]) if CHANNELS == "BGR" else crop
 
+
+def align(image_rgb: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(aligned crop, the mesh's (N, 2) points in crop pixels) of one face from its mesh in image pixels."""
+    pts = five_points(landmarks)
+    m = alignment_matrix(pts)
+    lm = np.asarray(landmarks, np.float32)[:, :2]
+    return align_crop(image_rgb, pts), (lm @ m[:, :2].T + m[:, 2]).astype(np.float32)
 
 def _torch_module():
     import torch
