@@ -184,20 +184,25 @@ class TrainReport:
     threshold: float = 1.0
 
 
+def _impostors(labels, twin_of):
+    """(N, N) mask of each anchor's impostors: its named twin's samples, else every other identity's."""
+    import torch
+
+    other = labels[:, None] != labels[None, :]
+    named = twin_of[labels][:, None] == labels[None, :]
+    return torch.where(named.any(1, keepdim=True), named, other)
+
+
 def _triplet(z, labels, twin_of, margin: float):
     """Mean hinge over anchors: hardest positive vs the named twin's nearest sample or the hardest impostor."""
     import torch
 
     d = torch.cdist(z, z)
-    same = labels[:, None] == labels[None, :]
-    eye = torch.eye(len(z), dtype=torch.bool)
-    pos = torch.where(same & ~eye, d, torch.zeros_like(d)).max(1).values
-    impostor = ~same
-    named = twin_of[labels][:, None] == labels[None, :]
-    has_twin = named.any(1, keepdim=True)
-    impostor = torch.where(has_twin, named, impostor)
+    positive = (labels[:, None] == labels[None, :]) & ~torch.eye(len(z), dtype=torch.bool)
+    impostor = _impostors(labels, twin_of)
+    pos = torch.where(positive, d, torch.zeros_like(d)).max(1).values
     neg = torch.where(impostor, d, torch.full_like(d, 1e4)).min(1).values
-    valid = (same & ~eye).any(1) & impostor.any(1)
+    valid = positive.any(1) & impostor.any(1)
     loss = (pos - neg + margin).clamp(min=0)
     return loss[valid].mean() if valid.any() else loss.sum() * 0
 
@@ -210,7 +215,8 @@ def train_twin_head(pooled: Sequence, glob, labels: Sequence[int], twins: dict[i
     ``labels`` are identity ids; ``twins`` maps an id to its twin's id (both ways), whose samples
     are then that anchor's impostors (the hardest distractor); other anchors take the nearest
     other identity. The threshold is the midpoint between the largest same-identity distance and
-    the smallest twin (else impostor) distance on the training data, once trained.
+    the smallest distance to an anchor's impostors (its twin, else any other identity) on the
+    training data, once trained: twin-aware verification only vetoes what looks like a twin.
     """
     import torch
 
@@ -234,11 +240,10 @@ def train_twin_head(pooled: Sequence, glob, labels: Sequence[int], twins: dict[i
     head.eval()
     with torch.no_grad():
         d = torch.cdist(*(2 * [head(pooled, glob)]))
-    same = y[:, None] == y[None, :]
-    off = ~torch.eye(len(y), dtype=torch.bool)
-    far_same = float(d[same & off].max()) if (same & off).any() else 0.0
-    near_other = float(d[~same].min())
-    report.threshold = (far_same + near_other) / 2
+    positive = (y[:, None] == y[None, :]) & ~torch.eye(len(y), dtype=torch.bool)
+    far_same = float(d[positive].max()) if positive.any() else 0.0
+    near_impostor = float(d[_impostors(y, twin_of)].min())
+    report.threshold = (far_same + near_impostor) / 2
     return head, report
 
 
