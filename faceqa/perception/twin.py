@@ -12,7 +12,7 @@ distractor. Here those are built as a small trainable head on top of the frozen 
   (:func:`mirror`).
 - Every region is average-pooled from three SFace maps (``conv_6`` 28x28x256, ``conv_12``
   14x14x512, the final 7x7x1024): :func:`pooled_features`.
-- :class:`TwinHead`: a global token (the 7x7 map's mean) attends to the region tokens coarse scale
+- The head (:func:`new_head`): a global token (the 7x7 map's mean) attends to the region tokens coarse scale
   to fine (hierarchical cross-attention); the left tokens attend to the right ones and the right
   to the left, and their *signed* difference is the asymmetry signature (a mirror image flips its
   sign, which SFace cannot see); both make a unit twin embedding.
@@ -210,7 +210,7 @@ def _triplet(z, labels, twin_of, margin: float):
 def train_twin_head(pooled: Sequence, glob, labels: Sequence[int], twins: dict[int, int] | None = None,
                     steps: int = 200, lr: float = 3e-3, margin: float = 0.5, head=None,
                     seed: int = 0) -> tuple[object, TrainReport]:
-    """Train a :class:`TwinHead` on precomputed :func:`pooled_features` (full batch; the data is small).
+    """Train a twin head (:func:`new_head`) on precomputed :func:`pooled_features` (full batch; the data is small).
 
     ``labels`` are identity ids; ``twins`` maps an id to its twin's id (both ways), whose samples
     are then that anchor's impostors (the hardest distractor); other anchors take the nearest
