@@ -132,18 +132,16 @@ class SFaceEmbedder:
 
     @staticmethod
     def landmarks(image_rgb: np.ndarray, face: Face) -> np.ndarray:
-        """The face's 468-point mesh (image pixels), oriented by a detection's eye keypoints when given.
-
-        A bare box is assumed upright for a first mesh, which then re-centres and re-orients a second.
+        """The face's 468-point mesh (image pixels): a first mesh in the crop a detection's eye
+        keypoints orient (a bare box is taken as upright) re-centres and re-orients a second, so the
+        points hardly depend on the detector's box (the same face in a photo and in a crop of it).
         """
         from faceqa.perception.mesh import FaceMesh, roi_from_detection, roi_from_landmarks
 
-        if isinstance(face, Detection):
-            _box(face)
-            return FaceMesh()(image_rgb, roi_from_detection(face)).landmarks
         box = _box(face)
+        detection = face if isinstance(face, Detection) else Detection(box, 1.0, box_keypoints(box))
         mesh = FaceMesh()
-        first = mesh(image_rgb, roi_from_detection(Detection(box, 1.0, box_keypoints(box))))
+        first = mesh(image_rgb, roi_from_detection(detection))
         return mesh(image_rgb, roi_from_landmarks(first.landmarks)).landmarks
 
     def crops(self, image_rgb: np.ndarray, faces: Sequence[Face],
