@@ -116,7 +116,7 @@ class Gallery:
     """Known faces in a vector store; open with :meth:`open` or wrap a store you built.
 
     The store records which identity model (``sface``, ``dlib``) made its vectors and at which
-    threshold; a new gallery records ``model`` at creation, one that records nothing is
+    threshold; an empty gallery records ``model`` when opened, one that records nothing is
     :data:`LEGACY_MODEL`. Vectors of two models are not comparable, so :meth:`enroll` and
     :meth:`identify` refuse to run (GalleryModelError) when ``model`` differs from the recorded
     one; listing and removing still work, and :func:`faceqa.gallery.recognize.reembed` moves a
@@ -138,7 +138,7 @@ class Gallery:
         if self.model not in THRESHOLDS:
             raise InvalidInputError(f"model {model!r}: expected one of {', '.join(THRESHOLDS)}")
         recorded = store.get_meta("model")
-        if recorded is None and store.count() == 0:
+        if recorded != self.model and store.count() == 0:  # an empty gallery takes the caller's model
             self.record_model(self.model)
             recorded = self.model
         self.recorded_model = recorded or LEGACY_MODEL
