@@ -49,3 +49,7 @@ class AccessDeniedError(FaceQAError, PermissionError):
 
 class LimitExceededError(FaceQAError):
     """A tool call would read a file, frame or clip larger than the policy's caps."""
+
+
+class GalleryModelError(InvalidInputError):
+    """A gallery's vectors were made by another identity model than the one asked for."""

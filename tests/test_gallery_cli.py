@@ -118,3 +118,28 @@ def test_bad_inputs_are_one_line_errors(tmp_path, photos, capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip()
         assert err.startswith("faceqa: error: ") and "\n" not in err
+
+
+def test_gallery_keeps_one_model_and_reembeds(tmp_path, photos, capsys):
+    import shutil
+
+    g = str(tmp_path / "dlib.sqlite")
+    cli_json(capsys, "gallery", "enroll", "eileen", str(photos["astronaut"]), "--gallery", g, "--model", "dlib")
+    assert cli_json(capsys, "gallery", "list", "--gallery", g)["model"] == "dlib"
+    assert main(["gallery", "identify", str(photos["mirror"]), "--gallery", g]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "made by 'dlib'" in err and "faceqa gallery reembed" in err
+    out = cli_json(capsys, "gallery", "reembed", "--gallery", g)
+    assert (out["from"], out["model"], out["vectors"], out["threshold"]) == ("dlib", "sface", 1, 1.10)
+    found = cli_json(capsys, "gallery", "identify", str(photos["mirror"]), "--gallery", g)
+    assert found["threshold"] == 1.10 and found["faces"][0]["identity"] == "eileen"
+
+    gone = tmp_path / "gone.png"
+    shutil.copy(photos["astronaut"], gone)
+    lost = str(tmp_path / "lost.sqlite")
+    cli_json(capsys, "gallery", "enroll", "ada", str(gone), "--gallery", lost)
+    gone.unlink()
+    assert main(["gallery", "reembed", "--gallery", lost, "--model", "dlib"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "cannot re-embed ada" in err and "enrol" in err
+    assert cli_json(capsys, "gallery", "list", "--gallery", lost)["model"] == "sface"  # nothing changed

@@ -9,17 +9,17 @@ import pytest
 
 from faceqa.gallery.evaluate import leave_one_identity_out, leave_one_image_out
 from faceqa.perception.calibration import pairs_from_labels, verification_report
-from faceqa.perception.identity import DEFAULT_THRESHOLD, embed_largest_face
+from faceqa.perception.identity import DEFAULT_THRESHOLD
 
 pytestmark = pytest.mark.realdata
 
 
 @pytest.fixture(scope="module")
-def clusters(shared_data):
-    """(embeddings, labels, files) of every image of identities_derived.csv, largest face each."""
+def clusters(shared_data, deepface_sface):
+    """(embeddings, labels, files) of every image of identities_derived.csv, largest face each (SFace)."""
     with open(shared_data / "faces/deepface/identities_derived.csv", newline="") as fh:
         rows = [(r["file"], r["identity_cluster"]) for r in csv.DictReader(fh)]
-    vectors = np.stack([embed_largest_face(shared_data / "faces/deepface/images" / f) for f, _ in rows])
+    vectors = np.stack([deepface_sface[f] for f, _ in rows])
     return vectors, [c for _, c in rows], [f for f, _ in rows]
 
 

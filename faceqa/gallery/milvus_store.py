@@ -180,21 +180,31 @@ class MilvusStore(VectorStore):
         rows = self._call("count", "query", self.collection, filter=expr, output_fields=["count(*)"])
         return int(rows[0]["count(*)"])
 
-    def persons(self) -> dict[str, int]:
-        """Every stored person and how many vectors each has, sorted by name."""
-        counts: Counter[str] = Counter()
+    def _rows(self, fields: list[str]) -> list[dict[str, Any]]:
+        """Every stored row's ``fields``, through a query iterator."""
+        rows: list[dict[str, Any]] = []
         # Milvus Lite has no server timestamps; pymilvus warns and correctly falls back to its own.
         with _quiet(_ITERATOR_LOGGER, self.lite):
             iterator = self._call("query", "query_iterator", self.collection, batch_size=8192,
-                                  output_fields=["person"])
+                                  output_fields=fields)
         try:
             while batch := iterator.next():
-                counts.update(row["person"] for row in batch)
+                rows.extend(batch)
         except self._error as exc:
             raise InvalidInputError(f"{self.location}: Milvus query failed ({exc.message})") from None
         finally:
             iterator.close()
+        return rows
+
+    def persons(self) -> dict[str, int]:
+        """Every stored person and how many vectors each has, sorted by name."""
+        counts = Counter(row["person"] for row in self._rows(["person"]))
         return dict(sorted(counts.items()))
+
+    def sources(self) -> list[tuple[str, str]]:
+        """(person, source label) of every stored vector, by person then id."""
+        rows = sorted(self._rows(["person", "source"]), key=lambda r: (r["person"], r["id"]))
+        return [(r["person"], r["source"]) for r in rows]
 
     def remove(self, person: str) -> int:
         """Delete every vector of ``person``; return how many were deleted."""
@@ -208,6 +218,15 @@ class MilvusStore(VectorStore):
     def count(self) -> int:
         """Number of stored vectors."""
         return self._count("")
+
+    def get_meta(self, key: str) -> str | None:
+        """The collection property ``faceqa.<key>``, or None."""
+        info = self._call("describe", "describe_collection", self.collection)
+        return (info.get("properties") or {}).get(f"faceqa.{key}")
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set the collection property ``faceqa.<key>``."""
+        self._call("alter", "alter_collection_properties", self.collection, properties={f"faceqa.{key}": value})
 
     def close(self) -> None:
         """Release this client's connection (the Milvus Lite server stops at process exit)."""

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from faceqa.errors import InvalidInputError, NoFaceError
+from faceqa.errors import FaceQAError, GalleryModelError, InvalidInputError, NoFaceError
 from faceqa.gallery.gallery import Gallery, Identification
 from faceqa.gallery.store import check_k
 from faceqa.media import Frame, MediaInfo, open_media, read_image
 from faceqa.perception.detection import FaceDetector
 from faceqa.perception.geometry import iou
-from faceqa.perception.identity import FaceEmbedder, embed_largest_face
+from faceqa.perception.identity import embed_largest_face, get_embedder
 from faceqa.perception.quality import face_quality
 from faceqa.perception.records import FaceRecord
 
@@ -40,16 +40,17 @@ CROP_MARGIN = 0.5
 """Margin kept around a track's best face box, as a fraction of the box side on each side."""
 
 
-def embed_faces(path: str | os.PathLike[str]) -> list[np.ndarray]:
-    """One 128-D embedding per face the detector finds in the image at ``path`` (best first)."""
+def embed_faces(path: str | os.PathLike[str], model: str | None = None) -> list[np.ndarray]:
+    """One 128-D embedding per face the detector finds in the image at ``path`` (best first),
+    by identity model ``model`` (default: the default model)."""
     image = read_image(path)
     faces = FaceDetector().detect(image)
-    return list(FaceEmbedder().embed_many(image, [f.bbox for f in faces]))
+    return list(get_embedder(model).embed_many(image, faces))
 
 
-def embed_largest(path: str | os.PathLike[str]) -> list[np.ndarray]:
+def embed_largest(path: str | os.PathLike[str], model: str | None = None) -> list[np.ndarray]:
     """The embedding of the largest face in the image at ``path``, as a one-item list."""
-    return [embed_largest_face(Path(path))]
+    return [embed_largest_face(Path(path), embedder=get_embedder(model))]
 
 
 @dataclass
@@ -97,13 +98,14 @@ class BestFrames:
                 old.frames += 1
 
 
-def embed_best(b: BestFrame) -> tuple[np.ndarray, tuple[float, float, float, float]]:
-    """(embedding, box in frame pixels) of a track's best face, in the detector box that overlaps
-    the track box most (the mesh box when none does)."""
+def embed_best(b: BestFrame, model: str | None = None) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """(embedding, box in frame pixels) of a track's best face by identity model ``model``, in the
+    detection that overlaps the track box most (the mesh box when none does)."""
     found = [d for d in FaceDetector().detect(b.crop) if iou(d.bbox, b.box) > 0.3]
-    box = max(found, key=lambda d: iou(d.bbox, b.box)).bbox if found else b.box
+    face = max(found, key=lambda d: iou(d.bbox, b.box)) if found else b.box
+    box = face.bbox if found else b.box
     ox, oy = b.origin
-    return FaceEmbedder().embed(b.crop, box), (box[0] + ox, box[1] + oy, box[2] + ox, box[3] + oy)
+    return get_embedder(model).embed(b.crop, face), (box[0] + ox, box[1] + oy, box[2] + ox, box[3] + oy)
 
 
 def _face_entry(face_id: int, frame: int, time_s: float, bbox, frames: int, answer: Identification) -> dict:
@@ -148,7 +150,7 @@ def identify_tracks(best: dict[int, BestFrame], info: MediaInfo, frames_analyzed
     def identify_all(g: Gallery) -> list[dict]:
         faces = []
         for face_id, b in sorted(best.items()):
-            vector, box = embed_best(b)
+            vector, box = embed_best(b, g.model)
             faces.append(_face_entry(face_id, b.frame, b.time_s, box, b.frames,
                                      g.identify(vector, top_k=top_k, threshold=threshold)))
         return faces
@@ -165,7 +167,7 @@ def identify_media(path: str | os.PathLike[str] | np.ndarray, gallery: Gallery |
         path: image, video file or folder of frames (or an RGB array).
         gallery: an open :class:`Gallery`, or a gallery URI (default: ``$FACEQA_HOME/gallery.sqlite``).
         top_k: ranked persons reported per face.
-        threshold: acceptance distance (default: the gallery's, 0.6).
+        threshold: acceptance distance (default: the gallery's).
         every: for videos, analyse one frame in ``every``.
         max_faces: most faces tracked at once in a video.
         progress: show a tqdm bar over the video frames.
@@ -191,8 +193,47 @@ def identify_media(path: str | os.PathLike[str] | np.ndarray, gallery: Gallery |
     found = FaceDetector().detect(image)
 
     def identify_all(g: Gallery) -> list[dict]:
-        vectors = FaceEmbedder().embed_many(image, [d.bbox for d in found])
+        vectors = get_embedder(g.model).embed_many(image, found)
         return [_face_entry(i, 0, 0.0, d.bbox, 1, g.identify(v, top_k=top_k, threshold=threshold))
                 for i, (d, v) in enumerate(zip(found, vectors, strict=True))]
 
     return _answer(gallery, media.info, 1, threshold, identify_all)
+
+
+def reembed(gallery: Gallery, model: str | None = None) -> dict:
+    """Re-compute every vector of ``gallery`` with identity model ``model`` (default: the gallery's
+    requested model), from the enrolment images its vectors are labelled with, and record the model.
+
+    All or nothing: when an enrolment image is gone (or shows no face), nothing changes and
+    GalleryModelError names the persons to remove and enrol again. Returns ``gallery``,
+    ``model``, ``threshold``, ``from`` (the old model), ``persons`` and ``vectors``.
+    """
+    target = gallery.model if model is None else model
+    threshold = get_embedder(target).threshold
+    by_person: dict[str, list[str]] = {}
+    for person, source in gallery.store.sources():
+        by_person.setdefault(person, []).append(source)
+    vectors: dict[str, list[np.ndarray]] = {}
+    lost: dict[str, str] = {}
+    for person, sources in by_person.items():
+        for source in sources:
+            try:
+                if not source:
+                    raise InvalidInputError("no enrolment image recorded")
+                vectors.setdefault(person, []).append(embed_largest(source, target)[0])
+            except FaceQAError as exc:
+                lost.setdefault(person, str(exc))
+    if lost:
+        names = ", ".join(sorted(lost))
+        first = next(iter(lost.values()))
+        raise GalleryModelError(f"{gallery.location}: cannot re-embed {names} ({first}); remove and enrol "
+                                "them again (`faceqa gallery remove NAME`, `faceqa gallery enroll NAME IMAGE...`)")
+    old = gallery.recorded_model
+    for person, sources in by_person.items():
+        gallery.store.remove(person)
+        gallery.store.add(person, np.stack(vectors[person]), sources)
+    gallery.record_model(target)
+    gallery.model = target
+    gallery.threshold = threshold
+    return {"gallery": gallery.location, "model": target, "threshold": threshold, "from": old,
+            "persons": len(by_person), "vectors": sum(len(v) for v in by_person.values())}

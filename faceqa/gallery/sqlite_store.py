@@ -191,6 +191,11 @@ class SQLiteStore(VectorStore):
                 "SELECT person, COUNT(*) FROM vectors GROUP BY person ORDER BY person").fetchall()
         return dict(rows)
 
+    def sources(self) -> list[tuple[str, str]]:
+        """(person, source label) of every stored vector, by person then id."""
+        with self._lock:
+            return [tuple(r) for r in self._conn.execute("SELECT person, source FROM vectors ORDER BY person, id")]
+
     def remove(self, person: str) -> int:
         """Delete every vector of ``person`` in one transaction; return how many were deleted."""
         check_person(person)
@@ -204,6 +209,17 @@ class SQLiteStore(VectorStore):
         """Number of stored vectors."""
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])
+
+    def get_meta(self, key: str) -> str | None:
+        """The value stored under ``key`` in the ``meta`` table, or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key`` in the ``meta`` table."""
+        with self._transaction():
+            self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
         """Close the database connection and drop the cached matrix."""

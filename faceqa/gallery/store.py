@@ -142,12 +142,24 @@ class VectorStore(ABC):
         """Every stored person and how many vectors each has, sorted by name."""
 
     @abstractmethod
+    def sources(self) -> list[tuple[str, str]]:
+        """(person, source label) of every stored vector, by person."""
+
+    @abstractmethod
     def remove(self, person: str) -> int:
         """Delete every vector of ``person``; return how many were deleted (0 if none)."""
 
     @abstractmethod
     def count(self) -> int:
         """Number of stored vectors."""
+
+    @abstractmethod
+    def get_meta(self, key: str) -> str | None:
+        """The gallery-level setting ``key`` (e.g. ``model``, ``threshold``), or None when never set."""
+
+    @abstractmethod
+    def set_meta(self, key: str, value: str) -> None:
+        """Record the gallery-level setting ``key``."""
 
     @abstractmethod
     def close(self) -> None:

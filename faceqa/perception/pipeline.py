@@ -150,10 +150,10 @@ class FacePipeline:
 
     @cached_property
     def embedder(self):
-        """The identity embedder (dlib ResNet, loaded on first use)."""
-        from faceqa.perception.identity import FaceEmbedder
+        """The default identity embedder (SFace, loaded on first use)."""
+        from faceqa.perception.identity import get_embedder
 
-        return FaceEmbedder()
+        return get_embedder()
 
     def _record(self, frame: Frame, face: TrackedFace) -> FaceRecord:
         lm = face.mesh.landmarks
@@ -167,7 +167,7 @@ class FacePipeline:
 
             rec.quality = face_quality(frame.image, bbox, float(face.det_score))
         if self.identity:
-            rec.embedding = self.embedder.embed(frame.image, bbox)
+            rec.embedding = self.embedder.embed(frame.image, bbox, lm)
         return rec
 
     def tracker(self, info: MediaInfo) -> FaceTracker:
@@ -219,5 +219,5 @@ class FacePipeline:
 
     def embed(self, image: np.ndarray, record: FaceRecord) -> np.ndarray:
         """The 128-D identity embedding of one face record in ``image`` (computed on demand)."""
-        record.embedding = self.embedder.embed(image, record.bbox)
+        record.embedding = self.embedder.embed(image, record.bbox, record.landmarks)
         return record.embedding

@@ -4,8 +4,8 @@ Faces are found (and meshed) in the *original*; every measure compares that face
 place in the *protected* frame, as an attacker who knows where the face is would.
 
 privacy
-    ``verification_success_rate``: share of faces the identity model (dlib 128-D, threshold 0.6)
-    still verifies as the same person, embedding both in the original face box;
+    ``verification_success_rate``: share of faces the identity model (SFace 128-D, threshold 1.10)
+    still verifies as the same person, embedding both aligned on the original face's mesh;
     ``mean_identity_distance``; ``reidentification_rate``: among faces the gallery identifies in the
     original, the share it still identifies as that person when protected (None without a gallery
     or with no face known to it).
@@ -102,11 +102,11 @@ class _Tools:
 
     def __init__(self) -> None:
         from faceqa.perception.expression import EmotionClassifier
-        from faceqa.perception.identity import FaceEmbedder
+        from faceqa.perception.identity import get_embedder
         from faceqa.perception.pipeline import FacePipeline
 
         self.pipeline = FacePipeline(max_faces=10, emotion="fer", quality=False)
-        self.embedder = FaceEmbedder()
+        self.embedder = get_embedder()
         self.emotion = EmotionClassifier("fer")
 
 
@@ -117,8 +117,9 @@ def _measure_frame(tools: _Tools, original: np.ndarray, protected: np.ndarray, r
     if not records:
         return
     boxes = [r.bbox for r in records]
-    before = tools.embedder.embed_many(original, boxes)
-    after = tools.embedder.embed_many(protected, boxes)
+    meshes = [r.landmarks for r in records]  # the original face's geometry aligns both images
+    before = tools.embedder.embed_many(original, boxes, meshes)
+    after = tools.embedder.embed_many(protected, boxes, meshes)
     found = tools.pipeline.detector.detect(protected)
     emotions = tools.emotion.predict_batch(protected, boxes)
     h, w = original.shape[:2]

@@ -2,7 +2,7 @@
 
 The gallery keeps identity vectors only, so k-Same takes its faces from a bank built from
 ordinary photos, one face each (for instance the images a gallery was enrolled from). Each photo's
-largest face is meshed (468 points) and embedded (dlib 128-D); a similarity transform puts its eye
+largest face is meshed (468 points) and embedded (SFace 128-D); a similarity transform puts its eye
 centres at :data:`EYE_POSITIONS` of a :data:`TEMPLATE_SIZE`-pixel square; the mean of all aligned
 meshes is the bank's *template* shape, and every face is warped piecewise-affinely onto it. So the
 faces line up feature by feature, and the mean of any k of them is a sharp average face.
@@ -13,7 +13,8 @@ face's mean colour, and blended inside the mesh outline with a ramp of :data:`FE
 
 A bank is saved as one ``.npz`` (``faces`` (N, S, S, 3) uint8, ``embeddings`` (N, 128) float32,
 ``labels`` (N,) str, ``template`` (468, 2) float32, ``version``); :meth:`FaceBank.open` takes such a
-file or a folder of photos.
+file or a folder of photos. The embeddings are the default identity model's (SFace), as are the
+thresholds that compare them.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ EYE_POSITIONS = ((0.35, 0.40), (0.65, 0.40))
 FEATHER = 0.04
 """Width of the blend ramp inside the face outline, as a fraction of the face size."""
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: embeddings by SFace (the default identity model); version-1 banks held dlib's and must be rebuilt."""
 
 
 @dataclass
@@ -54,7 +56,7 @@ def _measure(image: np.ndarray, name: str) -> _Face:
     """The eye-aligned crop, aligned mesh points and identity vector of the largest face in ``image``."""
     from faceqa.evidence.align import apply, similarity
     from faceqa.perception.detection import largest_face
-    from faceqa.perception.identity import FaceEmbedder
+    from faceqa.perception.identity import get_embedder
     from faceqa.perception.mesh import FaceMesh, roi_from_detection, roi_from_landmarks
 
     detection = largest_face(image, name=name)
@@ -68,7 +70,7 @@ def _measure(image: np.ndarray, name: str) -> _Face:
     m = similarity(eyes, np.array(EYE_POSITIONS) * TEMPLATE_SIZE)
     crop = cv2.warpAffine(image, m, (TEMPLATE_SIZE, TEMPLATE_SIZE), flags=cv2.INTER_AREA,
                           borderMode=cv2.BORDER_REPLICATE)
-    return _Face(crop, apply(m, pts), FaceEmbedder().embed(image, detection.bbox))
+    return _Face(crop, apply(m, pts), get_embedder().embed(image, detection, result.landmarks))
 
 
 @dataclass

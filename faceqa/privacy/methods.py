@@ -277,9 +277,9 @@ class KSame(Method):
     def average_for(self, image: np.ndarray, target: Target) -> np.ndarray:
         """The k-Same average face (bank template shape) for this target's track, computed once."""
         if target.face_id not in self._faces:
-            from faceqa.perception.identity import FaceEmbedder
+            from faceqa.perception.identity import get_embedder
 
-            embedding = FaceEmbedder().embed(image, target.box)
+            embedding = get_embedder().embed(image, target.box, target.landmarks)
             chosen = self.bank.nearest(embedding, self.k, self.threshold if self.exclude_same else None)
             self._faces[target.face_id] = self.bank.average(chosen)
         return self._faces[target.face_id]

@@ -110,14 +110,15 @@ class FaceTools:
         return to_jsonable(analysis.faces | {"media": m.name})
 
     def verify_faces(self, image_a: str, image_b: str, threshold: float | None = None) -> dict:
-        """Whether the largest faces of two images are the same person: ``same``, ``distance``, ``threshold``."""
+        """Whether the largest faces of two images are the same person: ``same``, ``distance``, ``threshold``,
+        ``model`` (the identity model, SFace by default)."""
         from faceqa.perception.identity import verify
 
         a = self.policy.check_media(image_a)
         b = self.policy.check_media(image_b)
         result = verify(a.path, b.path, threshold=threshold)
         return {"image_a": a.name, "image_b": b.name, "same": bool(result["same"]),
-                "distance": _round(result["distance"], 4), "threshold": result["threshold"]}
+                "distance": _round(result["distance"], 4), "threshold": result["threshold"], "model": result["model"]}
 
     def identify_faces(self, media: str, top_k: int = 3, every: int = 1) -> dict:
         """Each face (or video track) identified against the gallery, open-set."""

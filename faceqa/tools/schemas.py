@@ -149,9 +149,9 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         "expression with scores over angry, disgust, fear, happy, sad, surprise, neutral. Use it for: how many "
         "faces, when is a face visible, head pose, overall expression."), AnalyzeFacesArgs),
     ToolSpec("verify_faces", (
-        "Decide whether the largest faces of two images are the same person (dlib 128-D identity embedding, "
-        "euclidean distance). Returns JSON: same (true/false), distance, threshold (same when distance <= "
-        "threshold; same-person pairs are typically near 0.4, different people near 0.9)."),
+        "Decide whether the largest faces of two images are the same person (SFace 128-D identity embedding, "
+        "euclidean distance of unit vectors). Returns JSON: same (true/false), distance, threshold, model (same "
+        "when distance <= threshold; same-person pairs are typically near 0.8, different people near 1.35)."),
         VerifyFacesArgs, module="faceqa.perception.identity"),
     ToolSpec("identify_faces", (
         "Identify every face of an image or video against the gallery of enrolled known people (open set). "
