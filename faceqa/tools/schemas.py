@@ -104,6 +104,14 @@ class AssessQualityArgs(_Args):
     every: int = Field(1, ge=1, description="Analyse one frame in `every`.")
 
 
+class ScoreFaceAttributeArgs(_Args):
+    """Arguments of ``score_face_attribute``."""
+
+    media: str = Field(description="Path of an image, relative to the allowed folder; its largest face is scored.")
+    model: str = Field(description="Folder of an attribute model trained with `faceqa attributes train`, relative "
+                                   "to the allowed folder.")
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """One tool: its name, what it does (for the model), its arguments, whether it writes files,
@@ -171,6 +179,13 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         "coverage (fraction of frames with a face), components, and the worst frames with their weakest "
         "component. Use it for: is the video sharp enough, can the answer be trusted."),
         AssessQualityArgs, module="faceqa.quality"),
+    ToolSpec("score_face_attribute", (
+        "Score the largest face of an image with a face-attribute regressor that the user trained on their own "
+        "labelled faces (`faceqa attributes train`: a Broad Learning System or a baseline over EfficientNet and "
+        "face-mesh features). Returns JSON: media, model, target (the attribute's name, the score column it "
+        "learnt), score, bbox of the face, n_train (faces it was trained on) and cv (its k-fold Pearson, MAE, "
+        "RMSE, or null). Use it when the user names such a model folder and asks for that attribute."),
+        ScoreFaceAttributeArgs, module="faceqa.attributes"),
 )
 """Every tool, in the order they are offered."""
 

@@ -1,0 +1,153 @@
+"""Ridge regression with an unpenalised intercept: the closed-form solve every regressor here shares.
+
+The design matrix ``A`` (n, k) gets a constant first column (the bias node); the system solved is
+``(A1^T A1 + L) W = A1^T Y`` with ``L = diag(0, lam, ..., lam)``, so the intercept is not shrunk. The
+matrix is symmetric positive definite whenever ``lam > 0`` and n >= 1, and is factorised by Cholesky
+in float64 (:func:`ridge_system`), which also yields its inverse ``P`` for the incremental updates of
+:mod:`faceqa.attributes.bls`.
+
+:class:`RidgeRegressor` is the linear baseline: ridge on the standardised inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from faceqa.errors import InvalidInputError
+
+
+def with_bias(a: np.ndarray) -> np.ndarray:
+    """``a`` (n, k) with a column of ones put first (the bias node)."""
+    return np.hstack([np.ones((len(a), 1), dtype=a.dtype), a])
+
+
+def penalty(k: int, lam: float) -> np.ndarray:
+    """The diagonal ``L`` for the bias and k weights: 0, then ``lam`` k times."""
+    d = np.full(k + 1, float(lam))
+    d[0] = 0.0
+    return d
+
+
+def ridge_system(a1: np.ndarray, y: np.ndarray, lam: float, inverse: bool = False,
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(W, P): the ridge weights (k+1, t) for ``a1`` that already has its bias column, and with ``inverse``
+    ``P = (A1^T A1 + L)^-1`` (else None).
+
+    Cholesky in float64; raises InvalidInputError when ``lam`` is not positive or the system is not
+    positive definite (non-finite features).
+    """
+    if not lam > 0:
+        raise InvalidInputError(f"ridge penalty must be positive, got {lam!r}")
+    a1 = np.asarray(a1, np.float64)
+    g = a1.T @ a1
+    g[np.diag_indices_from(g)] += penalty(a1.shape[1] - 1, lam)
+    try:
+        factor = scipy.linalg.cho_factor(g, lower=False, check_finite=True)
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        raise InvalidInputError(f"ridge system cannot be solved ({exc}): check the features for NaN or inf") from None
+    w = scipy.linalg.cho_solve(factor, a1.T @ np.asarray(y, np.float64))
+    if not inverse:
+        return w, None
+    p = scipy.linalg.cho_solve(factor, np.eye(len(g)))
+    return w, (p + p.T) / 2
+
+
+def as_targets(y: np.ndarray) -> np.ndarray:
+    """Targets as a float64 (n, t) matrix (a vector becomes one column)."""
+    y = np.asarray(y, np.float64)
+    return y[:, None] if y.ndim == 1 else y
+
+
+class Standardizer:
+    """Per-column mean and standard deviation of the training inputs, fixed at the first fit."""
+
+    def __init__(self) -> None:
+        self.mean: np.ndarray | None = None
+        self.scale: np.ndarray | None = None
+
+    def fit(self, x: np.ndarray) -> Standardizer:
+        """Learn the column statistics of ``x`` (n, d); constant columns keep scale 1."""
+        x = np.asarray(x, np.float64)
+        self.mean = x.mean(0)
+        std = x.std(0)
+        self.scale = np.where(std > 1e-12, std, 1.0)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """``(x - mean) / scale``."""
+        return (np.asarray(x, np.float64) - self.mean) / self.scale
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays to save."""
+        return {"mean": self.mean, "scale": self.scale}
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> Standardizer:
+        """Rebuild from :meth:`state`."""
+        s = cls()
+        s.mean, s.scale = np.asarray(state["mean"]), np.asarray(state["scale"])
+        return s
+
+
+def check_xy(x: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validated float64 inputs (n, d) and targets (n, t); InvalidInputError on shape or NaN problems."""
+    x = np.asarray(x, np.float64)
+    if x.ndim != 2 or len(x) == 0:
+        raise InvalidInputError(f"features must be a non-empty (samples, features) matrix, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise InvalidInputError("features hold NaN or inf")
+    if y is None:
+        return x, None
+    y = as_targets(y)
+    if len(y) != len(x):
+        raise InvalidInputError(f"{len(x)} feature rows but {len(y)} targets")
+    if not np.isfinite(y).all():
+        raise InvalidInputError("targets hold NaN or inf")
+    return x, y
+
+
+class RidgeRegressor:
+    """Ridge regression on standardised inputs with an unpenalised intercept (the linear baseline).
+
+    Args:
+        alpha: the ridge penalty ``lam``.
+    """
+
+    kind = "ridge"
+
+    def __init__(self, alpha: float = 10.0):
+        self.alpha = float(alpha)
+        self.scaler = Standardizer()
+        self.coef_: np.ndarray | None = None
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> RidgeRegressor:
+        """Solve the ridge system on (x, y)."""
+        x, y = check_xy(x, y)
+        self.scaler.fit(x)
+        self._vector = y.shape[1] == 1
+        self.coef_, _ = ridge_system(with_bias(self.scaler.transform(x)), y, self.alpha)
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predictions (n,) for one target, (n, t) for several."""
+        x, _ = check_xy(x)
+        out = with_bias(self.scaler.transform(x)) @ self.coef_
+        return out[:, 0] if self._vector else out
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays to save (see :mod:`faceqa.attributes.store`)."""
+        return {"coef": self.coef_, **{f"scaler_{k}": v for k, v in self.scaler.state().items()}}
+
+    def config(self) -> dict:
+        """Constructor arguments to save."""
+        return {"alpha": self.alpha}
+
+    @classmethod
+    def restore(cls, config: dict, state: dict[str, np.ndarray]) -> RidgeRegressor:
+        """Rebuild a fitted model from :meth:`config` and :meth:`state`."""
+        m = cls(**config)
+        m.coef_ = np.asarray(state["coef"])
+        m._vector = m.coef_.shape[1] == 1
+        m.scaler = Standardizer.from_state({"mean": state["scaler_mean"], "scale": state["scaler_scale"]})
+        return m

