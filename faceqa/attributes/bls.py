@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from faceqa.attributes.ridge import Standardizer, check_xy, ridge_system, with_bias
+from faceqa.attributes.ridge import Standardizer, check_xy, factor_inverse, ridge_system, with_bias
 from faceqa.errors import InvalidInputError
 
 MAPPINGS = ("sparse", "identity")
@@ -79,7 +79,8 @@ class BLSRegressor:
         self.projection: np.ndarray | None = None
         self.enhancement: list[np.ndarray] = []  # one (k+1, m) weight block per addition
         self.coef_: np.ndarray | None = None
-        self._p: np.ndarray | None = None
+        self._p: np.ndarray | None = None  # (A^T A + L)^-1, made from _factor on the first incremental update
+        self._factor: tuple | None = None
         self._z: np.ndarray | None = None  # feature nodes of the samples seen (for new enhancement nodes)
         self._y: np.ndarray | None = None
 
@@ -135,7 +136,8 @@ class BLSRegressor:
 
     def _solve(self, z: np.ndarray, y: np.ndarray) -> BLSRegressor:
         self._vector = y.shape[1] == 1
-        self.coef_, self._p = ridge_system(self.nodes_from_z(z), y, self.alpha, inverse=True)
+        self.coef_, self._factor = ridge_system(self.nodes_from_z(z), y, self.alpha)
+        self._p = None
         self._z, self._y = z, y
         return self
 
@@ -186,9 +188,12 @@ class BLSRegressor:
         return self
 
     def _need_incremental_state(self) -> None:
-        if self._p is None or self._z is None:
+        if self._z is None:
             raise InvalidInputError("this BLS was loaded from disk: incremental updates need the model fitted "
                                     "in this session")
+        if self._p is None:
+            self._p = factor_inverse(self._factor)
+            self._factor = None
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predictions (n,) for one target, (n, t) for several."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from faceqa.attributes.adam import AdamW
 from faceqa.attributes.bls import BLSRegressor
 from faceqa.attributes.ridge import Standardizer, check_xy
 from faceqa.errors import InvalidInputError
@@ -33,7 +34,7 @@ def train_connection(xs: np.ndarray, ys: np.ndarray, dim: int, steps: int, lr: f
     with torch.no_grad():
         layer.weight.normal_(0.0, 1.0 / np.sqrt(x.shape[1]), generator=gen)
         layer.bias.zero_()
-    opt = torch.optim.AdamW(layer.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = AdamW(layer.parameters(), lr=lr, weight_decay=weight_decay)
     penalty = torch.full((dim + 1,), float(alpha))
     penalty[0] = 0.0
     n = len(x)
@@ -65,8 +66,8 @@ class ERBLSRegressor:
 
     kind = "erbls"
 
-    def __init__(self, connection_dim: int = 256, steps: int = 150, lr: float = 3e-3, weight_decay: float = 1e-3,
-                 batch: int = 512, connection_alpha: float = 1.0, bls: dict | None = None, seed: int = 0):
+    def __init__(self, connection_dim: int = 128, steps: int = 100, lr: float = 3e-3, weight_decay: float = 1e-3,
+                 batch: int = 256, connection_alpha: float = 1.0, bls: dict | None = None, seed: int = 0):
         if connection_dim < 1 or steps < 0 or batch < 4:
             raise InvalidInputError("ER-BLS needs connection_dim >= 1, steps >= 0 and batch >= 4")
         self.connection_dim = int(connection_dim)

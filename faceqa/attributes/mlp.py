@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from faceqa.attributes.adam import AdamW
 from faceqa.attributes.ridge import Standardizer, check_xy
 
 
@@ -19,7 +20,7 @@ class MLPRegressor:
 
     kind = "mlp"
 
-    def __init__(self, hidden: int = 128, epochs: int = 300, lr: float = 1e-3, weight_decay: float = 1e-2,
+    def __init__(self, hidden: int = 64, epochs: int = 200, lr: float = 2e-3, weight_decay: float = 1e-2,
                  dropout: float = 0.2, seed: int = 0):
         self.hidden = int(hidden)
         self.epochs = int(epochs)
@@ -46,7 +47,7 @@ class MLPRegressor:
                                   torch.nn.Dropout(self.dropout), torch.nn.Linear(self.hidden, y.shape[1]))
         xt = torch.as_tensor(self.scaler.transform(x), dtype=torch.float32)
         yt = torch.as_tensor((y - self.y_mean) / self.y_scale, dtype=torch.float32)
-        opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        opt = AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         net.train()
         for _ in range(self.epochs):
             loss = torch.mean((net(xt) - yt) ** 2)

@@ -3,8 +3,8 @@
 The design matrix ``A`` (n, k) gets a constant first column (the bias node); the system solved is
 ``(A1^T A1 + L) W = A1^T Y`` with ``L = diag(0, lam, ..., lam)``, so the intercept is not shrunk. The
 matrix is symmetric positive definite whenever ``lam > 0`` and n >= 1, and is factorised by Cholesky
-in float64 (:func:`ridge_system`), which also yields its inverse ``P`` for the incremental updates of
-:mod:`faceqa.attributes.bls`.
+in float64 (:func:`ridge_system`); its factor gives the inverse ``P`` (:func:`factor_inverse`) that the
+incremental updates of :mod:`faceqa.attributes.bls` keep.
 
 :class:`RidgeRegressor` is the linear baseline: ridge on the standardised inputs.
 """
@@ -29,13 +29,12 @@ def penalty(k: int, lam: float) -> np.ndarray:
     return d
 
 
-def ridge_system(a1: np.ndarray, y: np.ndarray, lam: float, inverse: bool = False,
-                 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(W, P): the ridge weights (k+1, t) for ``a1`` that already has its bias column, and with ``inverse``
-    ``P = (A1^T A1 + L)^-1`` (else None).
+def ridge_system(a1: np.ndarray, y: np.ndarray, lam: float) -> tuple[np.ndarray, tuple]:
+    """(W, factor): the ridge weights (k+1, t) for ``a1`` that already has its bias column, and the Cholesky
+    factor of ``A1^T A1 + L`` (for :func:`factor_inverse`).
 
-    Cholesky in float64; raises InvalidInputError when ``lam`` is not positive or the system is not
-    positive definite (non-finite features).
+    Raises InvalidInputError when ``lam`` is not positive or the system is not positive definite
+    (non-finite features).
     """
     if not lam > 0:
         raise InvalidInputError(f"ridge penalty must be positive, got {lam!r}")
@@ -46,11 +45,13 @@ def ridge_system(a1: np.ndarray, y: np.ndarray, lam: float, inverse: bool = Fals
         factor = scipy.linalg.cho_factor(g, lower=False, check_finite=True)
     except (np.linalg.LinAlgError, ValueError) as exc:
         raise InvalidInputError(f"ridge system cannot be solved ({exc}): check the features for NaN or inf") from None
-    w = scipy.linalg.cho_solve(factor, a1.T @ np.asarray(y, np.float64))
-    if not inverse:
-        return w, None
-    p = scipy.linalg.cho_solve(factor, np.eye(len(g)))
-    return w, (p + p.T) / 2
+    return scipy.linalg.cho_solve(factor, a1.T @ np.asarray(y, np.float64)), factor
+
+
+def factor_inverse(factor: tuple) -> np.ndarray:
+    """``P = (A1^T A1 + L)^-1`` (symmetrised) from the Cholesky factor :func:`ridge_system` returned."""
+    p = scipy.linalg.cho_solve(factor, np.eye(len(factor[0])))
+    return (p + p.T) / 2
 
 
 def as_targets(y: np.ndarray) -> np.ndarray:
