@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,22 +35,34 @@ REPO = Path(__file__).resolve().parents[1]
 MODELS = ("ridge", "bls", "erbls", "mlp")
 
 
-def face_sources(data: Path, every: int):
-    """Yield (group, name, RGB image) for each photo and each ``every``-th video frame."""
+def face_sources(data: Path, every: int) -> tuple[int, Iterator[tuple[str, str, np.ndarray]]]:
+    """(how many, an iterator of (group, name, RGB image)) over each photo and each ``every``-th video frame."""
     from faceqa.media import open_media, read_image
 
-    for path in sorted((data / "faces").rglob("*.jpg")):
-        yield f"photo:{path.name}", path.name, read_image(path)
-    for path in sorted((data / "videos").rglob("*")):
-        if path.suffix.lower() not in (".mp4", ".mov"):
-            continue
-        media = open_media(path, every=every)
-        for frame in media.frames():
-            yield f"{path.stem}:{int(frame.time_s // 2)}", f"{path.stem}#{frame.index}", frame.image
+    photos = sorted((data / "faces").rglob("*.jpg"))
+    videos = [p for p in sorted((data / "videos").rglob("*")) if p.suffix.lower() in (".mp4", ".mov")]
+    total = len(photos) + sum(len(open_media(v, every=every)) for v in videos)
+
+    def items() -> Iterator[tuple[str, str, np.ndarray]]:
+        for path in photos:
+            yield f"photo:{path.name}", path.name, read_image(path)
+        for path in videos:
+            for frame in open_media(path, every=every).frames():
+                yield f"{path.stem}:{int(frame.time_s // 2)}", f"{path.stem}#{frame.index}", frame.image
+
+    return total, items()
+
+
+def _save(path: Path, rows: dict[str, list], extra: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, **{k: np.asarray(v) for k, v in rows.items()}, **extra)
+    tmp.replace(path)
 
 
 def collect(data: Path, every: int, cache: Path) -> dict[str, np.ndarray]:
-    """Features (cnn, geometry), targets (yaw, happy) and groups of every face; cached in ``cache``."""
+    """Features (cnn, geometry), targets (yaw, happy) and groups of every face; cached in ``cache``, with a
+    ``.partial.npz`` beside it every 25 sources so an interrupted run resumes."""
     if cache.is_file():
         with np.load(cache) as z:
             return dict(z)
@@ -60,24 +73,35 @@ def collect(data: Path, every: int, cache: Path) -> dict[str, np.ndarray]:
 
     featurizer = FaceFeaturizer(("cnn", "geometry"))
     emotion = EmotionClassifier("fer")
-    rows: dict[str, list] = {"x": [], "yaw": [], "happy": [], "group": [], "name": []}
-    t0 = time.perf_counter()
-    for group, name, image in tqdm(list(face_sources(data, every)), desc="faces", unit="face"):
+    keys = ("x", "yaw", "happy", "group", "name")
+    rows: dict[str, list] = {k: [] for k in keys}
+    partial = cache.with_name(cache.stem + ".partial.npz")
+    done, spent = 0, 0.0
+    if partial.is_file():
+        with np.load(partial) as z:
+            rows = {k: list(z[k]) for k in keys}
+            done, spent = int(z["sources_done"]), float(z["extract_s"])
+    total, items = face_sources(data, every)
+    t0 = time.perf_counter() - spent
+    for n, (group, name, image) in enumerate(tqdm(items, total=total, desc="faces", unit="face"), 1):
+        if n <= done:
+            continue
         try:
             face = featurizer.locate(image, name)
         except FaceQAError:
-            continue
-        rows["x"].append(featurizer.transform([face])[0])
-        rows["yaw"].append(head_pose(face.landmarks)[0])
-        rows["happy"].append(emotion.predict(image, face.bbox)["happy"])
-        rows["group"].append(group)
-        rows["name"].append(name)
-    out = {k: np.asarray(v) for k, v in rows.items()}
-    out["columns"] = np.asarray(featurizer.columns())
-    out["extract_s"] = np.asarray(time.perf_counter() - t0)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, **out)
-    return out
+            face = None
+        if face is not None:
+            rows["x"].append(featurizer.transform([face])[0])
+            rows["yaw"].append(head_pose(face.landmarks)[0])
+            rows["happy"].append(emotion.predict(image, face.bbox)["happy"])
+            rows["group"].append(group)
+            rows["name"].append(name)
+        if n % 25 == 0:
+            _save(partial, rows, {"sources_done": n, "extract_s": time.perf_counter() - t0})
+    _save(cache, rows, {"columns": np.asarray(featurizer.columns()), "extract_s": time.perf_counter() - t0})
+    partial.unlink(missing_ok=True)
+    with np.load(cache) as z:
+        return dict(z)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -108,10 +108,10 @@ def test_er_bls_learns_and_grows_incrementally(data):
     assert _close(model.predict(x), retrained.predict(model.connect(x)), y)
 
 
-def test_baselines_and_bls_generalise_on_a_smooth_target(data):
+def test_bls_and_ridge_generalise_on_a_smooth_target(data):
     x, y = data
     for kind, params in (("bls", {"nodes_per_window": 10, "n_enhancement": 100, "alpha": 1.0}),
-                         ("ridge", {"alpha": 1.0}), ("mlp", {"epochs": 60})):
+                         ("ridge", {"alpha": 1.0})):
         cv = cross_validate(lambda kind=kind, params=params: make_regressor(kind, **params), x, y, k=3)
         assert cv["mean"]["pearson"] > 0.8, (kind, cv["mean"])
         assert set(cv["folds"][0]) == {"pearson", "mae", "rmse", "fit_s", "n_train", "n_test"}
