@@ -48,6 +48,9 @@ def test_without_enhancement_nodes_bls_is_ridge(data):
     assert sparse.n_nodes == 40
     assert _close(sparse.predict(x), _ridge_by_centering(sparse.feature_nodes(x), y, 3.0), y)
     assert _close(identity.predict(x), _ridge_by_centering((x - x.mean(0)) / x.std(0), y, 3.0), y)
+    few = x[:25]  # fewer samples than features: the dual solve
+    assert _close(RidgeRegressor(alpha=3.0).fit(few, y[:25]).predict(few),
+                  _ridge_by_centering((few - few.mean(0)) / few.std(0), y[:25], 3.0), y)
 
 
 def test_new_samples_incrementally_equal_retraining(data):
@@ -115,6 +118,16 @@ def test_bls_and_ridge_generalise_on_a_smooth_target(data):
         cv = cross_validate(lambda kind=kind, params=params: make_regressor(kind, **params), x, y, k=3)
         assert cv["mean"]["pearson"] > 0.8, (kind, cv["mean"])
         assert set(cv["folds"][0]) == {"pearson", "mae", "rmse", "fit_s", "n_train", "n_test"}
+
+
+def test_feature_blocks_weigh_each_set_equally(data):
+    x, y = data
+    model = RidgeRegressor(blocks=[38, 2]).fit(x, y)
+    xs = model.scaler.transform(x)
+    assert np.isclose((xs[:, :38] ** 2).sum(1).mean(), (xs[:, 38:] ** 2).sum(1).mean())
+    assert np.isclose(xs.var(0).mean(), 1.0)
+    with pytest.raises(InvalidInputError, match="cover 30 columns, not 40"):
+        BLSRegressor(blocks=[20, 10]).fit(x, y)
 
 
 def test_grouped_folds_keep_each_group_whole():

@@ -28,6 +28,8 @@ samples seen in this session (their feature nodes are kept in memory, not saved)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from faceqa.attributes.ridge import Standardizer, check_xy, factor_inverse, ridge_system, with_bias
@@ -54,12 +56,15 @@ class BLSRegressor:
         enhancement_scale: gain inside ``tanh`` of the enhancement nodes.
         mapping: ``"sparse"`` random projections, or ``"identity"`` (the standardised inputs are the nodes).
         seed: seeds every random weight.
+        blocks: column counts of consecutive feature sets, weighted equally
+            (:func:`~faceqa.attributes.ridge.block_weights`).
     """
 
     kind = "bls"
 
     def __init__(self, n_windows: int = 10, nodes_per_window: int = 30, n_enhancement: int = 600,
-                 alpha: float = 10.0, enhancement_scale: float = 0.5, mapping: str = "sparse", seed: int = 0):
+                 alpha: float = 10.0, enhancement_scale: float = 0.5, mapping: str = "sparse", seed: int = 0,
+                 blocks: Sequence[int] | None = None):
         if mapping not in MAPPINGS:
             raise InvalidInputError(f"mapping must be one of {', '.join(MAPPINGS)}, got {mapping!r}")
         if n_windows < 1 or nodes_per_window < 1 or n_enhancement < 0:
@@ -71,6 +76,7 @@ class BLSRegressor:
         self.enhancement_scale = float(enhancement_scale)
         self.mapping = mapping
         self.seed = int(seed)
+        self.blocks = [int(b) for b in blocks] if blocks else None
         self._reset()
 
     def _reset(self) -> None:
@@ -123,7 +129,7 @@ class BLSRegressor:
         """Draw the nodes for inputs like ``x`` and solve the output weights on (x, y)."""
         x, y = check_xy(x, y)
         self._reset()
-        self.scaler.fit(x)
+        self.scaler.fit(x, self.blocks)
         if self.mapping == "sparse":
             rng = np.random.default_rng([self.seed, 0])
             self.projection = np.hstack([sparse_projection(x.shape[1], self.nodes_per_window, rng)
@@ -209,7 +215,8 @@ class BLSRegressor:
         """Constructor arguments to save."""
         return {"n_windows": self.n_windows, "nodes_per_window": self.nodes_per_window,
                 "n_enhancement": self.n_enhancement, "alpha": self.alpha,
-                "enhancement_scale": self.enhancement_scale, "mapping": self.mapping, "seed": self.seed}
+                "enhancement_scale": self.enhancement_scale, "mapping": self.mapping, "seed": self.seed,
+                "blocks": self.blocks}
 
     def state(self) -> dict[str, np.ndarray]:
         """Arrays that :meth:`predict` needs (not the incremental state)."""

@@ -11,6 +11,8 @@ and enhancement nodes go to that BLS incrementally (the connection layer stays a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from faceqa.attributes.adam import AdamW
@@ -62,12 +64,15 @@ class ERBLSRegressor:
         connection_alpha: ridge penalty of the read-out used while training it.
         bls: keyword arguments of the BLS fitted on its outputs.
         seed: seeds the connection layer and the BLS.
+        blocks: column counts of consecutive feature sets, weighted equally
+            (:func:`~faceqa.attributes.ridge.block_weights`).
     """
 
     kind = "erbls"
 
     def __init__(self, connection_dim: int = 128, steps: int = 100, lr: float = 3e-3, weight_decay: float = 1e-3,
-                 batch: int = 256, connection_alpha: float = 1.0, bls: dict | None = None, seed: int = 0):
+                 batch: int = 256, connection_alpha: float = 1.0, bls: dict | None = None, seed: int = 0,
+                 blocks: Sequence[int] | None = None):
         if connection_dim < 1 or steps < 0 or batch < 4:
             raise InvalidInputError("ER-BLS needs connection_dim >= 1, steps >= 0 and batch >= 4")
         self.connection_dim = int(connection_dim)
@@ -78,6 +83,7 @@ class ERBLSRegressor:
         self.connection_alpha = float(connection_alpha)
         self.bls_config = dict(bls or {})
         self.seed = int(seed)
+        self.blocks = [int(b) for b in blocks] if blocks else None
         self.scaler = Standardizer()
         self.weight: np.ndarray | None = None
         self.bias: np.ndarray | None = None
@@ -92,7 +98,7 @@ class ERBLSRegressor:
     def fit(self, x: np.ndarray, y: np.ndarray) -> ERBLSRegressor:
         """Train the connection layer on (x, y), then fit the BLS on its outputs."""
         x, y = check_xy(x, y)
-        self.scaler.fit(x)
+        self.scaler.fit(x, self.blocks)
         ys = (y - y.mean(0)) / np.where(y.std(0) > 1e-12, y.std(0), 1.0)
         self.weight, self.bias = train_connection(self.scaler.transform(x), ys, self.connection_dim, self.steps,
                                                   self.lr, self.connection_alpha, self.weight_decay, self.batch,
@@ -122,7 +128,7 @@ class ERBLSRegressor:
         """Constructor arguments to save."""
         return {"connection_dim": self.connection_dim, "steps": self.steps, "lr": self.lr,
                 "weight_decay": self.weight_decay, "batch": self.batch, "connection_alpha": self.connection_alpha,
-                "bls": self.bls_config, "seed": self.seed}
+                "bls": self.bls_config, "seed": self.seed, "blocks": self.blocks}
 
     def state(self) -> dict[str, np.ndarray]:
         """Arrays that :meth:`predict` needs."""

@@ -157,6 +157,10 @@ class FaceFeaturizer:
         """Every feature column, set after set."""
         return [c for s in self.sets for c in FEATURE_SETS[s].columns()]
 
+    def sizes(self) -> list[int]:
+        """The number of columns of each set, in order (the regressors' ``blocks``)."""
+        return [len(FEATURE_SETS[s].columns()) for s in self.sets]
+
     def locate(self, image: ImageInput, name: str | None = None) -> FaceSample:
         """The largest face of an image (path or RGB array); NoFaceError names the image when there is none."""
         from faceqa.media import as_rgb, read_image

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from faceqa.attributes.adam import AdamW
@@ -16,18 +18,21 @@ class MLPRegressor:
         epochs: full-batch AdamW steps.
         lr, weight_decay, dropout: training settings.
         seed: seeds the initial weights and dropout.
+        blocks: column counts of consecutive feature sets, weighted equally
+            (:func:`~faceqa.attributes.ridge.block_weights`).
     """
 
     kind = "mlp"
 
     def __init__(self, hidden: int = 64, epochs: int = 200, lr: float = 2e-3, weight_decay: float = 1e-2,
-                 dropout: float = 0.2, seed: int = 0):
+                 dropout: float = 0.2, seed: int = 0, blocks: Sequence[int] | None = None):
         self.hidden = int(hidden)
         self.epochs = int(epochs)
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
         self.dropout = float(dropout)
         self.seed = int(seed)
+        self.blocks = [int(b) for b in blocks] if blocks else None
         self.scaler = Standardizer()
         self.y_mean: np.ndarray | None = None
         self.y_scale: np.ndarray | None = None
@@ -39,7 +44,7 @@ class MLPRegressor:
 
         x, y = check_xy(x, y)
         self._vector = y.shape[1] == 1
-        self.scaler.fit(x)
+        self.scaler.fit(x, self.blocks)
         self.y_mean, std = y.mean(0), y.std(0)
         self.y_scale = np.where(std > 1e-12, std, 1.0)
         torch.manual_seed(self.seed)
@@ -69,7 +74,7 @@ class MLPRegressor:
     def config(self) -> dict:
         """Constructor arguments to save."""
         return {"hidden": self.hidden, "epochs": self.epochs, "lr": self.lr, "weight_decay": self.weight_decay,
-                "dropout": self.dropout, "seed": self.seed}
+                "dropout": self.dropout, "seed": self.seed, "blocks": self.blocks}
 
     def state(self) -> dict[str, np.ndarray]:
         """Arrays that :meth:`predict` needs."""

@@ -11,6 +11,8 @@ incremental updates of :mod:`faceqa.attributes.bls` keep.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.linalg
 
@@ -60,6 +62,19 @@ def as_targets(y: np.ndarray) -> np.ndarray:
     return y[:, None] if y.ndim == 1 else y
 
 
+def block_weights(blocks: Sequence[int]) -> np.ndarray:
+    """Per-column weights that give each block of columns the same total variance after standardising.
+
+    A block of ``d_b`` of the ``d`` columns gets ``sqrt(d / (len(blocks) * d_b))``, so the columns still
+    average unit variance but 22 geometry measures weigh as much as 2024 CNN channels.
+    """
+    sizes = [int(b) for b in blocks]
+    if not sizes or min(sizes) < 1:
+        raise InvalidInputError(f"feature blocks must be positive sizes, got {list(blocks)}")
+    total = sum(sizes)
+    return np.concatenate([np.full(b, np.sqrt(total / (len(sizes) * b))) for b in sizes])
+
+
 class Standardizer:
     """Per-column mean and standard deviation of the training inputs, fixed at the first fit."""
 
@@ -67,12 +82,17 @@ class Standardizer:
         self.mean: np.ndarray | None = None
         self.scale: np.ndarray | None = None
 
-    def fit(self, x: np.ndarray) -> Standardizer:
-        """Learn the column statistics of ``x`` (n, d); constant columns keep scale 1."""
+    def fit(self, x: np.ndarray, blocks: Sequence[int] | None = None) -> Standardizer:
+        """Learn the column statistics of ``x`` (n, d); constant columns keep scale 1. With ``blocks`` (column
+        counts of consecutive feature sets), each set is then weighted by :func:`block_weights`."""
         x = np.asarray(x, np.float64)
         self.mean = x.mean(0)
         std = x.std(0)
         self.scale = np.where(std > 1e-12, std, 1.0)
+        if blocks:
+            if sum(blocks) != x.shape[1]:
+                raise InvalidInputError(f"feature blocks {list(blocks)} cover {sum(blocks)} columns, not {x.shape[1]}")
+            self.scale = self.scale / block_weights(blocks)
         return self
 
     def transform(self, x: np.ndarray) -> np.ndarray:
@@ -109,25 +129,40 @@ def check_xy(x: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np
 
 
 class RidgeRegressor:
-    """Ridge regression on standardised inputs with an unpenalised intercept (the linear baseline).
+    """Ridge regression on standardised inputs with an unpenalised intercept (the linear baseline); with fewer
+    samples than features it solves the equivalent dual system.
 
     Args:
         alpha: the ridge penalty ``lam``.
+        blocks: column counts of consecutive feature sets, weighted equally (:func:`block_weights`).
     """
 
     kind = "ridge"
 
-    def __init__(self, alpha: float = 10.0):
+    def __init__(self, alpha: float = 10.0, blocks: Sequence[int] | None = None):
         self.alpha = float(alpha)
+        self.blocks = [int(b) for b in blocks] if blocks else None
         self.scaler = Standardizer()
         self.coef_: np.ndarray | None = None
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> RidgeRegressor:
         """Solve the ridge system on (x, y)."""
         x, y = check_xy(x, y)
-        self.scaler.fit(x)
+        self.scaler.fit(x, self.blocks)
         self._vector = y.shape[1] == 1
-        self.coef_, _ = ridge_system(with_bias(self.scaler.transform(x)), y, self.alpha)
+        xs = self.scaler.transform(x)
+        if len(xs) >= xs.shape[1]:
+            self.coef_, _ = ridge_system(with_bias(xs), y, self.alpha)
+            return self
+        # fewer samples than features: the same solution from the n x n dual system of the centred data
+        if not self.alpha > 0:
+            raise InvalidInputError(f"ridge penalty must be positive, got {self.alpha!r}")
+        mu, y_mean = xs.mean(0), y.mean(0)
+        xc = xs - mu
+        gram = xc @ xc.T
+        gram[np.diag_indices_from(gram)] += self.alpha
+        w = xc.T @ scipy.linalg.solve(gram, y - y_mean, assume_a="pos")
+        self.coef_ = np.vstack([y_mean - mu @ w, w])
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -142,7 +177,7 @@ class RidgeRegressor:
 
     def config(self) -> dict:
         """Constructor arguments to save."""
-        return {"alpha": self.alpha}
+        return {"alpha": self.alpha, "blocks": self.blocks}
 
     @classmethod
     def restore(cls, config: dict, state: dict[str, np.ndarray]) -> RidgeRegressor:

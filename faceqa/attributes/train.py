@@ -111,10 +111,15 @@ def train_from_features(x: np.ndarray, y: np.ndarray, target: str, columns: list
                         model: str = "bls", params: dict[str, Any] | None = None, folds: int = 5,
                         groups: Sequence[str] | None = None,
                         on_fold: Callable[[int], None] | None = None) -> tuple[AttributeModel, dict | None, float]:
-    """(fitted model on all rows, k-fold scores or None when ``folds`` < 2, seconds of the final fit)."""
+    """(fitted model on all rows, k-fold scores or None when ``folds`` < 2, seconds of the final fit).
+
+    With several feature sets each weighs the same (the regressor's ``blocks``) unless ``params`` says otherwise.
+    """
     import time
 
     params = dict(params or {})
+    if len(feature_sets) > 1:
+        params.setdefault("blocks", FaceFeaturizer(feature_sets).sizes())
     make_regressor(model, **params)  # fail on bad parameters before the folds
     cv = None
     if folds >= 2:
