@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     """Print the timings; exit 1 when the BLS misses the target."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1000)
-    p.add_argument("--cache", type=Path, default=cache_root() / "attribute_eval" / "faces_every3.npz")
+    p.add_argument("--cache", type=Path, default=cache_root() / "attribute_eval" / "faces_every9.npz")
     args = p.parse_args(argv)
     x, y, source = features(args.n, args.cache)
     print(f"{len(x)} faces x {x.shape[1]} features: {source}")

@@ -111,7 +111,8 @@ CONFIGS = (("happy", ("cnn", "geometry")), ("happy", ("cnn",)), ("happy", ("geom
 """(target, feature sets) compared; ``abs_yaw`` is |yaw| (see the docstring on why yaw's sign is hard here)."""
 
 
-def evaluate(d: dict[str, np.ndarray], target: str, sets: tuple[str, ...], folds: int) -> list[str]:
+def evaluate(d: dict[str, np.ndarray], target: str, sets: tuple[str, ...], folds: int,
+             models: tuple[str, ...] = MODELS) -> list[str]:
     """The table lines of one (target, feature sets) pair, every model side by side."""
     columns = [str(c) for c in d["columns"]]
     geo = np.array([c.startswith("geo_") for c in columns])
@@ -121,7 +122,7 @@ def evaluate(d: dict[str, np.ndarray], target: str, sets: tuple[str, ...], folds
     lines = [f"target {target} (mean {y.mean():.3f}, std {y.std():.3f}), features {'+'.join(sets)} ({x.shape[1]}), "
              f"{folds}-fold grouped",
              f"{'model':<7} {'pearson':>8} {'+-':>6} {'mae':>8} {'rmse':>8} {'fit s':>7}"]
-    for kind in MODELS:
+    for kind in models:
         params = {"blocks": blocks} if len(sets) > 1 else {}
         r = cross_validate(lambda kind=kind, params=params: make_regressor(kind, **params), x, y, k=folds,
                            groups=d["group"])
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, default=None, help="feature cache file (.npz)")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--only", type=int, nargs="*", default=None, help="indices into CONFIGS to run (default all)")
+    p.add_argument("--models", nargs="*", default=list(MODELS), choices=MODELS, help="regressors to compare")
     args = p.parse_args(argv)
     if not args.data.is_dir():
         print(f"no data at {args.data}", file=sys.stderr)
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(d['yaw'])} faces ({len(set(d['group']))} groups), {len(d['columns']) - geo} cnn + {geo} geometry "
           f"features; extraction took {float(d['extract_s']):.0f} s")
     for i in args.only if args.only is not None else range(len(CONFIGS)):
-        print("\n" + "\n".join(evaluate(d, *CONFIGS[i], args.folds)), flush=True)
+        print("\n" + "\n".join(evaluate(d, *CONFIGS[i], args.folds, tuple(args.models))), flush=True)
     return 0
 
 
