@@ -14,7 +14,7 @@ turned (``abs_yaw``) better than to which side (``yaw``).
 Folds are grouped: a photo is its own group, video frames are grouped in 2-second segments, so
 neighbouring frames never sit on both sides of a split. The features are cached (``--cache``).
 
-    python scripts/evaluate_attribute_regression.py [--data ../shared/data] [--every 9] [--only 0 2] [--models ridge bls]
+    python scripts/evaluate_attribute_regression.py [--data ../shared/data] [--every 9] [--only 0 2] [--models bls]
 """
 
 from __future__ import annotations
