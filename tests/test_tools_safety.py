@@ -196,7 +196,8 @@ def test_every_tool_refuses_hostile_paths(sandbox):
     args = {"analyze_faces": hostile, "identify_faces": hostile, "action_units": hostile,
             "spot_expressions": hostile, "assess_quality": hostile, "ask_face_question": hostile | {"question": "who?"},
             "verify_faces": {"image_a": "astronaut.png", "image_b": "link_out.png"},
-            "deidentify_faces": {"media": "astronaut.png", "out": "../outside/blurred.png"}}
+            "deidentify_faces": {"media": "astronaut.png", "out": "../outside/blurred.png"},
+            "score_face_attribute": {"media": "astronaut.png", "model": "../outside"}}
     for tool in toolkit.get_tools():
         msg = tool.invoke({"name": tool.name, "args": args[tool.name], "id": "1", "type": "tool_call"})
         assert msg.status == "error", tool.name

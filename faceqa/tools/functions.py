@@ -66,6 +66,7 @@ class FaceTools:
         self.answerer = answerer
         self.bundle = bundle
         self._lock = threading.Lock()
+        self._attribute_models: dict[tuple, Any] = {}
 
     @staticmethod
     def specs() -> list[ToolSpec]:
@@ -229,3 +230,22 @@ class FaceTools:
 
         m = self.policy.check_media(media)
         return to_jsonable(av_sync(m.path, max_lag_s=max_lag_ms / 1000.0).to_dict() | {"media": m.name})
+
+    def score_face_attribute(self, media: str, model: str) -> dict:
+        """The user's attribute model's score of the largest face of an image."""
+        from faceqa.attributes.store import AttributeModel
+
+        m = self.policy.check_media(media)
+        if m.info.kind != "image":
+            raise InvalidInputError(f"{media}: score_face_attribute reads an image, not a {m.info.kind}")
+        folder = self.policy.resolve(model)
+        key = (str(folder), os.path.getmtime(folder / "weights.npz") if (folder / "weights.npz").exists() else None)
+        if key not in self._attribute_models:
+            self._attribute_models[key] = AttributeModel.load(folder)
+        attr = self._attribute_models[key]
+        featurizer = attr.featurizer()
+        face = featurizer.locate(m.path, m.name)
+        score = float(attr.predict_features(featurizer.transform([face]))[0])
+        cv = {k: _round(attr.cv[k]) for k in ("pearson", "mae", "rmse")} if attr.cv else None
+        return {"media": m.name, "model": model, "target": attr.target, "score": _round(score, 4),
+                "bbox": [round(float(v), 1) for v in face.bbox], "n_train": attr.n_train, "cv": cv}

@@ -125,6 +125,14 @@ class AudioVideoSyncArgs(_Args):
     max_lag_ms: float = Field(800.0, gt=0, le=3000, description="Largest offset searched, in milliseconds.")
 
 
+class ScoreFaceAttributeArgs(_Args):
+    """Arguments of ``score_face_attribute``."""
+
+    media: str = Field(description="Path of an image, relative to the allowed folder; its largest face is scored.")
+    model: str = Field(description="Folder of an attribute model trained with `faceqa attributes train`, relative "
+                                   "to the allowed folder.")
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """One tool: its name, what it does (for the model), its arguments, whether it writes files,
@@ -211,6 +219,13 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         "offset_ms (> 0 when the audio lags the video), confidence in [0, 1] (how much the best lag stands "
         "out; below about 0.3 do not trust it) and correlation. Use it for: is this video dubbed or out of "
         "sync, by how much."), AudioVideoSyncArgs, module="faceqa.audiovisual"),
+    ToolSpec("score_face_attribute", (
+        "Score the largest face of an image with a face-attribute regressor that the user trained on their own "
+        "labelled faces (`faceqa attributes train`: a Broad Learning System or a baseline over EfficientNet and "
+        "face-mesh features). Returns JSON: media, model, target (the attribute's name, the score column it "
+        "learnt), score, bbox of the face, n_train (faces it was trained on) and cv (its k-fold Pearson, MAE, "
+        "RMSE, or null). Use it when the user names such a model folder and asks for that attribute."),
+        ScoreFaceAttributeArgs, module="faceqa.attributes"),
 )
 """Every tool, in the order they are offered."""
 
