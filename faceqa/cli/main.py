@@ -3,7 +3,10 @@
 Every module here except ``main`` and ``output`` is a subcommand and defines
 ``register(subparsers)``, which adds its parser and sets ``func`` (called with the parsed
 args; returns an exit code). Errors a user can cause
-(``FaceQAError``) print one line and exit with code 2. ``-v``/``-q``, before or after the
+(``FaceQAError``) print one line and exit with code 2; so does any other exception that escapes a
+command (the traceback is logged only with ``-v``), and so do argparse usage errors. Every
+``int``/``float`` option of every subcommand is validated (:func:`faceqa.cli._args.harden`): no
+``inf``, ``nan``, huge or negative numbers reach a command. ``-v``/``-q``, before or after the
 subcommand, set what else is printed (:mod:`faceqa.log`).
 """
 
@@ -11,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import pkgutil
 import sys
 
 from faceqa import __version__
+from faceqa.cli._args import harden
 from faceqa.errors import FaceQAError
 from faceqa.log import configure
 
@@ -53,11 +58,27 @@ def build_parser() -> argparse.ArgumentParser:
             module.register(sub)
     for command in sub.choices.values():  # -v/-q after the subcommand too, without resetting one given before
         add_verbosity(command, argparse.SUPPRESS)
+    harden(parser)
     return parser
+
+
+def unexpected_error(exc: BaseException) -> str:
+    """One line for an exception that is not a FaceQAError (a library's error on odd input, or a bug)."""
+    if isinstance(exc, RecursionError):
+        return "input nested too deeply to read"
+    if isinstance(exc, MemoryError):
+        return "out of memory (the input is too large)"
+    text = " ".join(str(exc).split()) or "no message"
+    if len(text) > 300:
+        text = text[:300] + "..."
+    return f"unexpected {type(exc).__name__}: {text} (run with -v for the traceback)"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``faceqa`` console script."""
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printed, not a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     configure(args.verbose - args.quiet)
@@ -74,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("faceqa: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        logging.getLogger("faceqa").info("traceback of the error below", exc_info=True)
+        print(f"faceqa: error: {unexpected_error(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
