@@ -53,9 +53,12 @@ def run(args: argparse.Namespace) -> int:
             _flush(writer, pending, analysis)
         else:
             analysis.records.extend(pending)
-    finally:
+    except BaseException:
         if writer is not None:
-            writer.close()
+            writer.discard()
+        raise
+    if writer is not None:
+        writer.close()
     summary = analysis.summary()
     if args.out:
         summary["out"] = args.out

@@ -92,6 +92,8 @@ def run_predict(args: argparse.Namespace) -> int:
                 progress=not args.no_progress)
     print(f"{s.out}: {s.answered} rows answered, {s.resumed} kept from an earlier run, {s.failed} failed "
           f"({s.questions} questions; {s.questions_per_second:.1f} q/s)")
+    if s.torn_line is not None:
+        print(f"  dropped line {s.torn_line} of {s.out}: cut short by an interrupted run (its clip was answered again)")
     if s.errors:
         print(f"  errors: {s.errors}")
     if s.events:

@@ -274,3 +274,41 @@ def atomic_folder(path: str | os.PathLike, overwrite: bool = False, what: str = 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def read_text(path: str | os.PathLike, what: str = "file") -> str:
+    """A text file's content: UTF-8, or UTF-8/16/32 with a byte-order mark; anything else is a one-line
+    error naming the line of the first undecodable byte. Opened with :func:`open_input` (never a FIFO)."""
+    p = check_path(path, what)
+    with opened(p) as (fd, _), os.fdopen(os.dup(fd), "rb") as f:
+        try:
+            raw = f.read()
+        except OSError as exc:
+            raise os_error(p, exc) from None
+    encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), "utf-8")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidInputError(f"{display(p)}:{line}: not {encoding.upper()} text (byte 0x{raw[exc.start]:02x}); "
+                                "save the file as UTF-8") from None
+
+
+def read_csv(path: str | os.PathLike, what: str = "CSV file") -> tuple[list[str], list[dict[str, str]]]:
+    """(column names, rows as dicts) of a CSV file read with :func:`read_text`; a malformed file (a field
+    over the csv module's size limit, a NUL byte, ...) is a one-line error naming the line."""
+    import csv
+    import io
+
+    p = check_path(path, what)
+    reader = csv.DictReader(io.StringIO(read_text(p, what), newline=""))
+    try:
+        rows = list(reader)
+        columns = [c.strip() for c in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise InvalidInputError(f"{display(p)}:{reader.line_num}: not a readable CSV row ({exc})") from None
+    return columns, [{(k.strip() if isinstance(k, str) else k): v for k, v in row.items()} for row in rows]

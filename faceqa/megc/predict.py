@@ -20,25 +20,30 @@ spotting scores of :mod:`~faceqa.megc.evaluate`.
 
 **Resume.** When ``out`` exists, its rows with an answer are kept and not redone; rows with an
 empty answer (those that failed) are retried, and the errors file lists only this run's failures.
+A last line cut short by a crash (no newline, not valid JSON) is dropped with a warning; every
+complete row before it is kept.
 ``out`` must belong to the same question file (its keys must be keys of that file) unless
 ``overwrite``. At the end ``out`` is rewritten in the question file's order.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from faceqa.errors import FaceQAError, InvalidInputError
-from faceqa.megc.io import FORMAT_LVQA_2026, QARow, read_jsonl, read_qa_file, write_jsonl
+from faceqa.media.files import check_output, check_path, display, os_error
+from faceqa.megc.io import FORMAT_LVQA_2026, QARow, read_jsonl, read_jsonl_resumable, read_qa_file, write_jsonl
 from faceqa.megc.labels import ClipLabels, event_row, read_au_labels, read_csv_rows, write_csv
 from faceqa.megc.media import DATASET_CONVENTION, DATASET_FPS, find_media
 from faceqa.qa.api import Answer, FaceQA
 from faceqa.qa.facts import facts_from_labels
 
 ERROR_COLUMNS = ("video_id", "video", "question", "error")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,6 +57,7 @@ class PredictSummary:
         failed: rows recorded in the errors file (empty answers).
         out, errors, events: the files written (``errors``/``events`` None when not written).
         seconds: wall time of this run.
+        torn_line: number of a torn last line of an earlier run's ``out`` that was dropped, or None.
     """
 
     questions: int
@@ -62,6 +68,7 @@ class PredictSummary:
     errors: Path | None
     events: Path | None
     seconds: float
+    torn_line: int | None = None
 
     @property
     def questions_per_second(self) -> float:
@@ -76,12 +83,17 @@ def side_paths(out: str | os.PathLike) -> tuple[Path, Path]:
     return out.with_name(f"{stem}.errors.csv"), out.with_name(f"{stem}.events.csv")
 
 
-def _resume(out: Path, keys: set[str], overwrite: bool) -> dict[str, dict]:
-    """The answered rows of an earlier run's ``out``, by key (rows with an empty answer are redone)."""
+def _resume(out: Path, keys: set[str], overwrite: bool) -> tuple[dict[str, dict], int | None]:
+    """(the answered rows of an earlier run's ``out`` by key, the number of a torn last line dropped or None);
+    rows with an empty answer are redone."""
     if overwrite or not out.is_file():
-        return {}
+        return {}, None
     rows = {}
-    for n, obj in read_jsonl(out):
+    read, torn = read_jsonl_resumable(out)
+    if torn is not None:
+        log.warning("%s: line %d was cut short by an interrupted run; dropped (its clip is answered again)",
+                    display(out), torn)
+    for n, obj in read:
         if not isinstance(obj, dict) or "video_id" not in obj or "answer" not in obj:
             raise InvalidInputError(f"{out}:{n}: not a submission row (video_id, video, question, answer); "
                                     "pass --overwrite to replace the file")
@@ -90,7 +102,7 @@ def _resume(out: Path, keys: set[str], overwrite: bool) -> dict[str, dict]:
                                     "pass --overwrite to replace the file")
         if isinstance(obj["answer"], str) and obj["answer"].strip():
             rows[obj["video_id"]] = obj
-    return rows
+    return rows, torn
 
 
 class Predictor:
@@ -145,11 +157,16 @@ def predict(questions: str | Path, out: str | Path, media_root: str | Path | Non
     qfile = read_qa_file(questions)
     labels = read_au_labels(au_labels) if isinstance(au_labels, str | os.PathLike) else au_labels
     predictor = Predictor(qa or FaceQA(answerer="auto"), media_root, labels, fps)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = check_path(out, "--out")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(out.parent, exc, "cannot create the output folder") from None
     errors_path, events_path = side_paths(out)
+    for target in (out, errors_path, events_path):  # regular files only: never a device, FIFO or link
+        check_output(target, overwrite=True)
     keys = {r.qid for r in qfile.rows}
-    done = _resume(out, keys, overwrite)
+    done, torn = _resume(out, keys, overwrite)
     write_jsonl(out, [done[r.qid] for r in qfile.rows if r.qid in done])
     write_csv(errors_path, [], ERROR_COLUMNS)
     lvqa = qfile.format == FORMAT_LVQA_2026
@@ -192,7 +209,7 @@ def predict(questions: str | Path, out: str | Path, media_root: str | Path | Non
     if not has_errors:
         errors_path.unlink(missing_ok=True)
     return PredictSummary(len(qfile.rows), answered, len(done), failed, out, errors_path if has_errors else None,
-                          events_path if lvqa else None, time.perf_counter() - start)
+                          events_path if lvqa else None, time.perf_counter() - start, torn)
 
 
 def _event_rows(clip: str, answer: Answer) -> list[dict[str, str]]:
