@@ -49,3 +49,7 @@ class AccessDeniedError(FaceQAError, PermissionError):
 
 class LimitExceededError(FaceQAError):
     """A tool call would read a file, frame or clip larger than the policy's caps."""
+
+
+class TimeLimitError(LimitExceededError):
+    """A call ran past its time limit and was stopped."""

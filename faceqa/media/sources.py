@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from faceqa.deadline import check_deadline
 from faceqa.errors import EmptyMediaError, InvalidInputError, LimitExceededError, MediaReadError
 from faceqa.media.files import MAX_FPS, MAX_PIXELS, check_path, display, opened, os_error, stat_path
 from faceqa.media.ordering import frame_number, natural_key
@@ -141,7 +142,13 @@ class Media:
         return first, first + (self.info.n_frames - 1) * self._every
 
     def frames(self) -> Iterator[Frame]:
-        """Yield frames one at a time (decoded lazily; nothing is kept)."""
+        """Yield frames one at a time (decoded lazily; nothing is kept); stops with TimeLimitError when
+        the current :func:`faceqa.deadline.deadline` passes."""
+        for frame in self._frames():
+            check_deadline()
+            yield frame
+
+    def _frames(self) -> Iterator[Frame]:
         if self.info.kind == "array":
             yield Frame(0, 0.0, self._array)
         elif self.info.kind == "image":
