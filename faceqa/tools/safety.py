@@ -39,7 +39,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from faceqa.errors import AccessDeniedError, InvalidInputError, LimitExceededError
+from faceqa.errors import AccessDeniedError, FaceQAError, InvalidInputError, LimitExceededError, MediaNotFoundError
 from faceqa.media import MediaInfo, open_media
 from faceqa.media.files import check_path, confined, open_input, opened, os_error, stat_path
 from faceqa.media.sources import IMAGE_EXTS
@@ -202,13 +202,21 @@ class ToolPolicy:
             raise InvalidInputError(f"every must be a whole number >= 1, got {every!r}")
         real = self.resolve(path)
         name = os.fspath(path)
-        with self.confined():
-            st = stat_path(real)
-            if stat.S_ISDIR(st.st_mode):
-                self._check_folder(real, name)
-            else:
-                self._check_file(real, name)
-            info = open_media(real, fps=fps, start=start, end=end).info
+        if not os.path.exists(real):
+            raise MediaNotFoundError(f"{name}: no such file or folder")
+        try:
+            with self.confined():
+                st = stat_path(real)
+                if stat.S_ISDIR(st.st_mode):
+                    self._check_folder(real, name)
+                else:
+                    self._check_file(real, name)
+                info = open_media(real, fps=fps, start=start, end=end).info
+        except FaceQAError as exc:  # name the media as the caller wrote it, not by its real path
+            text = str(exc)
+            if str(real) not in text:
+                raise
+            raise type(exc)(text.replace(str(real), name)) from None
         if info.width * info.height > self.max_pixels:
             raise LimitExceededError(f"{name}: frames are {info.width}x{info.height}, over the "
                                      f"{self.max_pixels:,}-pixel limit")
