@@ -18,7 +18,7 @@ import argparse
 import math
 from collections.abc import Callable
 
-from faceqa.media.files import MAX_FPS
+from faceqa.safeio import MAX_FPS
 
 MAX_INT = 2**31 - 1
 MAX_FLOAT = 1e9

@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def unexpected_error(exc: BaseException) -> str:
     """One line for an exception that is not a FaceQAError (a library's error on odd input, or a bug)."""
+    if isinstance(exc, OSError) and exc.filename is not None:  # a file system refusal, named by its path
+        from faceqa.safeio import os_error
+
+        return str(os_error(exc.filename, exc, "cannot use this path"))
     if isinstance(exc, RecursionError):
         return "input nested too deeply to read"
     if isinstance(exc, MemoryError):

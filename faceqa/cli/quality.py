@@ -28,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from faceqa.errors import InvalidInputError
-    from faceqa.media.files import check_output
     from faceqa.perception.export import save_table
     from faceqa.quality import assess_quality, frames_table
+    from faceqa.safeio import check_output
 
     if args.out and Path(args.out).suffix.lower() != ".csv":
         raise InvalidInputError(f"{args.out}: --out must be a .csv file")

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from faceqa.evidence.spotting import expression_aus
     from faceqa.facs.deduction import deduce
     from faceqa.facs.units import au_by_number
-    from faceqa.media.files import check_output
+    from faceqa.safeio import check_output
 
     if args.plot:  # outputs checked before the long pass
         from faceqa.evidence.plot import check_plot_path

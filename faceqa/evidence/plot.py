@@ -9,7 +9,7 @@ import numpy as np
 from faceqa.errors import InvalidInputError
 from faceqa.evidence.au_intensity import INTENSITY_AUS
 from faceqa.evidence.talking import spans
-from faceqa.media.files import atomic_output, check_output, display
+from faceqa.safeio import atomic_output, check_output, display
 
 
 def check_plot_path(path: str | Path) -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 from faceqa.errors import InvalidInputError
 from faceqa.facs.au_codes import AUCode, parse_au_codes
 from faceqa.facs.emotion_classes import coarse_of, normalise_coarse, normalise_fine
-from faceqa.media.files import read_csv
+from faceqa.safeio import read_csv
 
 CASME3_ME_CSV = "labels/casme3_official/casme3_partA_ME_labels_v2.csv"
 CASME3_ALL_CSV = "labels/casme3_official/casme3_partA_all_expressions_v2.csv"

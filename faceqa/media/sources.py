@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from faceqa.deadline import check_deadline
 from faceqa.errors import EmptyMediaError, InvalidInputError, LimitExceededError, MediaReadError
-from faceqa.media.files import MAX_FPS, MAX_PIXELS, check_path, display, opened, os_error, stat_path
 from faceqa.media.ordering import frame_number, natural_key
+from faceqa.safeio import MAX_FPS, MAX_PIXELS, check_path, display, opened, os_error, stat_path
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 VIDEO_EXTS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".wmv", ".mpg", ".mpeg"})
@@ -58,13 +59,16 @@ class MediaInfo:
 def read_image(path: str | Path) -> np.ndarray:
     """Read one image file as RGB uint8, honouring EXIF rotation; grayscale and RGBA become RGB.
 
-    The file is opened first and checked (:func:`faceqa.media.files.open_input`); an image over
-    :data:`~faceqa.media.files.MAX_PIXELS` is refused from its header, or for a JPEG decoded reduced.
+    The file is opened first and checked (:func:`faceqa.safeio.open_input`); an image over
+    :data:`~faceqa.safeio.MAX_PIXELS` is refused from its header, or for a JPEG decoded reduced.
     """
     name = display(path)
     with opened(path) as (fd, _), os.fdopen(os.dup(fd), "rb") as f:
         try:
-            with Image.open(f) as im:
+            with warnings.catch_warnings():  # faceqa's own pixel limit (below) decides, not PIL's warning
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                im = Image.open(f)
+            with im:
                 im = _within_pixel_limit(im, name)
                 im = ImageOps.exif_transpose(im)
                 if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
@@ -89,11 +93,14 @@ def _within_pixel_limit(im: Image.Image, name: str) -> Image.Image:
     width, height = im.size
     if width * height <= MAX_PIXELS:
         return im
-    if im.format == "JPEG":
-        scale = math.sqrt(MAX_PIXELS / (width * height))
-        im.draft("RGB", (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
-        if im.size[0] * im.size[1] <= MAX_PIXELS:
-            return im
+    if im.format == "JPEG":  # libjpeg decodes at 1/2, 1/4 or 1/8 per side directly
+        for scale in (2, 4, 8):
+            size = (math.ceil(width / scale), math.ceil(height / scale))
+            if size[0] * size[1] <= MAX_PIXELS:
+                im.draft("RGB", size)
+                if im.size[0] * im.size[1] <= MAX_PIXELS:
+                    return im
+                break
     raise LimitExceededError(f"{name}: image is {width}x{height} ({width * height:,} pixels), over the "
                              f"{MAX_PIXELS:,}-pixel limit ($FACEQA_MAX_PIXELS)")
 
@@ -301,8 +308,10 @@ def open_media(
 def _looks_like_image(path: Path) -> bool:
     with opened(path) as (fd, _), os.fdopen(os.dup(fd), "rb") as f:
         try:
-            with Image.open(f):
-                return True
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                Image.open(f).close()
+            return True
         except Image.DecompressionBombError:
             return True  # an image; read_image refuses it with the pixel limit
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
@@ -315,8 +324,8 @@ def _kind(mode: int) -> str:
 
 def _check_selection(fps: object, start: object, end: object, every: object) -> None:
     """Types and bounds of the frame selection (one-line errors, never a hang on ``fps=1e300``)."""
-    if isinstance(every, bool) or not isinstance(every, int | np.integer) or every < 1:
-        raise InvalidInputError(f"every must be a whole number >= 1, got {every!r}")
+    if isinstance(every, bool) or not isinstance(every, int | np.integer) or not 1 <= every <= MAX_FRAME_COUNT:
+        raise InvalidInputError(f"every must be a whole number in 1..{MAX_FRAME_COUNT}, got {every!r}")
     if fps is not None and (isinstance(fps, bool) or not isinstance(fps, int | float | np.number)
                             or not math.isfinite(fps) or not 0 < fps <= MAX_FPS):
         raise InvalidInputError(f"fps must be a number in (0, {MAX_FPS:g}], got {fps!r}")

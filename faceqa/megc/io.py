@@ -42,7 +42,7 @@ from faceqa.facs.annotations import LabelledExpression
 from faceqa.facs.au_codes import parse_au_names
 from faceqa.facs.emotion_classes import normalise_coarse, normalise_fine
 from faceqa.facs.units import au_by_name
-from faceqa.media.files import atomic_output, display, read_text
+from faceqa.safeio import atomic_output, display, read_text
 
 FORMAT_VQA_2025 = "me-vqa-2025"
 FORMAT_VQA_V2_2026 = "me-vqa-v2-2026"

@@ -31,7 +31,7 @@ from faceqa.errors import FaceQAError, InvalidInputError
 from faceqa.facs.annotations import LabelledExpression
 from faceqa.facs.au_codes import AUCode, format_au_codes, parse_aus
 from faceqa.facs.emotion_classes import coarse_of, normalise_fine
-from faceqa.media.files import read_csv
+from faceqa.safeio import read_csv
 
 EVENT_COLUMNS = ("video", "onset", "apex", "offset", "type", "aus", "emotion")
 """Columns of an events CSV, in written order."""

@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faceqa.errors import FaceQAError, InvalidInputError
-from faceqa.media.files import check_output, check_path, display, os_error
 from faceqa.megc.io import FORMAT_LVQA_2026, QARow, read_jsonl, read_jsonl_resumable, read_qa_file, write_jsonl
 from faceqa.megc.labels import ClipLabels, event_row, read_au_labels, read_csv_rows, write_csv
 from faceqa.megc.media import DATASET_CONVENTION, DATASET_FPS, find_media
 from faceqa.qa.api import Answer, FaceQA
 from faceqa.qa.facts import facts_from_labels
+from faceqa.safeio import check_output, check_path, display, os_error
 
 ERROR_COLUMNS = ("video_id", "video", "question", "error")
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Write per-frame face tables to CSV or Parquet in chunks, so long videos never sit in memory.
 
-Tables go to regular files only (never a device, FIFO or link; :func:`faceqa.media.files.check_output`),
+Tables go to regular files only (never a device, FIFO or link; :func:`faceqa.safeio.check_output`),
 written under a temporary name and renamed when complete, so an interrupted run leaves no half table.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from faceqa.errors import InvalidInputError
-from faceqa.media.files import atomic_output, display
 from faceqa.perception.records import FaceRecord, to_dataframe
+from faceqa.safeio import atomic_output, display
 
 FORMATS = (".csv", ".parquet")
 

@@ -25,12 +25,12 @@ import numpy as np
 
 from faceqa.errors import InvalidInputError
 from faceqa.media import Frame, Media, open_media
-from faceqa.media.files import atomic_folder, atomic_output, check_path, display
-from faceqa.media.files import check_output as files_check_output
 from faceqa.media.sources import IMAGE_EXTS
 from faceqa.media.writer import write_frames
 from faceqa.perception.tracking import FaceTracker
 from faceqa.privacy.methods import Method, Target
+from faceqa.safeio import atomic_folder, atomic_output, check_path, display
+from faceqa.safeio import check_output as files_check_output
 
 HOLD_S = 0.3
 """Default carry-forward / back-fill window in seconds (at least 2 frames)."""
@@ -122,7 +122,7 @@ def protected_frames(frames: Iterable[Frame], method: Method, tracker: FaceTrack
 def check_output(media: Media, out: str | os.PathLike[str], overwrite: bool = False) -> Path:
     """``out`` if it suits the source: an image file for an image, a .mp4/.avi or a new folder otherwise;
     an existing file (or non-empty folder) only with ``overwrite``, never the input itself, never a device,
-    FIFO or link (:func:`faceqa.media.files.check_output`)."""
+    FIFO or link (:func:`faceqa.safeio.check_output`)."""
     p = check_path(out, "--out")
     if os.path.lexists(p) and os.path.realpath(p) == os.path.realpath(media.info.path):
         raise InvalidInputError(f"{display(p)}: the output would overwrite the input")

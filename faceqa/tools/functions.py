@@ -15,6 +15,7 @@ successive calls about the same clip decode it once.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import threading
@@ -49,12 +50,24 @@ def validation_message(name: str, exc: ValidationError) -> str:
 
 
 def _confined(tool: Callable[..., dict]) -> Callable[..., dict]:
-    """Run a tool method inside its policy's confinement (inputs checked on the opened file)."""
+    """A tool method whose arguments are validated against its schema (as by :meth:`FaceTools.call`,
+    so direct calls get the same one-line errors) and which runs inside its policy's confinement
+    (inputs checked on the opened file)."""
+    signature = inspect.signature(tool)
 
     @functools.wraps(tool)
     def run(self: FaceTools, *args: Any, **kwargs: Any) -> dict:
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as exc:
+            raise InvalidInputError(f"{tool.__name__}: {exc}") from None
+        arguments = {k: v for k, v in bound.arguments.items() if k != "self"}
+        try:
+            checked = spec(tool.__name__).args_schema.model_validate(arguments)
+        except ValidationError as exc:
+            raise InvalidInputError(validation_message(tool.__name__, exc)) from None
         with self.policy.confined():
-            return tool(self, *args, **kwargs)
+            return tool(self, **checked.model_dump())
 
     return run
 

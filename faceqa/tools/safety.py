@@ -9,7 +9,7 @@ A :class:`ToolPolicy` guards every path a tool receives from an agent:
   a frame folder holding a frame that links outside. These checks of names are a first filter; what
   decides is the file actually opened: inside :meth:`ToolPolicy.confined` (every tool call) each
   input is opened first and its real location checked on the open file
-  (:func:`faceqa.media.files.open_input`), so a file swapped for a link between the check and the
+  (:func:`faceqa.safeio.open_input`), so a file swapped for a link between the check and the
   read is refused. FIFOs, devices and sockets are never opened for reading.
 - **Caps.** Files over ``max_file_mb`` (frame folders: their frames together), images or videos
   over ``max_pixels`` per frame, selections lasting over ``max_duration_s`` and calls that would
@@ -33,6 +33,7 @@ import re
 import shutil
 import stat
 import tempfile
+import warnings
 import weakref
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -41,8 +42,8 @@ from pathlib import Path
 
 from faceqa.errors import AccessDeniedError, FaceQAError, InvalidInputError, LimitExceededError, MediaNotFoundError
 from faceqa.media import MediaInfo, open_media
-from faceqa.media.files import check_path, confined, open_input, opened, os_error, stat_path
 from faceqa.media.sources import IMAGE_EXTS
+from faceqa.safeio import check_path, confined, open_input, opened, os_error, stat_path
 
 URL_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 """Anything that starts like ``scheme://`` is treated as a URL, never as a file name."""
@@ -190,7 +191,7 @@ class ToolPolicy:
 
     def confined(self) -> AbstractContextManager[None]:
         """A block inside which every input opened must really lie under the roots (checked on the open
-        file, see :func:`faceqa.media.files.confined`); each tool call runs inside one."""
+        file, see :func:`faceqa.safeio.confined`); each tool call runs inside one."""
         return confined(self.allows, f"the allowed folders ({', '.join(map(str, self.roots))})")
 
     # -- media ---------------------------------------------------------------------------------
@@ -268,8 +269,10 @@ class ToolPolicy:
         from PIL import Image, UnidentifiedImageError
 
         try:
-            with opened(real) as (fd, _), os.fdopen(os.dup(fd), "rb") as f, Image.open(f) as im:
-                width, height = im.size
+            with opened(real) as (fd, _), os.fdopen(os.dup(fd), "rb") as f, warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the pixel cap below decides
+                with Image.open(f) as im:
+                    width, height = im.size
         except Image.DecompressionBombError:
             raise LimitExceededError(f"{name}: image is too large to decode safely") from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):

@@ -211,6 +211,7 @@ def check_output(path: object, overwrite: bool = False, folder: bool = False, wh
     try:
         mode = os.lstat(p).st_mode
     except FileNotFoundError:
+        _probe_writable(p)
         return p
     except OSError as exc:
         raise os_error(p, exc, "cannot write there") from None
@@ -225,6 +226,17 @@ def check_output(path: object, overwrite: bool = False, folder: bool = False, wh
     if not overwrite:
         raise InvalidInputError(f"{display(p)}: already exists; pass --overwrite to replace it")
     return p
+
+
+def _probe_writable(p: Path) -> None:
+    """Create and remove a file beside ``p``: a folder that takes no new file (read-only, /proc) is found
+    before any work is done, not at the end."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".faceqa-probe-", dir=p.parent)
+    except OSError as exc:
+        raise os_error(p, exc, "cannot write there") from None
+    os.close(fd)
+    os.unlink(name)
 
 
 @contextmanager
