@@ -53,3 +53,7 @@ class LimitExceededError(FaceQAError):
 
 class TimeLimitError(LimitExceededError):
     """A call ran past its time limit and was stopped."""
+
+
+class GalleryBusyError(FaceQAError):
+    """A gallery that only one process may open at a time (Milvus Lite) is open in another process."""

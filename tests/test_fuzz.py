@@ -123,7 +123,11 @@ def _option_cases() -> list[tuple[str, list[str]]]:
                     cases.append((f"option {' '.join(path)} {action.option_strings[-1]} {v}",
                                   [*path, action.option_strings[-1], v]))
 
-    walk(build_parser(), [])
+    parser = build_parser()
+    walk(parser, [])
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    cases += [(f"usage {name} --no-such-option", [name, "--no-such-option"]) for name in commands]
+    cases += [("usage no command", []), ("usage unknown command", ["no-such-command"])]
     return cases
 
 
@@ -193,6 +197,10 @@ def _megc_cases(c: dict[str, str]) -> list[tuple[str, list[str]]]:
     for name in ("nested.jsonl", "garbage.jsonl", "latin1.jsonl"):
         cases.append((f"train --config {name}", ["train", "--config", str(root / name)]))
     cases.append(("train --config fifo", ["train", "--config", c["fifo"]]))
+    cases.append(("mcp --allow-root missing", ["mcp", "--allow-root", f"{root}/nodata"]))
+    cases.append(("gallery list --gallery fifo", ["gallery", "list", "--gallery", c["fifo"]]))
+    cases.append(("gallery remove --gallery folder", ["gallery", "remove", "bob", "--gallery", c["noframes"]]))
+    cases.append(("gallery list --gallery device", ["gallery", "list", "--gallery", "/dev/zero"]))
     cases.append(("megc heldout --data missing", ["megc", "heldout", "--data", f"{root}/nodata", "--folds", "100000"]))
     cases.append(("megc gold --annotations missing", ["megc", "gold-from-annotations", "--annotations",
                                                      f"{root}/nodata", "--out", out]))
