@@ -33,8 +33,10 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from faceqa.errors import FaceQAError, InvalidInputError
+from faceqa.batch import run_batch
+from faceqa.errors import InvalidInputError
 from faceqa.megc.io import FORMAT_LVQA_2026, QARow, read_jsonl, read_jsonl_resumable, read_qa_file, write_jsonl
 from faceqa.megc.labels import ClipLabels, event_row, read_au_labels, read_csv_rows, write_csv
 from faceqa.megc.media import DATASET_CONVENTION, DATASET_FPS, find_media
@@ -147,11 +149,15 @@ class Predictor:
 
 def predict(questions: str | Path, out: str | Path, media_root: str | Path | None = None,
             au_labels: str | Path | dict[str, ClipLabels] | None = None, qa: FaceQA | None = None,
-            fps: float | None = None, overwrite: bool = False, progress: bool = True) -> PredictSummary:
+            fps: float | None = None, overwrite: bool = False, progress: bool = True, workers: int = 1,
+            ray: str | None = None) -> PredictSummary:
     """Answer every row of an MEGC question file into ``out`` (see the module docstring).
 
     ``qa`` defaults to ``FaceQA(answerer="auto")``; pass one to choose the answerer, the bundle or
-    the deduction model. ``au_labels`` is a CSV path or already read labels.
+    the deduction model. ``au_labels`` is a CSV path or already read labels. ``workers`` > 1 answers
+    that many clips at once in worker processes, ``ray`` on a Ray cluster (:func:`faceqa.batch.run_batch`;
+    each worker builds its own FaceQA with ``qa``'s settings); rows are written as clips finish, and
+    put in the question file's order at the end.
     """
     start = time.perf_counter()
     qfile = read_qa_file(questions)
@@ -175,29 +181,31 @@ def predict(questions: str | Path, out: str | Path, media_root: str | Path | Non
     if lvqa:
         kept = [e for e in read_csv_rows(events_path) if e.get("video") in finished_clips] if not overwrite else []
         write_csv(events_path, kept)
-    pending = {c: rows for c, rows in clips.items() if c not in finished_clips}
+    pending = [(c, [r for r in rows if r.qid not in done]) for c, rows in clips.items() if c not in finished_clips]
+    if workers > 1 or ray is not None:
+        worker: ClipWorker = ClipWorker(qa_options(predictor.qa), media_root, labels, fps, lvqa)
+    else:
+        worker = ClipWorker.around(predictor, lvqa)
     answered = failed = 0
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=sum(len(v) for v in pending.values()), unit="q", desc=f"megc predict {qfile.path.name}")
+        bar = tqdm(total=sum(len(v) for _, v in pending), unit="q", desc=f"megc predict {qfile.path.name}")
     try:
-        for clip, rows in pending.items():
-            todo = [r for r in rows if r.qid not in done]
-            try:
-                answers = predictor.answer_clip(todo)
-            except Exception as exc:  # a batch run records the clip's error and goes on
-                message = str(exc) if isinstance(exc, FaceQAError) else f"{type(exc).__name__}: {exc}"
+        for result in run_batch(pending, worker, workers, ray):
+            clip, todo = result.task
+            if result.ok:
+                texts, events = result.value
+                write_jsonl(out, [r.submission(t) for r, t in zip(todo, texts, strict=True)], append=True)
+                if lvqa:
+                    write_csv(events_path, events, append=True)
+                answered += len(todo)
+            else:  # a batch run records the clip's error and goes on
                 write_csv(errors_path, [{"video_id": r.qid, "video": r.clip, "question": r.question,
-                                         "error": message} for r in todo], ERROR_COLUMNS, append=True)
+                                         "error": result.error} for r in todo], ERROR_COLUMNS, append=True)
                 write_jsonl(out, [r.submission("") for r in todo], append=True)
                 failed += len(todo)
-            else:
-                write_jsonl(out, [r.submission(a.text) for r, a in zip(todo, answers, strict=True)], append=True)
-                if lvqa:
-                    write_csv(events_path, _event_rows(clip, answers[0]), append=True)
-                answered += len(todo)
             if bar is not None:
                 bar.update(len(todo))
     finally:
@@ -210,6 +218,41 @@ def predict(questions: str | Path, out: str | Path, media_root: str | Path | Non
         errors_path.unlink(missing_ok=True)
     return PredictSummary(len(qfile.rows), answered, len(done), failed, out, errors_path if has_errors else None,
                           events_path if lvqa else None, time.perf_counter() - start, torn)
+
+
+def qa_options(qa: FaceQA) -> dict[str, Any]:
+    """The settings a worker process needs to build a FaceQA like ``qa``."""
+    return {"answerer": qa.answerer, "bundle": qa.bundle, "convention": qa.convention,
+            "deduction_model": qa.deduction_model}
+
+
+class ClipWorker:
+    """Answers one clip's rows for :func:`faceqa.batch.run_batch`: ``run((clip, rows))`` gives (answer texts,
+    events-CSV rows). Built from settings (picklable; the FaceQA and its models are made on first use in the
+    worker process), or :meth:`around` an existing predictor (in this process)."""
+
+    def __init__(self, options: dict[str, Any], media_root: str | Path | None,
+                 au_labels: dict[str, ClipLabels] | None, fps: float | None, lvqa: bool):
+        self.options, self.media_root, self.au_labels, self.fps, self.lvqa = options, media_root, au_labels, fps, lvqa
+        self._predictor: Predictor | None = None
+
+    @classmethod
+    def around(cls, predictor: Predictor, lvqa: bool) -> ClipWorker:
+        """A worker that answers with ``predictor`` itself."""
+        worker = cls({}, predictor.media_root, predictor.au_labels, predictor.fps, lvqa)
+        worker._predictor = predictor
+        return worker
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_predictor"} | {"_predictor": None}
+
+    def run(self, task: tuple[str, list[QARow]]) -> tuple[list[str], list[dict[str, str]]]:
+        """(answer texts, event rows) of one clip; raises the clip's error."""
+        if self._predictor is None:
+            self._predictor = Predictor(FaceQA(**self.options), self.media_root, self.au_labels, self.fps)
+        clip, rows = task
+        answers = self._predictor.answer_clip(rows)
+        return [a.text for a in answers], (_event_rows(clip, answers[0]) if self.lvqa else [])
 
 
 def _event_rows(clip: str, answer: Answer) -> list[dict[str, str]]:
