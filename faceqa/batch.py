@@ -8,8 +8,9 @@ per clip. Where the work runs:
 - ``workers=N``: N local processes (``spawn``; each limited to its share of the CPU threads);
 - ``ray="auto"`` (a running Ray cluster if one is found, else a local Ray started here) or
   ``ray="ADDRESS"``: one Ray actor per worker (``workers``, default: the cluster's CPUs), each
-  holding its own worker object. The cluster's nodes must have faceqa installed (a local Ray
-  started here runs this faceqa) and reach the inputs and outputs at the same paths.
+  keeping the worker objects it is given (so their models) for later batches of the session. The
+  cluster's nodes must have faceqa installed (a local Ray started here runs this faceqa) and reach
+  the inputs and outputs at the same paths.
 
 Every task gives one :class:`BatchResult`, in completion order: the worker's value, or the error
 (a FaceQAError's one line, or the type and text of anything else) so one bad clip never stops the
@@ -23,6 +24,7 @@ written atomically: a clip whose table exists is done, so a rerun resumes).
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import resource
 import time
@@ -107,13 +109,19 @@ def _limit_threads(threads: int) -> None:
 
 
 class _RayActor:
-    """A Ray actor holding one worker object (models loaded once per actor)."""
+    """A Ray actor running tasks of any worker; keeps each worker object (and so its models) it was given,
+    by the worker's settings, so a later batch with the same settings reuses them."""
 
-    def __init__(self, worker: Worker):
-        self.worker = worker
+    def __init__(self) -> None:
+        self.workers: dict[bytes, Worker] = {}
 
-    def run(self, task: Any) -> BatchResult:
-        return run_task(self.worker, task)
+    def run(self, key: bytes, worker: Worker, task: Any) -> BatchResult:
+        kept = self.workers.setdefault(key, worker)
+        return run_task(kept, task)
+
+
+_ACTORS: list[Any] = []
+"""The Ray actors of this process's Ray session, reused by later batches (their imports and models stay)."""
 
 
 def _ray(address: str):
@@ -135,10 +143,11 @@ def _ray(address: str):
     return ray
 
 
-def run_batch(tasks: Sequence[Any], worker: Worker, workers: int = 1, ray: str | None = None,
+def run_batch(tasks: Sequence[Any], worker: Worker, workers: int | None = 1, ray: str | None = None,
               progress: bool = False, desc: str = "batch") -> Iterator[BatchResult]:
-    """Run ``worker.run`` on every task (see the module docstring); yields results as they complete."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+    """Run ``worker.run`` on every task (see the module docstring); yields results as they complete.
+    ``workers`` None: 1 locally, the cluster's CPUs on Ray."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise InvalidInputError(f"workers must be a whole number >= 1, got {workers!r}")
     bar = None
     if progress and tasks:
@@ -160,7 +169,7 @@ def _results(tasks: list[Any], worker: Worker, workers: int, ray: str | None) ->
         return
     if ray is not None:
         yield from _ray_results(tasks, worker, workers, ray)
-    elif workers == 1:
+    elif workers in (None, 1):
         for task in tasks:
             yield run_task(worker, task)
     else:
@@ -176,18 +185,21 @@ def _results(tasks: list[Any], worker: Worker, workers: int, ray: str | None) ->
                 yield future.result()
 
 
-def _ray_results(tasks: list[Any], worker: Worker, workers: int, address: str) -> Iterable[BatchResult]:
+def _ray_results(tasks: list[Any], worker: Worker, workers: int | None, address: str) -> Iterable[BatchResult]:
+    import pickle
+
     ray = _ray(address)
     from ray.util import ActorPool
 
-    n = workers if workers > 1 else max(1, int(ray.cluster_resources().get("CPU", 1)))
+    n = min(workers or max(1, int(ray.cluster_resources().get("CPU", 1))), len(tasks))
+    if _ACTORS and not ray.is_initialized():
+        _ACTORS.clear()
     actor = ray.remote(num_cpus=1)(_RayActor)
-    actors = [actor.remote(worker) for _ in range(min(n, len(tasks)))]
-    try:
-        yield from ActorPool(actors).map_unordered(lambda a, task: a.run.remote(task), tasks)
-    finally:
-        for a in actors:
-            ray.kill(a)
+    while len(_ACTORS) < n:
+        _ACTORS.append(actor.remote())
+    key = hashlib.sha1(pickle.dumps(worker)).digest()
+    shared = ray.put(worker)
+    yield from ActorPool(_ACTORS[:n]).map_unordered(lambda a, task: a.run.remote(key, shared, task), tasks)
 
 
 # -- a corpus of clips ---------------------------------------------------------------------------------------

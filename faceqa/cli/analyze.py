@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="landmarks in --out as x_i/y_i columns, one array column (Parquet), or none")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     b = p.add_argument_group("a corpus (--out OUT_DIR/)")
-    b.add_argument("--workers", type=int, default=1, metavar="N", help="clips analysed in parallel (default 1)")
+    b.add_argument("--workers", type=int, metavar="N",
+                   help="clips analysed in parallel (default 1; with --ray: the cluster's CPUs)")
     b.add_argument("--ray", metavar="auto|ADDRESS",
                    help="run the clips on Ray: auto (a running cluster, else a local one) or a cluster address; "
                         "needs faceqa[ray]")
@@ -57,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def batch_mode(args: argparse.Namespace) -> bool:
     """Whether the command analyses a corpus (``--out`` is a folder) rather than one media."""
     out = args.out or ""
-    return out.endswith(("/", os.sep)) or os.path.isdir(out) or args.workers > 1 or args.ray is not None
+    return out.endswith(("/", os.sep)) or os.path.isdir(out) or (args.workers or 1) > 1 or args.ray is not None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--fps", type=float, help="frame rate for every clip (default: SAMM 200, CAS(ME)^3 30, ...)")
     pr.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming an existing --out")
     pr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    pr.add_argument("--workers", type=int, default=1, metavar="N", help="clips answered in parallel (default 1)")
+    pr.add_argument("--workers", type=int, metavar="N",
+                    help="clips answered in parallel (default 1; with --ray: the cluster's CPUs)")
     pr.add_argument("--ray", metavar="auto|ADDRESS",
                     help="answer the clips on Ray: auto (a running cluster, else a local one) or a cluster address; "
                          "needs faceqa[ray]")

@@ -149,7 +149,7 @@ class Predictor:
 
 def predict(questions: str | Path, out: str | Path, media_root: str | Path | None = None,
             au_labels: str | Path | dict[str, ClipLabels] | None = None, qa: FaceQA | None = None,
-            fps: float | None = None, overwrite: bool = False, progress: bool = True, workers: int = 1,
+            fps: float | None = None, overwrite: bool = False, progress: bool = True, workers: int | None = 1,
             ray: str | None = None) -> PredictSummary:
     """Answer every row of an MEGC question file into ``out`` (see the module docstring).
 
@@ -182,7 +182,7 @@ def predict(questions: str | Path, out: str | Path, media_root: str | Path | Non
         kept = [e for e in read_csv_rows(events_path) if e.get("video") in finished_clips] if not overwrite else []
         write_csv(events_path, kept)
     pending = [(c, [r for r in rows if r.qid not in done]) for c, rows in clips.items() if c not in finished_clips]
-    if workers > 1 or ray is not None:
+    if (workers or 1) > 1 or ray is not None:
         worker: ClipWorker = ClipWorker(qa_options(predictor.qa), media_root, labels, fps, lvqa)
     else:
         worker = ClipWorker.around(predictor, lvqa)
