@@ -107,7 +107,7 @@ def _session_tools(root: Path):
                     time.sleep(0.05)
             return super().assess_quality(media, every)
 
-    tools = Tools(ToolPolicy([root], max_call_s=5.0))
+    tools = Tools(ToolPolicy([root], max_call_s=3.0))
     tools.analyze_faces("face.png")  # the models load before the session: its calls are timed
     return tools
 
@@ -180,14 +180,15 @@ def test_mcp_session_answers_a_good_call_after_each_bad_one(tmp_path, astronaut)
 
 
 WRITER = textwrap.dedent("""
-    import sys, time
+    import os, sys, time
     import numpy as np
     from faceqa.gallery import Gallery
-    path, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    while time.time() < float(sys.argv[4]):  # both writers start together
-        time.sleep(0.01)
-    rng = np.random.default_rng(abs(hash(tag)) % 2**32)
+    path, tag, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    rng = np.random.default_rng(ord(tag))
     with Gallery.open(path) as g:
+        print("ready", flush=True)
+        while not os.path.exists(go):  # both writers start together
+            time.sleep(0.005)
         for i in range(n):
             g.enroll(f"{tag}{i}", rng.normal(size=(3, 128)).astype(np.float32))
 """)
@@ -196,19 +197,22 @@ WRITER = textwrap.dedent("""
 def test_two_processes_enrolling_into_one_sqlite_gallery_lose_nothing(tmp_path):
     from faceqa.gallery import Gallery
 
-    path = tmp_path / "g.sqlite"
-    start_at = time.time() + 4
+    path, go = tmp_path / "g.sqlite", tmp_path / "go"
+    Gallery.open(path).close()  # the schema exists before the race
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
                                                         os.environ.get("PYTHONPATH", "")])}
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), tag, "60", str(start_at)], env=env,
-                                stderr=subprocess.PIPE) for tag in ("a", "b")]
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), tag, "100", str(go)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for tag in ("a", "b")]
+    for w in writers:
+        assert w.stdout.readline().strip() == b"ready", w.stderr.read().decode()[-1000:]
+    go.touch()
     for w in writers:
         _, err = w.communicate(timeout=120)
         assert w.returncode == 0, err.decode()[-1000:]
     with Gallery.open(path) as g:
         persons = g.list()
-    assert len(persons) == 120 and set(persons.values()) == {3}
-    assert {f"a{i}" for i in range(60)} | {f"b{i}" for i in range(60)} == set(persons)
+    assert len(persons) == 200 and set(persons.values()) == {3}
+    assert {f"a{i}" for i in range(100)} | {f"b{i}" for i in range(100)} == set(persons)
 
 
 def test_milvus_lite_gallery_open_in_another_process_is_an_error(tmp_path):
