@@ -72,13 +72,14 @@ def main() -> None:
               f"{os.cpu_count()} CPUs")
         runs = [("1 worker (this process)", 1, None), ("2 workers (processes)", 2, None)]
         if not args.no_ray:
-            import ray
-
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                     runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
             runs.append(("Ray, 2 actors (local)", 2, "auto"))
         print(f"{'run':<26} {'clips/s':>8} {'seconds':>8}  peak memory per worker (MB)")
         for name, workers, ray_address in runs:
+            if ray_address is not None:
+                import ray
+
+                ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                         runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
             r = run(folder, args.frames, workers, ray_address)
             peaks = ", ".join(f"{p:.0f}" for p in r["peak_mb"])
             print(f"{name:<26} {r['clips_per_s']:>8.3f} {r['seconds']:>8.1f}  {peaks}"

@@ -3,7 +3,6 @@ two processes enrol into one SQLite gallery, Milvus Lite's one-process limit is 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
@@ -215,6 +214,10 @@ def test_two_processes_enrolling_into_one_sqlite_gallery_lose_nothing(tmp_path):
     assert {f"a{i}" for i in range(100)} | {f"b{i}" for i in range(100)} == set(persons)
 
 
+HOLDER = "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); " \
+         "print('locked', flush=True); time.sleep(60)"
+
+
 def test_milvus_lite_gallery_open_in_another_process_is_an_error(tmp_path):
     pytest.importorskip("pymilvus")
     from faceqa.errors import GalleryBusyError
@@ -223,10 +226,11 @@ def test_milvus_lite_gallery_open_in_another_process_is_an_error(tmp_path):
     folder = tmp_path / "g.milvus.db"
     folder.mkdir()
     (folder / "LOCK").write_bytes(b"")
-    held = os.open(folder / "LOCK", os.O_RDONLY)
-    fcntl.flock(held, fcntl.LOCK_EX)  # what a running Milvus Lite holds
-    try:
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder / "LOCK")], stdout=subprocess.PIPE)
+    try:  # another process holds the lock, as a running Milvus Lite does
+        assert holder.stdout.readline().strip() == b"locked"
         with pytest.raises(GalleryBusyError, match="one process at a time"):
             Gallery.open(str(folder))
     finally:
-        os.close(held)
+        holder.kill()
+        holder.wait()

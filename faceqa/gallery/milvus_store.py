@@ -59,6 +59,20 @@ def _quiet(logger: str, enabled: bool) -> Iterator[None]:
         log.disabled = before
 
 
+def _lock_holder(st: os.stat_result) -> int | None:
+    """The pid holding a flock on the file of ``st`` (from /proc/locks), or None where unknown."""
+    wanted = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == wanted:
+                    return int(fields[4])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def _check_lite_free(path: Path) -> None:
     """Refuse a Milvus Lite folder that another process holds (Milvus Lite locks ``LOCK`` in it with flock)."""
     import fcntl
@@ -72,6 +86,8 @@ def _check_lite_free(path: Path) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         fcntl.flock(fd, fcntl.LOCK_UN)
     except BlockingIOError:
+        if _lock_holder(os.fstat(fd)) == os.getpid():
+            return  # Milvus Lite of this very process holds it (a gallery opened before): it is reused
         raise GalleryBusyError(
             f"{path}: open in another process; Milvus Lite serves a gallery to one process at a time (close the "
             "other one, or use a Milvus server URI or a SQLite gallery for several processes)") from None
