@@ -18,6 +18,7 @@ import logging
 import os
 import pkgutil
 import sys
+from typing import NoReturn
 
 from faceqa import __version__
 from faceqa.cli._args import harden
@@ -44,10 +45,18 @@ def add_verbosity(parser: argparse.ArgumentParser, default: object = 0) -> None:
                         help="print only results and errors (no progress bars)")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with faceqa's one-line errors (``faceqa: error: ...``, exit code 2) instead of the usage text;
+    the subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print one line naming the problem and where the usage is, and exit with code 2."""
+        self.exit(2, f"faceqa: error: {' '.join(message.split())} (usage: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
-        prog="faceqa", description="Answer questions about faces in images and videos.")
+    parser = Parser(prog="faceqa", description="Answer questions about faces in images and videos.")
     parser.add_argument("--version", action="version", version=f"faceqa {__version__}")
     add_verbosity(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -84,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error (argparse printed it) or --help/--version: the same code, returned
+        return exc.code if isinstance(exc.code, int) else 2
     configure(args.verbose - args.quiet)
     if args.quiet and hasattr(args, "no_progress"):
         args.no_progress = True
