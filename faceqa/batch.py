@@ -96,16 +96,16 @@ def _pool_task(task: Any) -> BatchResult:
 
 
 def _limit_threads(threads: int) -> None:
-    """Keep a worker to ``threads`` CPU threads (torch, OpenCV), so N workers do not fight over the cores."""
-    import cv2
+    """Keep a worker to ``threads`` CPU threads (torch, OpenMP, OpenCV), so N workers do not fight over the
+    cores: set before the libraries load in a fresh worker, applied to those already loaded."""
+    import sys
 
-    cv2.setNumThreads(threads)
-    try:
-        import torch
-
-        torch.set_num_threads(threads)
-    except ImportError:
-        pass
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    if "cv2" in sys.modules:
+        sys.modules["cv2"].setNumThreads(threads)
 
 
 class _RayActor:
