@@ -50,7 +50,7 @@ def test_analyze_corpus_writes_one_table_per_clip_resumes_and_records_failures(c
     assert (again["clips"], again["analysed"], again["already_done"], again["failed"]) == (3, 0, 2, 1)
 
 
-def start_local_ray(ray, tries: int = 3) -> None:
+def start_local_ray(ray, tries: int = 2) -> None:
     """``ray.init(num_cpus=2)`` running this checkout; retried, since on a loaded machine the raylet can miss
     Ray's fixed 30 s start-up window."""
     for attempt in range(tries):

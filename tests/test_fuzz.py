@@ -22,6 +22,7 @@ import time
 import zlib
 from pathlib import Path
 
+import anyio
 import numpy as np
 import pytest
 from media_fixtures import write_video
@@ -342,3 +343,42 @@ def test_tool_reads_the_file_it_checked_when_swapped_for_a_link(tmp_path, astron
     Image.fromarray(astronaut[::8, ::8]).save(inside / "a.png")
     with policy.confined():
         assert read_image(inside / "a.png").shape[0] == math.ceil(512 / 8)
+
+
+async def _mcp_calls(tools, calls: list[tuple[str, str, dict]]) -> list[tuple[str, bool, str]]:
+    from mcp import Client
+
+    from faceqa.tools.mcp_server import build_server
+
+    seen = []
+    with anyio.fail_after(240):
+        async with Client(build_server(tools)) as client:
+            for label, name, args in calls:
+                try:
+                    result = await client.call_tool(name, args)
+                    seen.append((label, bool(result.is_error), " ".join(c.text for c in result.content)))
+                except Exception as exc:  # noqa: BLE001 - a protocol-level error is an answer too
+                    seen.append((label, True, str(exc)))
+            listed = await client.list_tools()
+            seen.append(("list after", False, str(len(listed.tools))))
+    return seen
+
+
+def test_mcp_server_answers_every_bad_call_with_its_reason(corpus):
+    from faceqa.tools import FaceTools, ToolPolicy
+
+    c = corpus
+    tools = FaceTools(ToolPolicy([c["root"]], max_call_s=20))
+    calls = [(label, name, args) for label, name, args in _bad_tool_calls(c)  # what JSON can carry (no NaN, inf)
+             if all(isinstance(v, str | int | float | bool | list | dict | type(None))
+                    and not (isinstance(v, float) and not math.isfinite(v)) for v in args.values())]
+    start = time.perf_counter()
+    try:
+        seen = anyio.run(_mcp_calls, tools, calls)
+    finally:
+        tools.close()
+    print(f"{len(calls)} bad MCP calls in one session in {time.perf_counter() - start:.1f} s")
+    for label, is_error, text in seen[:-1]:
+        reason = text.split(":", 1)[1] if text.startswith("Error executing tool") else text
+        assert is_error and reason.strip(), (label, text)
+    assert seen[-1][2] == str(len(tools.specs()))
