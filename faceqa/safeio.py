@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -273,8 +274,6 @@ def atomic_folder(path: str | os.PathLike, overwrite: bool = False, what: str = 
         tmp = Path(tempfile.mkdtemp(prefix=".faceqa-", dir=target.parent))
     except OSError as exc:
         raise os_error(target, exc, "cannot write there") from None
-    import shutil
-
     try:
         yield tmp
         if os.path.isdir(target) and not os.path.islink(target):

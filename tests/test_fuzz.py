@@ -382,3 +382,26 @@ def test_mcp_server_answers_every_bad_call_with_its_reason(corpus):
         reason = text.split(":", 1)[1] if text.startswith("Error executing tool") else text
         assert is_error and reason.strip(), (label, text)
     assert seen[-1][2] == str(len(tools.specs()))
+
+
+def test_frames_decoded_ahead_are_checked_too(tmp_path, astronaut):
+    """A video swapped for a link leading out after it was opened is refused when its frames are decoded,
+    also on the decode-ahead thread."""
+    from faceqa.errors import AccessDeniedError
+    from faceqa.media import open_media
+    from faceqa.media.prefetch import prefetch
+    from faceqa.tools import ToolPolicy
+
+    inside, outside = tmp_path / "inside", tmp_path / "outside"
+    inside.mkdir()
+    outside.mkdir()
+    frames = [np.ascontiguousarray(astronaut[:96, :96])] * 3
+    write_video(outside / "secret.mp4", frames)
+    write_video(inside / "clip.mp4", frames)
+    policy = ToolPolicy([inside])
+    with policy.confined():
+        media = open_media(inside / "clip.mp4")
+        (inside / "clip.mp4").unlink()
+        (inside / "clip.mp4").symlink_to(outside / "secret.mp4")
+        with pytest.raises(AccessDeniedError, match="outside"):
+            list(prefetch(media.frames()))
