@@ -38,19 +38,12 @@ def corpus(folder: Path, repeat: int) -> list[Path]:
     return clips
 
 
-def start_ray(tries: int = 3) -> None:
-    """A local Ray with 2 CPUs running this checkout (retried: a loaded machine can miss Ray's start-up window)."""
-    import ray
+def start_ray() -> None:
+    """A local Ray with 2 CPUs running this checkout."""
+    from faceqa.batch import start_local_ray
 
-    for attempt in range(tries):
-        try:
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                     runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
-            return
-        except Exception:
-            ray.shutdown()
-            if attempt == tries - 1:
-                raise
+    start_local_ray(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                    runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
 
 
 def run(clips_dir: Path, frames: int, workers: int, ray: str | None) -> dict:

@@ -124,6 +124,31 @@ _ACTORS: list[Any] = []
 """The Ray actors of this process's Ray session, reused by later batches (their imports and models stay)."""
 
 
+def start_local_ray(wait_s: float = 180.0, **options: Any) -> None:
+    """``ray.init(**options)`` for a local Ray, giving the new node up to ``wait_s`` to register (Ray itself
+    waits a fixed 30 s, which a loaded machine misses while Ray's own Python agents start)."""
+    import ray
+    import ray._private.services as services
+
+    original = services.get_node
+
+    def patient_get_node(gcs_address, node_id):
+        end = time.monotonic() + wait_s
+        while True:
+            try:
+                return original(gcs_address, node_id)
+            except RuntimeError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.5)
+
+    services.get_node = patient_get_node
+    try:
+        ray.init(**options)
+    finally:
+        services.get_node = original
+
+
 def _ray(address: str):
     """The ``ray`` module, connected: to ``address``, or for ``auto`` to a running cluster, else a local one."""
     try:
@@ -135,7 +160,7 @@ def _ray(address: str):
         env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}}
         try:
             if address == "auto":
-                ray.init(runtime_env=env, log_to_driver=False, include_dashboard=False)
+                start_local_ray(runtime_env=env, log_to_driver=False, include_dashboard=False)
             else:
                 ray.init(address=address, log_to_driver=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:

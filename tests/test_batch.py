@@ -50,20 +50,6 @@ def test_analyze_corpus_writes_one_table_per_clip_resumes_and_records_failures(c
     assert (again["clips"], again["analysed"], again["already_done"], again["failed"]) == (3, 0, 2, 1)
 
 
-def start_local_ray(ray, tries: int = 2) -> None:
-    """``ray.init(num_cpus=2)`` running this checkout; retried, since on a loaded machine the raylet can miss
-    Ray's fixed 30 s start-up window."""
-    for attempt in range(tries):
-        try:
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                     runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
-            return
-        except Exception:
-            ray.shutdown()
-            if attempt == tries - 1:
-                raise
-
-
 def _megc_files(tmp_path: Path) -> tuple[Path, Path]:
     questions, labels = tmp_path / "q.jsonl", tmp_path / "labels.csv"
     asked = ("What is the coarse expression class?", "What is the action unit?")
@@ -81,7 +67,10 @@ def test_ray_runs_the_same_work_as_the_local_run(corpus, tmp_path, capsys):
     megc = ["megc", "predict", "--questions", str(questions), "--au-labels", str(labels), "--no-llm", "--no-progress"]
     assert main(["analyze", str(corpus / "*.mp4"), "--out", f"{local}/", "--no-progress"]) == 0
     assert main([*megc, "--out", str(local / "pred.jsonl")]) == 0
-    start_local_ray(ray)
+    from faceqa.batch import start_local_ray
+
+    start_local_ray(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                    runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
     try:
         assert main(["analyze", str(corpus / "*.mp4"), "--out", f"{remote}/", "--ray", "auto", "--workers", "1",
                      "--no-progress"]) == 0
