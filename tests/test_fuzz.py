@@ -152,7 +152,8 @@ def _output_cases(c: dict[str, str]) -> list[tuple[str, list[str]]]:
                 "too_long": f"{root}/{'b' * 300}{suffix}"}
 
     for kind, out in bad(".csv").items():
-        cases.append((f"output analyze --out {kind}", ["analyze", c["good_image"], "--out", out]))
+        if kind != "existing_dir":  # analyze --out FOLDER analyses a corpus into it (one table per clip)
+            cases.append((f"output analyze --out {kind}", ["analyze", c["good_image"], "--out", out]))
         cases.append((f"output quality --out {kind}", ["quality", c["good_image"], "--out", out, "--no-progress"]))
         cases.append((f"output spot --out {kind}", ["spot", c["good_clip"], "--out", out]))
     for kind, out in bad(".png").items():
