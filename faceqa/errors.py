@@ -53,3 +53,11 @@ class LimitExceededError(FaceQAError):
 
 class GalleryModelError(InvalidInputError):
     """A gallery's vectors were made by another identity model than the one asked for."""
+
+
+class TimeLimitError(LimitExceededError):
+    """A call ran past its time limit and was stopped."""
+
+
+class GalleryBusyError(FaceQAError):
+    """A gallery that only one process may open at a time (Milvus Lite) is open in another process."""

@@ -53,6 +53,10 @@ def configure(verbosity: int = 0) -> None:
         _replace_handler(root, _handler(logging.StreamHandler(sys.stderr), "%(name)s: %(levelname)s: %(message)s"))
         root.setLevel(logging.WARNING if verbosity == 1 else logging.DEBUG)
     logging.captureWarnings(True)  # warnings.warn -> the "py.warnings" logger -> the root handler above
+    opencv_level = 2 if verbosity < 1 else 3 if verbosity == 1 else 4  # OpenCV: 2 errors, 3 warnings, 4 info
+    os.environ.setdefault("OPENCV_LOG_LEVEL", {2: "ERROR", 3: "WARNING", 4: "INFO"}[opencv_level])
+    if "cv2" in sys.modules:
+        sys.modules["cv2"].utils.logging.setLogLevel(opencv_level)
     transformers_level = "error" if verbosity < 1 else "warning" if verbosity == 1 else "info"
     show_bars = verbosity >= 2
     if "transformers" in sys.modules:  # already imported: its settings were read from the environment

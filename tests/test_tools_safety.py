@@ -197,7 +197,8 @@ def test_every_tool_refuses_hostile_paths(sandbox):
             "spot_expressions": hostile, "assess_quality": hostile, "ask_face_question": hostile | {"question": "who?"},
             "verify_faces": {"image_a": "astronaut.png", "image_b": "link_out.png"},
             "deidentify_faces": {"media": "astronaut.png", "out": "../outside/blurred.png"},
-            "score_face_attribute": {"media": "astronaut.png", "model": "../outside"}}
+            "score_face_attribute": {"media": "astronaut.png", "model": "../outside"},
+            "transcribe_speech": hostile, "hesitancy_cues": hostile, "audio_video_sync": hostile}
     for tool in toolkit.get_tools():
         msg = tool.invoke({"name": tool.name, "args": args[tool.name], "id": "1", "type": "tool_call"})
         assert msg.status == "error", tool.name

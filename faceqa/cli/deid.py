@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", required=True, choices=sorted(METHODS), help="de-identification method")
     p.add_argument("--out", required=True, metavar="FILE",
                    help="output: an image file for an image; .mp4, .avi (lossless) or a new folder for a video")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists (otherwise refused)")
     p.add_argument("--evaluate", action="store_true", help="measure privacy, utility and quality")
     p.add_argument("--eval-frames", type=int, default=60, metavar="N",
                    help="video: most frames sampled for the per-face measures (default 60)")
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         gallery = default_gallery_uri()
     result = deidentify(args.media, args.method, out=args.out, evaluate=args.evaluate, gallery=gallery,
                         hold_s=HOLD_S if args.hold is None else args.hold, eval_frames=args.eval_frames,
-                        progress=not args.no_progress, **options)
+                        progress=not args.no_progress, overwrite=args.overwrite, **options)
     if args.json:
         print_json(result)
     else:

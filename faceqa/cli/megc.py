@@ -44,6 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--fps", type=float, help="frame rate for every clip (default: SAMM 200, CAS(ME)^3 30, ...)")
     pr.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming an existing --out")
     pr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    pr.add_argument("--workers", type=int, metavar="N",
+                    help="clips answered in parallel (default 1; with --ray: the cluster's CPUs)")
+    pr.add_argument("--ray", metavar="auto|ADDRESS",
+                    help="answer the clips on Ray: auto (a running cluster, else a local one) or a cluster address; "
+                         "needs faceqa[ray]")
     pr.set_defaults(func=run_predict)
 
     ev = msub.add_parser("evaluate", help="score a submission file against gold answers",
@@ -89,9 +94,11 @@ def run_predict(args: argparse.Namespace) -> int:
     answerer = "composer" if args.no_llm else args.answerer
     s = predict(args.questions, args.out, media_root=args.media_root, au_labels=args.au_labels,
                 qa=FaceQA(answerer=answerer, bundle=args.bundle), fps=args.fps, overwrite=args.overwrite,
-                progress=not args.no_progress)
+                progress=not args.no_progress, workers=args.workers, ray=args.ray)
     print(f"{s.out}: {s.answered} rows answered, {s.resumed} kept from an earlier run, {s.failed} failed "
           f"({s.questions} questions; {s.questions_per_second:.1f} q/s)")
+    if s.torn_line is not None:
+        print(f"  dropped line {s.torn_line} of {s.out}: cut short by an interrupted run (its clip was answered again)")
     if s.errors:
         print(f"  errors: {s.errors}")
     if s.events:

@@ -28,14 +28,18 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from faceqa.errors import InvalidInputError
+    from faceqa.perception.export import save_table
     from faceqa.quality import assess_quality, frames_table
+    from faceqa.safeio import check_output
 
-    if args.out and (Path(args.out).suffix.lower() != ".csv" or not Path(args.out).parent.is_dir()):
-        raise InvalidInputError(f"{args.out}: --out must be a .csv file in an existing folder")
+    if args.out and Path(args.out).suffix.lower() != ".csv":
+        raise InvalidInputError(f"{args.out}: --out must be a .csv file")
+    if args.out:
+        check_output(args.out, overwrite=True)
     result = assess_quality(args.media, every=args.every, frames=bool(args.frames or args.out),
                             progress=not args.no_progress)
     if args.out:
-        frames_table(result).to_csv(args.out, index=False)
+        save_table(frames_table(result), args.out)
         result["out"] = args.out
         if not args.frames:
             del result["frames"]

@@ -34,7 +34,14 @@ def run(args: argparse.Namespace) -> int:
     from faceqa.evidence.spotting import expression_aus
     from faceqa.facs.deduction import deduce
     from faceqa.facs.units import au_by_number
+    from faceqa.safeio import check_output
 
+    if args.plot:  # outputs checked before the long pass
+        from faceqa.evidence.plot import check_plot_path
+
+        check_plot_path(args.plot)
+    if args.out:
+        check_output(args.out, overwrite=True)
     ev = extract_evidence(args.media, fps=args.fps, start=args.start, end=args.end, mode=args.mode,
                           progress=not args.no_progress)
     if args.plot:

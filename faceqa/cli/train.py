@@ -22,9 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train and report the bundle and its held-out scores."""
     from faceqa.train.config import TrainConfig
+
+    cfg = TrainConfig.load(args.config)  # a bad config is refused before the heavy imports below
     from faceqa.train.loop import train
 
-    cfg = TrainConfig.load(args.config)
     if args.steps is not None:
         cfg.steps = args.steps
     if args.output_dir:

@@ -6,8 +6,21 @@ from pathlib import Path
 
 import numpy as np
 
+from faceqa.errors import InvalidInputError
 from faceqa.evidence.au_intensity import INTENSITY_AUS
 from faceqa.evidence.talking import spans
+from faceqa.safeio import atomic_output, check_output, display
+
+
+def check_plot_path(path: str | Path) -> Path:
+    """``path`` if a plot can be saved there (a format matplotlib writes, a regular file in an existing folder)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    path = check_output(path, overwrite=True, what="plot")
+    kinds = FigureCanvasAgg.get_supported_filetypes()
+    if path.suffix.lower().lstrip(".") not in kinds:
+        raise InvalidInputError(f"{display(path)}: a plot is saved as {', '.join('.' + k for k in sorted(kinds))}")
+    return path
 
 
 def plot_timeline(evidence, path: str | Path, top: int = 6, title: str | None = None) -> Path:
@@ -59,7 +72,10 @@ def plot_timeline(evidence, path: str | Path, top: int = 6, title: str | None = 
     ax.set_title(title or f"{Path(evidence.info.path).name}: {len(evidence.events)} event(s) "
                           "(red: micro, blue: macro)", fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        path = check_plot_path(path)
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=110, format=path.suffix.lower().lstrip("."))
+    finally:
+        plt.close(fig)
     return path

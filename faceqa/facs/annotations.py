@@ -13,13 +13,13 @@ ME-VQA files are read by :func:`faceqa.megc.io.read_qa_labels` into the same rec
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 from faceqa.errors import InvalidInputError
 from faceqa.facs.au_codes import AUCode, parse_au_codes
 from faceqa.facs.emotion_classes import coarse_of, normalise_coarse, normalise_fine
+from faceqa.safeio import read_csv
 
 CASME3_ME_CSV = "labels/casme3_official/casme3_partA_ME_labels_v2.csv"
 CASME3_ALL_CSV = "labels/casme3_official/casme3_partA_all_expressions_v2.csv"
@@ -68,8 +68,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
     path = Path(path)
     if not path.is_file():
         raise InvalidInputError(f"{path}: annotation file not found")
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+    return read_csv(path, "annotation file")[1]
 
 
 def read_casme3_part_a(path: Path) -> list[LabelledExpression]:

@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from faceqa.errors import GalleryModelError, InvalidInputError, MediaNotFoundError, NoFaceError
+from faceqa.errors import GalleryModelError, InvalidInputError, NoFaceError
 from faceqa.gallery.open import open_store
 from faceqa.gallery.store import DIM, Hit, VectorStore, check_k, check_person, check_vectors
 from faceqa.perception.identity import DEFAULT_MODEL, THRESHOLDS
+from faceqa.safeio import check_path, stat_path
 
 LEGACY_MODEL = "dlib"
 """The model of a gallery that records none: every gallery made before the model was recorded used dlib."""
@@ -106,9 +107,8 @@ def _check_name(name: str) -> str:
 
 
 def _existing(path: str | os.PathLike[str]) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise MediaNotFoundError(f"{p}: no such file")
+    p = check_path(path, "image")
+    stat_path(p)  # MediaNotFoundError (or another one-line error) when it cannot be reached
     return p
 
 

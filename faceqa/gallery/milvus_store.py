@@ -1,7 +1,8 @@
 """The Milvus gallery backend, through pymilvus's ``MilvusClient``.
 
 The same code talks to Milvus Lite (``uri`` is a local path ending ``.db``: an embedded server
-that keeps its data in that folder, for one process at a time) and to a Milvus cluster or Zilliz
+that keeps its data in that folder, for one process at a time: a second process opening it gets
+:class:`~faceqa.errors.GalleryBusyError` at once, naming the fix) and to a Milvus cluster or Zilliz
 Cloud (``uri`` is ``http(s)://host:port``, with ``token`` for authentication).
 
 The collection (default ``faceqa_gallery``) has fields ``id`` (INT64, auto), ``person`` (VARCHAR),
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from faceqa.errors import InvalidInputError
+from faceqa.errors import GalleryBusyError, InvalidInputError
 from faceqa.gallery.store import (
     DIM,
     MAX_PERSON_BYTES,
@@ -55,6 +57,42 @@ def _quiet(logger: str, enabled: bool) -> Iterator[None]:
         yield
     finally:
         log.disabled = before
+
+
+def _lock_holder(st: os.stat_result) -> int | None:
+    """The pid holding a flock on the file of ``st`` (from /proc/locks), or None where unknown."""
+    wanted = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == wanted:
+                    return int(fields[4])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _check_lite_free(path: Path) -> None:
+    """Refuse a Milvus Lite folder that another process holds (Milvus Lite locks ``LOCK`` in it with flock)."""
+    import fcntl
+
+    lock = path / "LOCK"
+    try:
+        fd = os.open(lock, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return  # a new gallery, or no lock file: Milvus Lite decides
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    except BlockingIOError:
+        if _lock_holder(os.fstat(fd)) == os.getpid():
+            return  # Milvus Lite of this very process holds it (a gallery opened before): it is reused
+        raise GalleryBusyError(
+            f"{path}: open in another process; Milvus Lite serves a gallery to one process at a time (close the "
+            "other one, or use a Milvus server URI or a SQLite gallery for several processes)") from None
+    finally:
+        os.close(fd)
 
 
 def _person_filter(person: str) -> str:
@@ -96,6 +134,7 @@ class MilvusStore(VectorStore):
             if path.exists() and not path.is_dir():
                 raise InvalidInputError(f"{uri}: is a file; Milvus Lite keeps a gallery in a folder")
             path.parent.mkdir(parents=True, exist_ok=True)
+            _check_lite_free(path)
             uri = str(path)
         self.location = f"{uri}#{collection}"
         self.dim = dim

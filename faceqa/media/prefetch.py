@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Iterable, Iterator
@@ -15,7 +16,8 @@ def prefetch(items: Iterable[T], size: int = 4) -> Iterator[T]:
     """Yield ``items`` in order while a thread produces up to ``size`` ahead (memory stays bounded).
 
     An exception in the producer is raised here, at the point of the item it failed on; closing the
-    generator early stops the producer.
+    generator early stops the producer. The producer runs in a copy of the caller's context, so the
+    confinement of :func:`faceqa.safeio.confined` and the :mod:`faceqa.deadline` apply to it.
     """
     q: queue.Queue = queue.Queue(maxsize=size)
     stop = threading.Event()
@@ -35,7 +37,8 @@ def prefetch(items: Iterable[T], size: int = 4) -> Iterator[T]:
         except BaseException as exc:  # handed to the consumer, which re-raises it
             q.put((_DONE, exc))
 
-    thread = threading.Thread(target=produce, daemon=True, name="faceqa-prefetch")
+    context = contextvars.copy_context()  # the producer opens files under the caller's confinement and deadline
+    thread = threading.Thread(target=context.run, args=(produce,), daemon=True, name="faceqa-prefetch")
     thread.start()
     try:
         while True:

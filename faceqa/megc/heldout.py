@@ -43,6 +43,9 @@ def heldout_predictions(data_root: str | os.PathLike, folds: int = 4) -> tuple[l
     groups, _ = deduction_training_data(root)
     clips = gold.clips()
     samm_subjects = [rows[0].subject for rows in clips.values() if rows[0].dataset == "samm"]
+    if folds > len(set(samm_subjects)):
+        raise InvalidInputError(f"folds must be at most {len(set(samm_subjects))} (one per SAMM subject: "
+                                f"leave-one-subject-out), got {folds}")
     plan = [(held, fit_deduction_model({k: [e for e in v if not (k == "samm" and e.subject in held)]
                                         for k, v in groups.items()}))
             for held in subject_folds(samm_subjects, folds)]

@@ -42,6 +42,7 @@ from faceqa.facs.annotations import LabelledExpression
 from faceqa.facs.au_codes import parse_au_names
 from faceqa.facs.emotion_classes import normalise_coarse, normalise_fine
 from faceqa.facs.units import au_by_name
+from faceqa.safeio import atomic_output, display, read_text
 
 FORMAT_VQA_2025 = "me-vqa-2025"
 FORMAT_VQA_V2_2026 = "me-vqa-v2-2026"
@@ -166,19 +167,31 @@ def parse_row(obj: Any, source: str, line: int) -> QARow:
 
 def read_jsonl(path: str | os.PathLike) -> list[tuple[int, Any]]:
     """(line number, parsed value) for each non-blank line; InvalidInputError names a bad line."""
+    rows, _ = read_jsonl_resumable(path, torn_tail=False)
+    return rows
+
+
+def read_jsonl_resumable(path: str | os.PathLike, torn_tail: bool = True) -> tuple[list[tuple[int, Any]], int | None]:
+    """Like :func:`read_jsonl`, and when ``torn_tail`` a last line cut short by a crash (no newline at
+    its end, not valid JSON) is dropped: returns (rows, the dropped line's number or None)."""
     path = Path(path)
     if not path.is_file():
-        raise InvalidInputError(f"{path}: file not found")
+        raise InvalidInputError(f"{display(path)}: file not found")
+    text = read_text(path, "JSONL file")
+    lines = text.split("\n")
     out = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                out.append((n, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise InvalidInputError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
-    return out
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            out.append((n, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            if torn_tail and n == len(lines):  # the last line has no newline: written in part
+                return out, n
+            raise InvalidInputError(f"{display(path)}:{n}: not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise InvalidInputError(f"{display(path)}:{n}: JSON nested too deeply") from None
+    return out, None
 
 
 def detect_format(rows: list[QARow]) -> str:
@@ -216,13 +229,11 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]], append:
     """Write rows as JSON lines (UTF-8, non-ASCII kept); ``append`` adds to the file."""
     path = Path(path)
     if not append:
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as f:
+        with atomic_output(path) as tmp, tmp.open("w", encoding="utf-8", errors="backslashreplace") as f:
             for r in rows:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        tmp.replace(path)
         return
-    with path.open("a", encoding="utf-8") as f:
+    with path.open("a", encoding="utf-8", errors="backslashreplace") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
         f.flush()

@@ -31,6 +31,7 @@ from faceqa.errors import FaceQAError, InvalidInputError
 from faceqa.facs.annotations import LabelledExpression
 from faceqa.facs.au_codes import AUCode, format_au_codes, parse_aus
 from faceqa.facs.emotion_classes import coarse_of, normalise_fine
+from faceqa.safeio import read_csv
 
 EVENT_COLUMNS = ("video", "onset", "apex", "offset", "type", "aus", "emotion")
 """Columns of an events CSV, in written order."""
@@ -75,40 +76,37 @@ def read_au_labels(path: str | os.PathLike) -> dict[str, ClipLabels]:
     if not path.is_file():
         raise InvalidInputError(f"{path}: AU-labels file not found")
     out: dict[str, ClipLabels] = {}
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
-        columns = [c.strip() for c in reader.fieldnames or []]
-        reader.fieldnames = columns
-        key = "video" if "video" in columns else "image_id" if "image_id" in columns else None
-        if key is None or "aus" not in columns:
-            raise InvalidInputError(f"{path}: needs columns 'video' (or 'image_id') and 'aus'; found {columns}")
-        for n, row in enumerate(reader, 2):
-            where = f"{path}:{n}"
-            clip = (row.get(key) or "").strip()
-            if not clip:
-                raise InvalidInputError(f"{where}: field {key!r} is empty")
-            try:
-                aus = parse_aus(row.get("aus") or "")
-            except FaceQAError as exc:
-                raise InvalidInputError(f"{where}: field 'aus': {exc}") from None
-            labels = out.setdefault(clip, ClipLabels(clip))
-            labels.aus += [a for a in aus if a not in labels.aus]
-            onset, apex, offset = (_int(row, k, where) for k in ("onset", "apex", "offset"))
-            if (onset is None) != (offset is None):
-                raise InvalidInputError(f"{where}: an event needs both 'onset' and 'offset'")
-            if onset is not None and offset < onset:
-                raise InvalidInputError(f"{where}: offset {offset} is before onset {onset}")
-            if onset is None:
-                continue
-            emotion = (row.get("emotion") or "").strip()
-            try:
-                fine = normalise_fine(emotion) if emotion else None
-            except FaceQAError as exc:
-                raise InvalidInputError(f"{where}: field 'emotion': {exc}") from None
-            labels.events.append(LabelledExpression(
-                dataset="labels", subject="", clip=clip, aus=tuple(aus), fine=fine,
-                coarse=coarse_of(fine) if fine else None, onset=onset, apex=apex, offset=offset,
-                expression_type=_kind(row.get("type") or "", where)))
+    columns, reader = read_csv(path, "AU-labels file")
+    key = "video" if "video" in columns else "image_id" if "image_id" in columns else None
+    if key is None or "aus" not in columns:
+        raise InvalidInputError(f"{path}: needs columns 'video' (or 'image_id') and 'aus'; found {columns}")
+    for n, row in enumerate(reader, 2):
+        where = f"{path}:{n}"
+        clip = (row.get(key) or "").strip()
+        if not clip:
+            raise InvalidInputError(f"{where}: field {key!r} is empty")
+        try:
+            aus = parse_aus(row.get("aus") or "")
+        except FaceQAError as exc:
+            raise InvalidInputError(f"{where}: field 'aus': {exc}") from None
+        labels = out.setdefault(clip, ClipLabels(clip))
+        labels.aus += [a for a in aus if a not in labels.aus]
+        onset, apex, offset = (_int(row, k, where) for k in ("onset", "apex", "offset"))
+        if (onset is None) != (offset is None):
+            raise InvalidInputError(f"{where}: an event needs both 'onset' and 'offset'")
+        if onset is not None and offset < onset:
+            raise InvalidInputError(f"{where}: offset {offset} is before onset {onset}")
+        if onset is None:
+            continue
+        emotion = (row.get("emotion") or "").strip()
+        try:
+            fine = normalise_fine(emotion) if emotion else None
+        except FaceQAError as exc:
+            raise InvalidInputError(f"{where}: field 'emotion': {exc}") from None
+        labels.events.append(LabelledExpression(
+            dataset="labels", subject="", clip=clip, aus=tuple(aus), fine=fine,
+            coarse=coarse_of(fine) if fine else None, onset=onset, apex=apex, offset=offset,
+            expression_type=_kind(row.get("type") or "", where)))
     return out
 
 
@@ -138,5 +136,4 @@ def read_csv_rows(path: str | os.PathLike) -> list[dict[str, str]]:
     path = Path(path)
     if not path.is_file():
         return []
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+    return read_csv(path)[1]

@@ -16,6 +16,9 @@ The ``onset_frame``/``offset_frame`` of a 2025 test row select frames of the rec
 itself (layouts 1-2) is used whole unless those frame numbers exist in it. A reversed range is
 read in order (the published SAMM 2025 test file has one clip with onset 1495, offset 1494).
 
+Names are taken as relative paths under ``ROOT`` only: a name that is absolute or climbs out with
+``..`` (from the question file's ``video``, ``subject`` or ``filename``) is never looked up.
+
 Frame rates (folders of frames carry none): SAMM and CASME II 200 fps, SMIC 100 fps
 (SMIC-HS), CAS(ME)^3 30 fps; a video file's own rate otherwise; ``fps`` overrides all.
 """
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from faceqa.errors import EmptyMediaError, MediaNotFoundError
+from faceqa.errors import EmptyMediaError, InvalidInputError, MediaNotFoundError
 from faceqa.media import open_media
 from faceqa.media.sources import VIDEO_EXTS
 
@@ -78,6 +81,12 @@ def candidate_names(row: ClipRef) -> list[tuple[str, bool]]:
     return list(unique.items())
 
 
+def _stays_inside(name: str) -> bool:
+    """Whether ``name`` is a relative path that does not leave the folder it is joined to."""
+    parts = Path(name).parts
+    return bool(parts) and not Path(name).is_absolute() and ".." not in parts and "\x00" not in name
+
+
 def _existing(root: Path, name: str) -> Path | None:
     p = root / name
     if p.exists():
@@ -93,8 +102,17 @@ def find_media(root: str | Path, row: ClipRef, fps: float | None = None) -> Medi
         raise MediaNotFoundError(f"{root}: media root folder not found")
     rate = fps or DATASET_FPS.get(row.dataset or "")
     tried = []
-    for name, whole in candidate_names(row):
-        path = _existing(root, name)
+    candidates = candidate_names(row)
+    if not any(_stays_inside(name) for name, _ in candidates):
+        raise InvalidInputError(f"{row.clip}: names a file outside the media root {root} (absolute or '..'); "
+                                "refused")
+    for name, whole in candidates:
+        if not _stays_inside(name):
+            continue
+        try:
+            path = _existing(root, name)
+        except OSError:  # a name too long for the file system, or not a folder on the way
+            path = None
         tried.append(name)
         if path is None:
             continue

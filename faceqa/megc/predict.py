@@ -20,25 +20,32 @@ spotting scores of :mod:`~faceqa.megc.evaluate`.
 
 **Resume.** When ``out`` exists, its rows with an answer are kept and not redone; rows with an
 empty answer (those that failed) are retried, and the errors file lists only this run's failures.
+A last line cut short by a crash (no newline, not valid JSON) is dropped with a warning; every
+complete row before it is kept.
 ``out`` must belong to the same question file (its keys must be keys of that file) unless
 ``overwrite``. At the end ``out`` is rewritten in the question file's order.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from faceqa.errors import FaceQAError, InvalidInputError
-from faceqa.megc.io import FORMAT_LVQA_2026, QARow, read_jsonl, read_qa_file, write_jsonl
+from faceqa.batch import run_batch
+from faceqa.errors import InvalidInputError
+from faceqa.megc.io import FORMAT_LVQA_2026, QARow, read_jsonl, read_jsonl_resumable, read_qa_file, write_jsonl
 from faceqa.megc.labels import ClipLabels, event_row, read_au_labels, read_csv_rows, write_csv
 from faceqa.megc.media import DATASET_CONVENTION, DATASET_FPS, find_media
 from faceqa.qa.api import Answer, FaceQA
 from faceqa.qa.facts import facts_from_labels
+from faceqa.safeio import check_output, check_path, display, os_error
 
 ERROR_COLUMNS = ("video_id", "video", "question", "error")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,6 +59,7 @@ class PredictSummary:
         failed: rows recorded in the errors file (empty answers).
         out, errors, events: the files written (``errors``/``events`` None when not written).
         seconds: wall time of this run.
+        torn_line: number of a torn last line of an earlier run's ``out`` that was dropped, or None.
     """
 
     questions: int
@@ -62,6 +70,7 @@ class PredictSummary:
     errors: Path | None
     events: Path | None
     seconds: float
+    torn_line: int | None = None
 
     @property
     def questions_per_second(self) -> float:
@@ -76,12 +85,17 @@ def side_paths(out: str | os.PathLike) -> tuple[Path, Path]:
     return out.with_name(f"{stem}.errors.csv"), out.with_name(f"{stem}.events.csv")
 
 
-def _resume(out: Path, keys: set[str], overwrite: bool) -> dict[str, dict]:
-    """The answered rows of an earlier run's ``out``, by key (rows with an empty answer are redone)."""
+def _resume(out: Path, keys: set[str], overwrite: bool) -> tuple[dict[str, dict], int | None]:
+    """(the answered rows of an earlier run's ``out`` by key, the number of a torn last line dropped or None);
+    rows with an empty answer are redone."""
     if overwrite or not out.is_file():
-        return {}
+        return {}, None
     rows = {}
-    for n, obj in read_jsonl(out):
+    read, torn = read_jsonl_resumable(out)
+    if torn is not None:
+        log.warning("%s: line %d was cut short by an interrupted run; dropped (its clip is answered again)",
+                    display(out), torn)
+    for n, obj in read:
         if not isinstance(obj, dict) or "video_id" not in obj or "answer" not in obj:
             raise InvalidInputError(f"{out}:{n}: not a submission row (video_id, video, question, answer); "
                                     "pass --overwrite to replace the file")
@@ -90,7 +104,7 @@ def _resume(out: Path, keys: set[str], overwrite: bool) -> dict[str, dict]:
                                     "pass --overwrite to replace the file")
         if isinstance(obj["answer"], str) and obj["answer"].strip():
             rows[obj["video_id"]] = obj
-    return rows
+    return rows, torn
 
 
 class Predictor:
@@ -135,21 +149,30 @@ class Predictor:
 
 def predict(questions: str | Path, out: str | Path, media_root: str | Path | None = None,
             au_labels: str | Path | dict[str, ClipLabels] | None = None, qa: FaceQA | None = None,
-            fps: float | None = None, overwrite: bool = False, progress: bool = True) -> PredictSummary:
+            fps: float | None = None, overwrite: bool = False, progress: bool = True, workers: int | None = 1,
+            ray: str | None = None) -> PredictSummary:
     """Answer every row of an MEGC question file into ``out`` (see the module docstring).
 
     ``qa`` defaults to ``FaceQA(answerer="auto")``; pass one to choose the answerer, the bundle or
-    the deduction model. ``au_labels`` is a CSV path or already read labels.
+    the deduction model. ``au_labels`` is a CSV path or already read labels. ``workers`` > 1 answers
+    that many clips at once in worker processes, ``ray`` on a Ray cluster (:func:`faceqa.batch.run_batch`;
+    each worker builds its own FaceQA with ``qa``'s settings); rows are written as clips finish, and
+    put in the question file's order at the end.
     """
     start = time.perf_counter()
     qfile = read_qa_file(questions)
     labels = read_au_labels(au_labels) if isinstance(au_labels, str | os.PathLike) else au_labels
     predictor = Predictor(qa or FaceQA(answerer="auto"), media_root, labels, fps)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = check_path(out, "--out")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(out.parent, exc, "cannot create the output folder") from None
     errors_path, events_path = side_paths(out)
+    for target in (out, errors_path, events_path):  # regular files only: never a device, FIFO or link
+        check_output(target, overwrite=True)
     keys = {r.qid for r in qfile.rows}
-    done = _resume(out, keys, overwrite)
+    done, torn = _resume(out, keys, overwrite)
     write_jsonl(out, [done[r.qid] for r in qfile.rows if r.qid in done])
     write_csv(errors_path, [], ERROR_COLUMNS)
     lvqa = qfile.format == FORMAT_LVQA_2026
@@ -158,29 +181,31 @@ def predict(questions: str | Path, out: str | Path, media_root: str | Path | Non
     if lvqa:
         kept = [e for e in read_csv_rows(events_path) if e.get("video") in finished_clips] if not overwrite else []
         write_csv(events_path, kept)
-    pending = {c: rows for c, rows in clips.items() if c not in finished_clips}
+    pending = [(c, [r for r in rows if r.qid not in done]) for c, rows in clips.items() if c not in finished_clips]
+    if (workers or 1) > 1 or ray is not None:
+        worker: ClipWorker = ClipWorker(qa_options(predictor.qa), media_root, labels, fps, lvqa)
+    else:
+        worker = ClipWorker.around(predictor, lvqa)
     answered = failed = 0
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=sum(len(v) for v in pending.values()), unit="q", desc=f"megc predict {qfile.path.name}")
+        bar = tqdm(total=sum(len(v) for _, v in pending), unit="q", desc=f"megc predict {qfile.path.name}")
     try:
-        for clip, rows in pending.items():
-            todo = [r for r in rows if r.qid not in done]
-            try:
-                answers = predictor.answer_clip(todo)
-            except Exception as exc:  # a batch run records the clip's error and goes on
-                message = str(exc) if isinstance(exc, FaceQAError) else f"{type(exc).__name__}: {exc}"
+        for result in run_batch(pending, worker, workers, ray):
+            clip, todo = result.task
+            if result.ok:
+                texts, events = result.value
+                write_jsonl(out, [r.submission(t) for r, t in zip(todo, texts, strict=True)], append=True)
+                if lvqa:
+                    write_csv(events_path, events, append=True)
+                answered += len(todo)
+            else:  # a batch run records the clip's error and goes on
                 write_csv(errors_path, [{"video_id": r.qid, "video": r.clip, "question": r.question,
-                                         "error": message} for r in todo], ERROR_COLUMNS, append=True)
+                                         "error": result.error} for r in todo], ERROR_COLUMNS, append=True)
                 write_jsonl(out, [r.submission("") for r in todo], append=True)
                 failed += len(todo)
-            else:
-                write_jsonl(out, [r.submission(a.text) for r, a in zip(todo, answers, strict=True)], append=True)
-                if lvqa:
-                    write_csv(events_path, _event_rows(clip, answers[0]), append=True)
-                answered += len(todo)
             if bar is not None:
                 bar.update(len(todo))
     finally:
@@ -192,7 +217,42 @@ def predict(questions: str | Path, out: str | Path, media_root: str | Path | Non
     if not has_errors:
         errors_path.unlink(missing_ok=True)
     return PredictSummary(len(qfile.rows), answered, len(done), failed, out, errors_path if has_errors else None,
-                          events_path if lvqa else None, time.perf_counter() - start)
+                          events_path if lvqa else None, time.perf_counter() - start, torn)
+
+
+def qa_options(qa: FaceQA) -> dict[str, Any]:
+    """The settings a worker process needs to build a FaceQA like ``qa``."""
+    return {"answerer": qa.answerer, "bundle": qa.bundle, "convention": qa.convention,
+            "deduction_model": qa.deduction_model}
+
+
+class ClipWorker:
+    """Answers one clip's rows for :func:`faceqa.batch.run_batch`: ``run((clip, rows))`` gives (answer texts,
+    events-CSV rows). Built from settings (picklable; the FaceQA and its models are made on first use in the
+    worker process), or :meth:`around` an existing predictor (in this process)."""
+
+    def __init__(self, options: dict[str, Any], media_root: str | Path | None,
+                 au_labels: dict[str, ClipLabels] | None, fps: float | None, lvqa: bool):
+        self.options, self.media_root, self.au_labels, self.fps, self.lvqa = options, media_root, au_labels, fps, lvqa
+        self._predictor: Predictor | None = None
+
+    @classmethod
+    def around(cls, predictor: Predictor, lvqa: bool) -> ClipWorker:
+        """A worker that answers with ``predictor`` itself."""
+        worker = cls({}, predictor.media_root, predictor.au_labels, predictor.fps, lvqa)
+        worker._predictor = predictor
+        return worker
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_predictor"} | {"_predictor": None}
+
+    def run(self, task: tuple[str, list[QARow]]) -> tuple[list[str], list[dict[str, str]]]:
+        """(answer texts, event rows) of one clip; raises the clip's error."""
+        if self._predictor is None:
+            self._predictor = Predictor(FaceQA(**self.options), self.media_root, self.au_labels, self.fps)
+        clip, rows = task
+        answers = self._predictor.answer_clip(rows)
+        return [a.text for a in answers], (_event_rows(clip, answers[0]) if self.lvqa else [])
 
 
 def _event_rows(clip: str, answer: Answer) -> list[dict[str, str]]:

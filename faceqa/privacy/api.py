@@ -39,7 +39,7 @@ def build_method(method: str | Method, progress: bool = False, **options: Any) -
 
 def deidentify(path: str | os.PathLike[str], method: str | Method = "blur", out: str | os.PathLike[str] | None = None,
                evaluate: bool = False, gallery=None, hold_s: float = HOLD_S, eval_frames: int = 60,
-               progress: bool = False, **options: Any) -> dict:
+               progress: bool = False, overwrite: bool = False, **options: Any) -> dict:
     """Protect every face of an image, a video or a frame folder; write it to ``out``.
 
     Args:
@@ -51,6 +51,7 @@ def deidentify(path: str | os.PathLike[str], method: str | Method = "blur", out:
         hold_s: carry-forward / back-fill window for missed detections in videos.
         eval_frames: most video frames sampled for the per-face measures of ``evaluate``.
         progress: tqdm bars.
+        overwrite: replace an existing ``out`` (otherwise refused).
         options: the method's settings (e.g. ``strength=0.2``, ``blocks=6``, ``k=5, bank="faces/"``).
     Returns a JSON-ready dict: ``media``, ``out``, ``method`` (name and settings), ``frames``,
     ``frames_with_faces``, ``faces_protected``, ``carried``, ``backfilled``, ``tracks``, ``seconds``
@@ -59,7 +60,7 @@ def deidentify(path: str | os.PathLike[str], method: str | Method = "blur", out:
     chosen = build_method(method, progress=progress, **options)
     target = Path(out) if out is not None else default_output(path, chosen.name)
     start = time.perf_counter()
-    stats = protect_media(path, target, chosen, hold_s=hold_s, progress=progress)
+    stats = protect_media(path, target, chosen, hold_s=hold_s, progress=progress, overwrite=overwrite)
     result = {"media": str(path), "out": str(target), "method": chosen.config(), **stats.to_dict(),
               "seconds": round(time.perf_counter() - start, 3)}
     if evaluate:

@@ -29,6 +29,8 @@ from faceqa.media.sources import IMAGE_EXTS
 from faceqa.media.writer import write_frames
 from faceqa.perception.tracking import FaceTracker
 from faceqa.privacy.methods import Method, Target
+from faceqa.safeio import atomic_folder, atomic_output, check_path, display
+from faceqa.safeio import check_output as files_check_output
 
 HOLD_S = 0.3
 """Default carry-forward / back-fill window in seconds (at least 2 frames)."""
@@ -117,34 +119,37 @@ def protected_frames(frames: Iterable[Frame], method: Method, tracker: FaceTrack
         yield emit(buffer.popleft())
 
 
-def check_output(media: Media, out: str | os.PathLike[str]) -> Path:
-    """``out`` if it suits the source: an image file for an image, a .mp4/.avi or a new folder otherwise."""
-    p = Path(out)
-    if p.exists() and p.resolve() == Path(media.info.path).resolve():
-        raise InvalidInputError(f"{p}: the output would overwrite the input")
-    if not p.parent.is_dir():
-        raise InvalidInputError(f"{p}: folder {p.parent} does not exist")
+def check_output(media: Media, out: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """``out`` if it suits the source: an image file for an image, a .mp4/.avi or a new folder otherwise;
+    an existing file (or non-empty folder) only with ``overwrite``, never the input itself, never a device,
+    FIFO or link (:func:`faceqa.safeio.check_output`)."""
+    p = check_path(out, "--out")
+    if os.path.lexists(p) and os.path.realpath(p) == os.path.realpath(media.info.path):
+        raise InvalidInputError(f"{display(p)}: the output would overwrite the input")
     suffix = p.suffix.lower()
+    empty_folder = not suffix and os.path.isdir(p) and not os.path.islink(p) and not any(p.iterdir())
+    files_check_output(p, overwrite=overwrite or empty_folder, folder=not suffix and media.info.kind not in
+                       ("image", "array"))
     if media.info.kind in ("image", "array"):
         if suffix not in IMAGE_EXTS:
             raise InvalidInputError(f"{p}: an image is written to an image file ({', '.join(sorted(IMAGE_EXTS))})")
     elif suffix and suffix not in VIDEO_OUTPUTS:
         raise InvalidInputError(f"{p}: a video is written to {' or '.join(VIDEO_OUTPUTS)}, or to a folder of "
                                 "frames (a path without suffix)")
-    elif not suffix and p.exists() and any(p.iterdir()):
-        raise InvalidInputError(f"{p}: output frame folder exists and is not empty")
     return p
 
 
 def protect_media(source: str | os.PathLike[str], out: str | os.PathLike[str], method: Method,
-                  hold_s: float = HOLD_S, max_faces: int = 10, progress: bool = False) -> DeidStats:
+                  hold_s: float = HOLD_S, max_faces: int = 10, progress: bool = False,
+                  overwrite: bool = False) -> DeidStats:
     """Protect every face of an image, a video or a frame folder and write the result to ``out``.
 
     Images go to an image file; videos and frame folders to ``.mp4`` (mp4v), ``.avi`` (lossless
-    FFV1) or a folder of ``img00000.jpg`` frames, at the source's frame rate.
+    FFV1) or a folder of ``img00000.jpg`` frames, at the source's frame rate. The output is written
+    under a temporary name and renamed when complete; an existing one is replaced only with ``overwrite``.
     """
     media = open_media(source)
-    target = check_output(media, out)
+    target = check_output(media, out, overwrite)
     hold = hold_frames(media.info.fps, hold_s)
     stats = DeidStats()
     frames: Iterable[Frame] = media.frames()
@@ -156,7 +161,13 @@ def protect_media(source: str | os.PathLike[str], out: str | os.PathLike[str], m
     if media.info.kind in ("image", "array"):
         from PIL import Image
 
-        Image.fromarray(next(protected)).save(target, quality=95)
+        with atomic_output(target, overwrite=True) as tmp:
+            Image.fromarray(next(protected)).save(tmp, quality=95, format=Image.registered_extensions()[
+                target.suffix.lower()])
+    elif target.suffix:
+        with atomic_output(target, overwrite=True) as tmp:
+            write_frames(protected, tmp, media.info.fps)
     else:
-        write_frames(protected, target, media.info.fps)
+        with atomic_folder(target, overwrite=True) as tmp:
+            write_frames(protected, tmp, media.info.fps)
     return stats

@@ -14,15 +14,19 @@ successive calls about the same clip decode it once.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import threading
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
 from pydantic import ValidationError
 
-from faceqa.errors import InvalidInputError
+from faceqa.deadline import deadline
+from faceqa.errors import InvalidInputError, TimeLimitError
 from faceqa.jsonable import to_jsonable
 from faceqa.tools.safety import ToolPolicy
 from faceqa.tools.schemas import TOOL_SPECS, ToolSpec, spec
@@ -43,6 +47,29 @@ def validation_message(name: str, exc: ValidationError) -> str:
         where = ".".join(str(p) for p in err["loc"]) or "arguments"
         parts.append(f"{where}: {err['msg']}")
     return f"{name}: invalid arguments ({'; '.join(parts)})"
+
+
+def _confined(tool: Callable[..., dict]) -> Callable[..., dict]:
+    """A tool method whose arguments are validated against its schema (as by :meth:`FaceTools.call`,
+    so direct calls get the same one-line errors) and which runs inside its policy's confinement
+    (inputs checked on the opened file)."""
+    signature = inspect.signature(tool)
+
+    @functools.wraps(tool)
+    def run(self: FaceTools, *args: Any, **kwargs: Any) -> dict:
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as exc:
+            raise InvalidInputError(f"{tool.__name__}: {exc}") from None
+        arguments = {k: v for k, v in bound.arguments.items() if k != "self"}
+        try:
+            checked = spec(tool.__name__).args_schema.model_validate(arguments)
+        except ValidationError as exc:
+            raise InvalidInputError(validation_message(tool.__name__, exc)) from None
+        with self.policy.confined():
+            return tool(self, **checked.model_dump())
+
+    return run
 
 
 def _round(value: float, digits: int = 3) -> float:
@@ -77,7 +104,9 @@ class FaceTools:
         """Validate ``arguments`` against tool ``name``'s schema and run it (InvalidInputError on bad arguments).
 
         Calls run one at a time (the models are shared and not thread-safe), so agent frameworks
-        and MCP clients that run tool calls in parallel threads stay correct.
+        and MCP clients that run tool calls in parallel threads stay correct. Each call runs under
+        the policy's time limit (``max_call_s``, :mod:`faceqa.deadline`), waiting for the one before
+        included: past it, TimeLimitError.
         """
         s = spec(name)
         if not s.available():
@@ -86,8 +115,15 @@ class FaceTools:
             args = s.args_schema.model_validate(arguments or {})
         except ValidationError as exc:
             raise InvalidInputError(validation_message(name, exc)) from None
-        with self._lock:
-            return getattr(self, name)(**args.model_dump())
+        limit = self.policy.max_call_s
+        with deadline(limit, name):
+            if not self._lock.acquire(timeout=limit):
+                raise TimeLimitError(f"{name}: the tools were busy with an earlier call for {limit:g} s (the limit)")
+            try:
+                with self.policy.confined():
+                    return getattr(self, name)(**args.model_dump())
+            finally:
+                self._lock.release()
 
     def close(self) -> None:
         """Release downloaded files."""
@@ -101,6 +137,7 @@ class FaceTools:
 
     # -- the tools -----------------------------------------------------------------------------
 
+    @_confined
     def analyze_faces(self, media: str, fps: float | None = None, start: int | None = None, end: int | None = None,
                       every: int = 1) -> dict:
         """Faces found and tracked: counts, per-track timing, size, mean head pose, dominant expression."""
@@ -110,6 +147,7 @@ class FaceTools:
         analysis = analyze_clip(m.path, fps=fps, start=m.start, end=m.end, every=every)
         return to_jsonable(analysis.faces | {"media": m.name})
 
+    @_confined
     def verify_faces(self, image_a: str, image_b: str, threshold: float | None = None) -> dict:
         """Whether the largest faces of two images are the same person: ``same``, ``distance``, ``threshold``,
         ``model`` (the identity model, SFace by default)."""
@@ -121,6 +159,7 @@ class FaceTools:
         return {"image_a": a.name, "image_b": b.name, "same": bool(result["same"]),
                 "distance": _round(result["distance"], 4), "threshold": result["threshold"], "model": result["model"]}
 
+    @_confined
     def identify_faces(self, media: str, top_k: int = 3, every: int = 1) -> dict:
         """Each face (or video track) identified against the gallery, open-set."""
         from faceqa.qa.clip import analyze_clip
@@ -134,6 +173,7 @@ class FaceTools:
                 match["distance"] = _round(match["distance"], 4)
         return to_jsonable(result | {"media": m.name})
 
+    @_confined
     def action_units(self, media: str, onset: int | None = None, offset: int | None = None, fps: float | None = None,
                      include_inactive: bool = False) -> dict:
         """AU intensity (0-5, FACS A-E) from the onset to the offset frame, per side, and the emotion deduced
@@ -160,6 +200,7 @@ class FaceTools:
         return {"media": m.name, "onset": int(frames.iloc[0]), "offset": int(frames.iloc[-1]), "fps": ev.fps,
                 "aus": aus, "emotion": emotion}
 
+    @_confined
     def spot_expressions(self, media: str, fps: float | None = None, start: int | None = None,
                          end: int | None = None, mode: str = "auto") -> dict:
         """Expression events (onset/apex/offset, micro or macro, AUs with sides, likely emotion), in time order."""
@@ -178,6 +219,7 @@ class FaceTools:
             out["events_not_listed"] = len(ev.events) - MAX_EVENTS
         return to_jsonable(out)
 
+    @_confined
     def ask_face_question(self, media: str, question: str, fps: float | None = None, onset: int | None = None,
                           offset: int | None = None, compare: str | None = None) -> dict:
         """faceqa's answer to a question about the media, with its evidence, confidence and tool calls.
@@ -190,6 +232,7 @@ class FaceTools:
         answer = self._qa.ask(m.path, question, fps=fps, onset=onset, offset=offset, compare=other)
         return to_jsonable(answer.to_dict() | {"media": m.name})
 
+    @_confined
     def deidentify_faces(self, media: str, out: str, method: str = "blur") -> dict:
         """Every face protected with ``method`` and written to the new file ``out``."""
         from faceqa.privacy import deidentify
@@ -199,6 +242,7 @@ class FaceTools:
         result = deidentify(m.path, method, out=target)
         return to_jsonable(result | {"media": m.name, "out": out})
 
+    @_confined
     def assess_quality(self, media: str, every: int = 1) -> dict:
         """Clip and face quality in [0, 1] with its components and the worst frames."""
         from faceqa.qa.clip import analyze_clip

@@ -5,15 +5,23 @@
 
 Every tool of :func:`FaceTools.specs` is registered under its spec's name and description; its
 input schema is the spec's pydantic model (the same one LangChain sees). A call returns the tool's
-dict as structured content and as one line of JSON text. Errors a caller can cause come back as a
-tool error (``isError``) holding the one-line message.
+dict as structured content and as one line of JSON text. Every error comes back as a tool error
+(``isError``) holding a one-line message that says what went wrong: a caller's mistake as faceqa's
+message, anything unexpected as its type and text.
+
+**Time limits.** A call runs in a worker thread under the policy's ``max_call_s`` (the work stops at
+its next frame, :mod:`faceqa.deadline`); the server answers at that limit (plus a short grace)
+whatever the worker does, so one bad call never blocks the calls after it.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
@@ -24,6 +32,8 @@ from faceqa.errors import FaceQAError
 from faceqa.tools.functions import FaceTools, compact_json
 from faceqa.tools.schemas import ToolSpec
 
+GRACE_S = 5.0
+"""Seconds the server waits past a call's time limit for the worker to stop, before answering anyway."""
 INSTRUCTIONS = (
     "faceqa measures faces in images and videos: detection and tracking, identity (verify two faces, identify "
     "against a gallery), facial action units, spotted micro- and macro-expressions, quality, de-identification, "
@@ -47,11 +57,19 @@ def _handler(tools: FaceTools, spec: ToolSpec):
     structured output); it returns the ``CallToolResult`` holding that dict, so the text block is
     compact JSON."""
 
-    def handler(**kwargs: Any) -> CallToolResult:
+    async def handler(**kwargs: Any) -> CallToolResult:
+        limit = tools.policy.max_call_s + GRACE_S
         try:
-            result = tools.call(spec.name, kwargs)
+            with anyio.fail_after(limit):
+                result = await anyio.to_thread.run_sync(functools.partial(tools.call, spec.name, kwargs),
+                                                        abandon_on_cancel=True)
+        except TimeoutError:
+            raise ToolError(f"{spec.name}: no result within {limit:g} s; the call was abandoned") from None
         except FaceQAError as exc:
             raise ToolError(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - the client must always learn why
+            text = " ".join(str(exc).split())[:300] or "no message"
+            raise ToolError(f"{spec.name}: unexpected {type(exc).__name__}: {text}") from None
         return CallToolResult(content=[TextContent(type="text", text=compact_json(result))], structured_content=result)
 
     handler.__name__ = spec.name

@@ -21,6 +21,8 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
                    help="most frames one tool call analyses (default 5000)")
     g.add_argument("--max-duration", type=float, default=600.0, metavar="SECONDS",
                    help="longest video span one tool call analyses (default 600)")
+    g.add_argument("--time-limit", type=float, default=300.0, metavar="SECONDS",
+                   help="longest one tool call may run before it is stopped with an error (default 300)")
 
 
 def policy_from_args(args: argparse.Namespace, extra_roots: Sequence[Path] = ()) -> ToolPolicy:
@@ -28,4 +30,4 @@ def policy_from_args(args: argparse.Namespace, extra_roots: Sequence[Path] = ())
     roots = [Path(r) for r in (args.allow_roots or [Path.cwd()])]
     roots += [r for r in extra_roots if r not in roots]
     return ToolPolicy(roots, max_file_mb=args.max_file_mb, max_frames=args.max_frames,
-                      max_duration_s=args.max_duration, allow_urls=args.allow_urls)
+                      max_duration_s=args.max_duration, allow_urls=args.allow_urls, max_call_s=args.time_limit)

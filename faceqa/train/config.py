@@ -27,6 +27,7 @@ from pathlib import Path
 
 from faceqa.aullm.config import AULLMConfig
 from faceqa.errors import InvalidInputError
+from faceqa.safeio import check_path, display, read_text
 
 
 @dataclass
@@ -133,13 +134,16 @@ class TrainConfig:
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
         """Read a ``.toml`` or ``.json`` file; relative paths in it are taken from the file's folder."""
-        path = Path(path)
-        if not path.is_file():
-            raise InvalidInputError(f"{path}: training config not found")
+        path = check_path(path, "--config")
+        text = read_text(path, "training config")
         try:
-            data = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(path.read_text())
+            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
         except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
-            raise InvalidInputError(f"{path}: cannot parse ({e})") from None
+            raise InvalidInputError(f"{display(path)}: cannot parse ({e})") from None
+        except RecursionError:
+            raise InvalidInputError(f"{display(path)}: nested too deeply") from None
+        if not isinstance(data, dict):
+            raise InvalidInputError(f"{display(path)}: expected a table of settings, got {type(data).__name__}")
         for key in ("output_dir", "data_root", "media_root"):
             if data.get(key) and not Path(data[key]).is_absolute():
                 data[key] = str((path.parent / data[key]).resolve())
