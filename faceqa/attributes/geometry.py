@@ -57,8 +57,8 @@ def geometry_features(landmarks: np.ndarray) -> np.ndarray:
     def dist(i: int, j: int) -> float:
         return float(np.linalg.norm(f[i] - f[j]))
 
-    eye_open_r = dist(159, 145) / max(dist(33, 133), 1e-6)
-    eye_open_l = dist(386, 374) / max(dist(362, 263), 1e-6)
+    eye_open_r = dist(159, 145) / max(dist(*RIGHT_EYE), 1e-6)
+    eye_open_l = dist(386, 374) / max(dist(*LEFT_EYE), 1e-6)
     centre_r, centre_l = f[list(RIGHT_EYE)].mean(0), f[list(LEFT_EYE)].mean(0)
     brow_r, brow_l = centre_r[1] - f[105, 1], centre_l[1] - f[334, 1]
     mouth_width = dist(61, 291)
