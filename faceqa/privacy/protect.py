@@ -22,8 +22,10 @@ This is a white-box attack on SFace; against other recognizers (dlib) it is tran
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -33,7 +35,7 @@ PROTECT_AUS = (1, 2, 4, 6, 7, 9, 10, 12, 14, 15, 17, 20)
 """AUs whose warps the protection may use (each side separately where the AU has sides)."""
 MAX_AU = 0.6
 """Largest amount of any AU (FACS intensity; 0.6 is between C and D)."""
-EPS = 10.0
+EPS = 12.0
 """Default bound of the texture perturbation, in grey levels (0-255)."""
 GRID = 48
 """Side of the coarse perturbation grid over the face box (upsampled bilinearly: a smooth change)."""
@@ -180,7 +182,7 @@ def _net():
 
 
 def protect(image: np.ndarray, target: np.ndarray, steps: int = 80, eps: float = EPS, max_au: float = MAX_AU,
-            lr: float = 0.08, expression_weight: float = 1.0, smooth_weight: float = 0.5, margin: float = 0.15,
+            lr: float = 0.12, expression_weight: float = 1.0, smooth_weight: float = 0.5, margin: float = 0.15,
             seed: int = 0, threads: int = 1, net=None) -> ProtectResult:
     """Protect the largest face of ``image`` (RGB uint8) by making SFace read it as ``target``'s.
 
@@ -271,7 +273,7 @@ def _protect(image, target, steps, eps, max_au, lr, expression_weight, smooth_we
         done = step + 1
         if sim_t > cos_threshold + margin and sim_s < cos_threshold - margin:
             break
-        l_id = -(emb @ target_t) + F.relu(emb @ source_t - (cos_threshold - margin))
+        l_id = -(emb @ target_t) + 2.0 * F.relu(emb @ source_t - (cos_threshold - margin))
         rel = amounts / max(max_au, 1e-6)
         l_expr = (rel ** 2).mean()
         if pairs:
@@ -351,3 +353,31 @@ def evaluate_protection(original: np.ndarray, protected: np.ndarray, target: np.
     out.update({"psnr": round(psnr, 2), "ssim": round(ssim, 4), "face_box": [x0, y0, x1, y1],
                 "expression_before": before, "expression_after": after, "expression_changed": before != after})
     return out
+
+
+def protect_image(image: str | os.PathLike[str], target: str | os.PathLike[str], out: str | os.PathLike[str],
+                  evaluate: bool = False, steps: int = 80, eps: float = EPS, max_au: float = MAX_AU,
+                  seed: int = 0) -> dict:
+    """Protect the largest face of the photo ``image`` towards the identity in ``target``; write ``out``.
+
+    ``out`` should be lossless (``.png``): JPEG compression erodes the perturbation. Returns a
+    JSON-ready dict: ``image``, ``target``, ``out``, the optimisation summary of
+    :class:`ProtectResult` and, with ``evaluate``, ``evaluation`` (:func:`evaluate_protection`,
+    plus ``seconds``).
+    """
+    import cv2
+
+    from faceqa.media import read_image
+
+    dest = Path(out)
+    if dest.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp", ".webp"):
+        raise InvalidInputError(f"{out}: the output must be an image file (.png recommended)")
+    src, tgt = read_image(image), read_image(target)
+    result = protect(src, tgt, steps=steps, eps=eps, max_au=max_au, seed=seed)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(dest), np.ascontiguousarray(result.image[..., ::-1])):
+        raise InvalidInputError(f"{out}: could not write the image")
+    report = {"image": str(image), "target": str(target), "out": str(dest), **result.to_dict()}
+    if evaluate:
+        report["evaluation"] = evaluate_protection(src, read_image(dest), tgt)
+    return report
