@@ -175,7 +175,7 @@ def reconstruct(targets: np.ndarray, render: Callable | None = None, params=None
     if render is None:
         if start is None:
             raise InvalidInputError("reconstruct: give a start face or a renderer")
-        render, params = smooth_render(np.broadcast_to(start, (len(targets), *np.shape(start)[-3:])))
+        render, params = smooth_render(np.repeat(np.asarray(start, np.float32)[None], len(targets), 0))
     params = params.clone().requires_grad_(True)
     goal = torch.from_numpy(np.asarray(targets, np.float32))
     opt = torch.optim.Adam([params], lr=lr)
