@@ -79,15 +79,19 @@ def sface_on_crops(crops: np.ndarray, net=None) -> np.ndarray:
 
 def build_faceset(images: Sequence[np.ndarray], labels: Sequence[str], flips: bool = True, net=None) -> FaceSet:
     """A :class:`FaceSet` from photos and their identity labels; ``flips`` adds each crop's mirror image."""
-    crops, names = [], []
-    for image, label in zip(images, labels, strict=True):
-        c = crop_rgb(image)
-        crops.append(c)
+    return faceset_from_crops([crop_rgb(image) for image in images], labels, flips, net)
+
+
+def faceset_from_crops(crops: Sequence[np.ndarray], labels: Sequence[str], flips: bool = True, net=None) -> FaceSet:
+    """A :class:`FaceSet` from aligned RGB crops (:func:`crop_rgb`) and their labels (``flips``: add mirrors)."""
+    out, names = [], []
+    for c, label in zip(crops, labels, strict=True):
+        out.append(c)
         names.append(label)
         if flips:
-            crops.append(np.ascontiguousarray(c[:, ::-1]))
+            out.append(np.ascontiguousarray(c[:, ::-1]))
             names.append(label)
-    arr = np.stack(crops)
+    arr = np.stack(out)
     return FaceSet(arr, names, dlib_on_crops(arr), sface_on_crops(arr, net))
 
 
@@ -267,3 +271,40 @@ def identity_photos(root: str | os.PathLike[str] | None = None) -> tuple[list[Pa
     paths = [folder / "images" / r["file"] for r in rows]
     keep = [i for i, p in enumerate(paths) if p.is_file()]
     return [paths[i] for i in keep], [rows[i]["identity_cluster"] for i in keep]
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+def photos_by_folder(folder: str | os.PathLike[str]) -> tuple[list[Path], list[str]]:
+    """(photos, labels) of a folder with one subfolder of face photos per identity (the subfolder's name)."""
+    base = Path(folder)
+    if not base.is_dir():
+        raise InvalidInputError(f"{folder}: not a folder of identity subfolders")
+    paths, labels = [], []
+    for sub in sorted(p for p in base.iterdir() if p.is_dir()):
+        for p in sorted(sub.iterdir()):
+            if p.suffix.lower() in IMAGE_SUFFIXES:
+                paths.append(p)
+                labels.append(sub.name)
+    if len(set(labels)) < 2:
+        raise InvalidInputError(f"{folder}: need photos of at least two identities (one subfolder each)")
+    return paths, labels
+
+
+def audit_photos(paths: Sequence[str | os.PathLike[str]], labels: Sequence[str], held_out: int = 2,
+                 steps: int = 30, epochs: int = 300, flips: bool = True) -> dict:
+    """:func:`audit` on photos and their identity labels (photos without a face are skipped and counted)."""
+    from faceqa.errors import NoFaceError
+    from faceqa.media import read_image
+
+    crops, kept, skipped = [], [], 0
+    for p, lb in zip(paths, labels, strict=True):
+        try:
+            crops.append(crop_rgb(read_image(p)))
+        except NoFaceError:
+            skipped += 1
+            continue
+        kept.append(lb)
+    faces = faceset_from_crops(crops, kept, flips=flips)
+    return {**audit(faces, held_out=held_out, steps=steps, epochs=epochs), "photos_without_face": skipped}

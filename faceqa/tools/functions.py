@@ -22,13 +22,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from faceqa.errors import InvalidInputError
+from faceqa.errors import InvalidInputError, LimitExceededError
 from faceqa.jsonable import to_jsonable
 from faceqa.tools.safety import ToolPolicy
 from faceqa.tools.schemas import TOOL_SPECS, ToolSpec, spec
 
 MAX_EVENTS = 50
 """Most events ``spot_expressions`` lists (the earliest; ``counts`` always covers all)."""
+MAX_AUDIT_PHOTOS = 200
+"""Most photos ``audit_embedding_leakage`` reads (each is meshed and embedded twice)."""
 
 
 def compact_json(result: Any) -> str:
@@ -197,6 +199,37 @@ class FaceTools:
         target = self.policy.output_path(out)
         result = deidentify(m.path, method, out=target)
         return to_jsonable(result | {"media": m.name, "out": out})
+
+    def protect_face(self, image: str, target: str, out: str, steps: int = 60) -> dict:
+        """The largest face of ``image`` protected towards ``target``'s identity, written to the new file ``out``."""
+        from faceqa.privacy.protect import protect_image
+
+        a = self.policy.check_media(image)
+        b = self.policy.check_media(target)
+        if a.info.kind != "image" or b.info.kind != "image":
+            raise InvalidInputError("protect_face: image and target must be single images")
+        dest = self.policy.output_path(out)
+        result = protect_image(a.path, b.path, dest, evaluate=True, steps=steps)
+        return to_jsonable(result | {"image": a.name, "target": b.name, "out": out})
+
+    def audit_embedding_leakage(self, folder: str, held_out: int = 1, steps: int = 20) -> dict:
+        """The leakage audit on a folder of identity subfolders (every photo checked by the policy)."""
+        from faceqa.privacy.audit import IMAGE_SUFFIXES, audit_photos
+
+        root = self.policy.resolve(folder)
+        if not root.is_dir():
+            raise InvalidInputError(f"{folder}: not a folder")
+        paths, labels = [], []
+        for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+            for p in sorted(sub.iterdir()):
+                if p.suffix.lower() in IMAGE_SUFFIXES:
+                    paths.append(self.policy.check_media(f"{folder.rstrip('/')}/{sub.name}/{p.name}").path)
+                    labels.append(sub.name)
+        if len(paths) > MAX_AUDIT_PHOTOS:
+            raise LimitExceededError(f"{folder}: {len(paths)} photos, over the {MAX_AUDIT_PHOTOS}-photo limit")
+        if len(set(labels)) <= held_out:
+            raise InvalidInputError(f"{folder}: need more than {held_out} identity subfolders with photos")
+        return to_jsonable(audit_photos(paths, labels, held_out=held_out, steps=steps) | {"folder": folder})
 
     def assess_quality(self, media: str, every: int = 1) -> dict:
         """Clip and face quality in [0, 1] with its components and the worst frames."""
