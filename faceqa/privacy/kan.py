@@ -2,8 +2,8 @@
 
 Each edge (input i -> output j) carries ``phi_ij(x) = w_ij * silu(x) + sum_k c_ijk B_k(x)``, with
 ``B_k`` the cubic (``order``) B-splines on a uniform grid over ``[low, high]``; an output sums its
-edges. Outside the grid the splines vanish and only the ``silu`` part remains. (``pykan`` pulls a
-plotting and symbolic stack; this is the part the embedding mapping needs.)
+edges. Outside the grid the splines vanish and only the ``silu`` part remains. (Our own layer, in
+place of ``pykan``: the part the embedding mapping needs, with no extra dependency.)
 """
 
 from __future__ import annotations
