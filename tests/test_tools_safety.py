@@ -198,12 +198,15 @@ def test_every_tool_refuses_hostile_paths(sandbox):
             "verify_faces": {"image_a": "astronaut.png", "image_b": "link_out.png"},
             "deidentify_faces": {"media": "astronaut.png", "out": "../outside/blurred.png"},
             "score_face_attribute": {"media": "astronaut.png", "model": "../outside"},
-            "transcribe_speech": hostile, "hesitancy_cues": hostile, "audio_video_sync": hostile}
+            "transcribe_speech": hostile, "hesitancy_cues": hostile, "audio_video_sync": hostile,
+            "protect_face": {"image": "astronaut.png", "target": "astronaut.png", "out": "../outside/protected.png"},
+            "audit_embedding_leakage": {"folder": "../outside"}}
     for tool in toolkit.get_tools():
         msg = tool.invoke({"name": tool.name, "args": args[tool.name], "id": "1", "type": "tool_call"})
         assert msg.status == "error", tool.name
         assert "outside the allowed folders" in msg.content or "symbolic link" in msg.content, msg.content
     assert not (sandbox["outside"] / "blurred.png").exists()
+    assert not (sandbox["outside"] / "protected.png").exists()
 
 
 def test_corrupt_media_inside_is_a_clear_error(sandbox, policy):

@@ -26,13 +26,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from faceqa.deadline import deadline
-from faceqa.errors import InvalidInputError, TimeLimitError
+from faceqa.errors import InvalidInputError, LimitExceededError, TimeLimitError
 from faceqa.jsonable import to_jsonable
 from faceqa.tools.safety import ToolPolicy
 from faceqa.tools.schemas import TOOL_SPECS, ToolSpec, spec
 
 MAX_EVENTS = 50
 """Most events ``spot_expressions`` lists (the earliest; ``counts`` always covers all)."""
+MAX_AUDIT_PHOTOS = 200
+"""Most photos ``audit_embedding_leakage`` reads (each is meshed and embedded twice)."""
 
 
 def compact_json(result: Any) -> str:
@@ -243,6 +245,39 @@ class FaceTools:
         return to_jsonable(result | {"media": m.name, "out": out})
 
     @_confined
+    def protect_face(self, image: str, target: str, out: str, steps: int = 60) -> dict:
+        """The largest face of ``image`` protected towards ``target``'s identity, written to the new file ``out``."""
+        from faceqa.privacy.protect import protect_image
+
+        a = self.policy.check_media(image)
+        b = self.policy.check_media(target)
+        if a.info.kind != "image" or b.info.kind != "image":
+            raise InvalidInputError("protect_face: image and target must be single images")
+        dest = self.policy.output_path(out)
+        result = protect_image(a.path, b.path, dest, evaluate=True, steps=steps)
+        return to_jsonable(result | {"image": a.name, "target": b.name, "out": out})
+
+    @_confined
+    def audit_embedding_leakage(self, folder: str, held_out: int = 1, steps: int = 20) -> dict:
+        """The leakage audit on a folder of identity subfolders (every photo checked by the policy)."""
+        from faceqa.privacy.audit import IMAGE_SUFFIXES, audit_photos
+
+        root = self.policy.resolve(folder)
+        if not root.is_dir():
+            raise InvalidInputError(f"{folder}: not a folder")
+        paths, labels = [], []
+        for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+            for p in sorted(sub.iterdir()):
+                if p.suffix.lower() in IMAGE_SUFFIXES:
+                    paths.append(self.policy.check_media(f"{folder.rstrip('/')}/{sub.name}/{p.name}").path)
+                    labels.append(sub.name)
+        if len(paths) > MAX_AUDIT_PHOTOS:
+            raise LimitExceededError(f"{folder}: {len(paths)} photos, over the {MAX_AUDIT_PHOTOS}-photo limit")
+        if len(set(labels)) <= held_out:
+            raise InvalidInputError(f"{folder}: need more than {held_out} identity subfolders with photos")
+        return to_jsonable(audit_photos(paths, labels, held_out=held_out, steps=steps) | {"folder": folder})
+
+    @_confined
     def assess_quality(self, media: str, every: int = 1) -> dict:
         """Clip and face quality in [0, 1] with its components and the worst frames."""
         from faceqa.qa.clip import analyze_clip
@@ -250,6 +285,7 @@ class FaceTools:
         m = self.policy.check_media(media, every=every)
         return to_jsonable(analyze_clip(m.path, every=every).quality | {"media": m.name})
 
+    @_confined
     def transcribe_speech(self, media: str) -> dict:
         """Transcript with word timings, voice spans, pauses, rate, pitch and energy."""
         from faceqa.speech import speech_evidence
@@ -261,6 +297,7 @@ class FaceTools:
         voice = [[_round(a, 2), _round(b, 2)] for a, b, _ in ev.voice]
         return to_jsonable(ev.summary() | {"media": m.name, "path": m.name, "words_timed": words, "voice": voice})
 
+    @_confined
     def hesitancy_cues(self, media: str) -> dict:
         """Face, speech, text and conflict cues of hesitancy."""
         from faceqa.hesitancy import hesitancy_cues
@@ -268,6 +305,7 @@ class FaceTools:
         m = self.policy.check_media(media)
         return to_jsonable(hesitancy_cues(m.path).to_dict() | {"media": m.name, "path": m.name})
 
+    @_confined
     def audio_video_sync(self, media: str, max_lag_ms: float = 800.0) -> dict:
         """Audio-video offset (ms, > 0: audio lags) and its confidence."""
         from faceqa.audiovisual import av_sync
@@ -275,6 +313,7 @@ class FaceTools:
         m = self.policy.check_media(media)
         return to_jsonable(av_sync(m.path, max_lag_s=max_lag_ms / 1000.0).to_dict() | {"media": m.name})
 
+    @_confined
     def score_face_attribute(self, media: str, model: str) -> dict:
         """The user's attribute model's score of the largest face of an image."""
         from faceqa.attributes.store import AttributeModel

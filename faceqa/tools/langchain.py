@@ -52,7 +52,7 @@ class FaceQAToolkit(BaseToolkit):
         answerer: ``ask_face_question``'s answerer (``"auto"``, ``"composer"``, ``"llm"``).
         bundle: adapter bundle folder for the LLM answerer.
         include: names of the tools to offer (default: every available tool).
-        read_only: leave out the tools that write files (``deidentify_faces``).
+        read_only: leave out the tools that write files (``deidentify_faces``, ``protect_face``).
         policy: a ready :class:`ToolPolicy` (then the root, URL and cap arguments are not used).
 
     Attributes:

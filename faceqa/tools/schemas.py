@@ -97,6 +97,25 @@ class DeidentifyFacesArgs(_Args):
         "blur: Gaussian blur of the face; pixelate: coarse blocks; mask: solid fill; eyebar: a bar over the eyes."))
 
 
+class ProtectFaceArgs(_Args):
+    """Arguments of ``protect_face``."""
+
+    image: str = Field(description="Path of the photo to protect (its largest face is changed).")
+    target: str = Field(description="Path of a photo of another person: recognizers should read the face as theirs.")
+    out: str = Field(description="New output image path under the allowed folder (.png keeps the change intact). "
+                                 "Existing files are never overwritten.")
+    steps: int = Field(60, ge=1, le=200, description="Most optimisation steps (about a second each on a CPU).")
+
+
+class AuditEmbeddingLeakageArgs(_Args):
+    """Arguments of ``audit_embedding_leakage``."""
+
+    folder: str = Field(description="Folder under the allowed folder with one subfolder of face photos per identity "
+                                    "(at least three identities).")
+    held_out: int = Field(1, ge=1, le=20, description="Identities held out to test the attack on.")
+    steps: int = Field(20, ge=1, le=100, description="Reconstruction steps per face.")
+
+
 class AssessQualityArgs(_Args):
     """Arguments of ``assess_quality``."""
 
@@ -194,6 +213,20 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         "pixelate, solid mask or eye bar, following faces over time so that no frame leaks a face. Returns "
         "JSON: out (the written path), method and settings, frames, frames with faces, faces protected, "
         "tracks, seconds."), DeidentifyFacesArgs, writes=True, module="faceqa.privacy"),
+    ToolSpec("protect_face", (
+        "Protect a photo against face recognition (MAP-style): a slight expression change and a bounded, smooth "
+        "texture change on the face, optimised so that the SFace recognizer matches the face to the person in "
+        "`target` instead of the true one; writes the result to a new file. A white-box attack on SFace: it may "
+        "not fool other recognizers. Returns JSON: out, steps, seconds, AU amounts, white_box cosines and "
+        "evaluation (per recognizer sface / dlib: matches_source, matches_target, success; psnr, ssim, "
+        "expression before and after)."), ProtectFaceArgs, writes=True, module="faceqa.privacy"),
+    ToolSpec("audit_embedding_leakage", (
+        "Audit how much identity leaks from face embeddings (FEM-style): learn a KAN and an MLP mapping dlib "
+        "embeddings to SFace's, reconstruct held-out people's faces from their dlib embeddings through SFace, "
+        "and count how often dlib accepts the reconstruction as the person. Slow (minutes). Returns JSON: "
+        "train/test face counts, the no-attack baseline, and per mapper (kan, mlp) cosine_fidelity, "
+        "fidelity_above_match, attack_success_dlib, mean_dlib_distance, attack_success_sface, and seconds."),
+        AuditEmbeddingLeakageArgs, module="faceqa.privacy"),
     ToolSpec("assess_quality", (
         "Rate the quality of an image or video for face analysis: a score in [0, 1] per clip from sharpness, "
         "noise, exposure, motion blur, face size and head pose. Returns JSON: score, face_score, image_score, "
