@@ -47,6 +47,17 @@ def astronaut_video(tmp_path_factory, astronaut) -> Path:
     return write_video(tmp_path_factory.mktemp("video") / "astronaut_pan.mp4", shifted_frames(astronaut, 40))
 
 
+@pytest.fixture
+def one_thread():
+    """torch on one CPU thread for the test (fastest for tiny models on a busy machine), restored after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def tiny_llm_dir(tmp_path_factory) -> Path:
     """A tiny random Llama with a locally trained tokenizer (faceqa.llm.build_tiny_llm), shared by tests."""

@@ -26,15 +26,6 @@ def test_projection_removes_the_conflicting_component():
     assert torch.equal(q1, a) and torch.equal(q2, b)
 
 
-@pytest.fixture
-def one_thread():
-    """torch on one CPU thread for the test (fastest on a busy machine), restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_kan_layer_fits_a_known_function(one_thread):
     layer = KANLayer(1, 1, grid=10, low=-2.0, high=2.0, seed=0)
     x = torch.linspace(-2, 1.999, 100)[:, None]

@@ -30,14 +30,6 @@ def astronaut_crop(astronaut):
     return crop_and_boxes(astronaut, largest_face(astronaut))
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_regions_are_mirror_pairs(astronaut_crop):
     crop, boxes = astronaut_crop
     assert boxes.shape == (len(NAMES), 4) and crop.shape == (112, 112, 3)

@@ -13,27 +13,10 @@ import numpy as np
 
 from faceqa.evidence.regions import STABLE_POINTS
 from faceqa.landmarks import LEFT_EYE, RIGHT_EYE
+from faceqa.perception.geometry import similarity
 
 EYE_Y = 0.36
 EYE_X = (0.32, 0.68)
-
-
-def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """2x3 least-squares similarity (rotation, uniform scale, translation) mapping src to dst."""
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    s, d = src - mu_s, dst - mu_d
-    cov = d.T @ s / len(src)
-    u, sig, vt = np.linalg.svd(cov)
-    sign = np.ones(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[-1] = -1
-    rot = u @ np.diag(sign) @ vt
-    var = (s**2).sum() / len(src)
-    scale = float((sig * sign).sum() / var) if var > 0 else 1.0
-    m = np.zeros((2, 3))
-    m[:, :2] = scale * rot
-    m[:, 2] = mu_d - scale * rot @ mu_s
-    return m
 
 
 def apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:

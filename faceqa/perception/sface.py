@@ -155,22 +155,10 @@ def five_points(landmarks: np.ndarray) -> np.ndarray:
 
 def alignment_matrix(points: np.ndarray, template: np.ndarray = TEMPLATE_112) -> np.ndarray:
     """The 2x3 similarity (rotation, uniform scale, shift) that maps ``points`` onto ``template``
-    in the least-squares sense (Umeyama's closed form, no reflection)."""
-    src = np.asarray(points, np.float64)
-    dst = np.asarray(template, np.float64)
-    ms, md = src.mean(0), dst.mean(0)
-    s, d = src - ms, dst - md
-    cov = d.T @ s / len(src)
-    u, sig, vt = np.linalg.svd(cov)
-    sign = np.eye(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[1, 1] = -1
-    rot = u @ sign @ vt
-    scale = np.trace(np.diag(sig) @ sign) / s.var(0).sum()
-    m = np.zeros((2, 3))
-    m[:, :2] = scale * rot
-    m[:, 2] = md - scale * rot @ ms
-    return m.astype(np.float32)
+    in the least-squares sense (float32, for OpenCV)."""
+    from faceqa.perception.geometry import similarity
+
+    return similarity(np.asarray(points, np.float64), np.asarray(template, np.float64)).astype(np.float32)
 
 
 def align_crop(image_rgb: np.ndarray, points: np.ndarray) -> np.ndarray:

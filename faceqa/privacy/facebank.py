@@ -54,8 +54,9 @@ class _Face:
 
 def _measure(image: np.ndarray, name: str) -> _Face:
     """The eye-aligned crop, aligned mesh points and identity vector of the largest face in ``image``."""
-    from faceqa.evidence.align import apply, similarity
+    from faceqa.evidence.align import apply
     from faceqa.perception.detection import largest_face
+    from faceqa.perception.geometry import similarity
     from faceqa.perception.identity import get_embedder
     from faceqa.perception.mesh import FaceMesh, roi_from_detection, roi_from_landmarks
 
