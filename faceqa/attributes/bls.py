@@ -32,7 +32,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from faceqa.attributes.ridge import Standardizer, check_xy, factor_inverse, ridge_system, with_bias
+from faceqa.attributes.ridge import (
+    Standardizer,
+    check_xy,
+    factor_inverse,
+    restore_head,
+    ridge_system,
+    with_bias,
+)
 from faceqa.errors import InvalidInputError
 
 MAPPINGS = ("sparse", "identity")
@@ -230,10 +237,7 @@ class BLSRegressor:
     @classmethod
     def restore(cls, config: dict, state: dict[str, np.ndarray]) -> BLSRegressor:
         """Rebuild a fitted model from :meth:`config` and :meth:`state`."""
-        m = cls(**config)
-        m.coef_ = np.asarray(state["coef"])
-        m._vector = m.coef_.shape[1] == 1
-        m.scaler = Standardizer.from_state({"mean": state["scaler_mean"], "scale": state["scaler_scale"]})
+        m = restore_head(cls(**config), state)
         if "projection" in state:
             m.projection = np.asarray(state["projection"])
             m.node_scaler = Standardizer.from_state({"mean": state["node_mean"], "scale": state["node_scale"]})

@@ -12,6 +12,7 @@ incremental updates of :mod:`faceqa.attributes.bls` keep.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -128,6 +129,15 @@ def check_xy(x: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np
     return x, y
 
 
+def restore_head(model: Any, state: dict[str, np.ndarray]) -> Any:
+    """Set a linear model's fitted ``coef_`` and input ``scaler`` from saved arrays (``coef``,
+    ``scaler_mean``, ``scaler_scale``); returns the model."""
+    model.coef_ = np.asarray(state["coef"])
+    model._vector = model.coef_.shape[1] == 1
+    model.scaler = Standardizer.from_state({"mean": state["scaler_mean"], "scale": state["scaler_scale"]})
+    return model
+
+
 class RidgeRegressor:
     """Ridge regression on standardised inputs with an unpenalised intercept (the linear baseline); with fewer
     samples than features it solves the equivalent dual system.
@@ -182,8 +192,4 @@ class RidgeRegressor:
     @classmethod
     def restore(cls, config: dict, state: dict[str, np.ndarray]) -> RidgeRegressor:
         """Rebuild a fitted model from :meth:`config` and :meth:`state`."""
-        m = cls(**config)
-        m.coef_ = np.asarray(state["coef"])
-        m._vector = m.coef_.shape[1] == 1
-        m.scaler = Standardizer.from_state({"mean": state["scaler_mean"], "scale": state["scaler_scale"]})
-        return m
+        return restore_head(cls(**config), state)
