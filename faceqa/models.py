@@ -87,8 +87,8 @@ REGISTRY: dict[str, ModelSpec] = {
                   "dlib ResNet-29 128-D face descriptor, 99.38% on LFW", "face_recognition_model_v1"),
         _dlib("dlib_mmod", "face detection", "models/mmod_human_face_detector.dat", "any",
                   "dlib CNN (MMOD) face detector; slow on CPU, optional", "cnn_face_detection_model_v1"),
-        _sface("sface", "sface_onnx", "SFace 128-D face recognizer (OpenCV Zoo), weights dequantised once at "
-               "load, onnxruntime, batched; the default identity model"),
+        _sface("sface", "sface_runtime", "SFace 128-D face recognizer (OpenCV Zoo), weights dequantised once at "
+               "load, batched, onnxruntime or torch ($FACEQA_SFACE_RUNTIME); the default identity model"),
         _sface("sface_torch", "sface_torch", "the same SFace network as a torch module (differentiable; "
                "GPU batches, privacy attacks, the twin-aware head)"),
         ModelSpec("emotion_fer", "expression", "fer", "data/emotion_model_quantized.tflite",
@@ -210,10 +210,10 @@ def _torchscript(path: Path) -> Any:
     return load_vad(path)
 
 
-def _sface_onnx(path: Path) -> Any:
-    from faceqa.perception.sface import OrtSFace
+def _sface_runtime(path: Path) -> Any:
+    from faceqa.perception.sface import load_runtime
 
-    return OrtSFace(path)
+    return load_runtime(path)
 
 
 def _sface_torch(path: Path) -> Any:
@@ -230,7 +230,7 @@ def _efficientnet_lite(path: Path) -> Any:
 
 LOADERS: dict[str, Callable[[Path], Any]] = {
     "tflite": _tflite,
-    "sface_onnx": _sface_onnx,
+    "sface_runtime": _sface_runtime,
     "sface_torch": _sface_torch,
     "efficientnet_lite": _efficientnet_lite,
     "torchscript": _torchscript,

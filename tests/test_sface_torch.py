@@ -9,10 +9,13 @@ import torch
 from faceqa.models import get_model
 from faceqa.perception.detection import largest_face
 from faceqa.perception.identity import get_embedder
-from faceqa.perception.sface import CHAIN, normalize
+from faceqa.perception.sface import CHAIN, TorchSFace, load_runtime, normalize
 
 TOLERANCE = 1e-4
 """Largest allowed 1 - cosine between the torch and onnxruntime embeddings of one crop (measured ~1e-7)."""
+
+BF16_TOLERANCE = 1e-3
+"""The same for the bfloat16 runtime (measured ~1e-4 on the deepface photos)."""
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +49,27 @@ def test_gradients_reach_the_crop(crops):
     top, taps = net.features(x.detach(), taps=("conv_6", "conv_12"))
     assert top.shape == (1, 1024, 7, 7) and taps["conv_6"].shape == (1, 256, 28, 28)
     assert taps["conv_12"].shape == (1, 512, 14, 14)
+
+
+@pytest.mark.parametrize(("runtime", "tolerance"), [("torch", TOLERANCE), ("torch-bf16", BF16_TOLERANCE)])
+def test_runtimes_give_the_same_embeddings(crops, runtime, tolerance, monkeypatch):
+    from faceqa.models import model_path
+
+    ort = get_embedder("sface").embed_crops(crops)
+    monkeypatch.setenv("FACEQA_SFACE_RUNTIME", runtime)
+    net = load_runtime(model_path("sface"))
+    assert isinstance(net, TorchSFace) and net.precision == ("bf16" if runtime.endswith("bf16") else "fp32")
+    net.batch = 1  # two calls, then joined: batching must not change what comes out
+    ours = net(crops)
+    assert ours.shape == (len(crops), 128) and ours.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
+    assert float(np.max(1 - np.sum(ours * ort, axis=1))) < tolerance
+    assert net(crops[:0]).shape == (0, 128)
+
+
+def test_unknown_runtime_is_named(monkeypatch):
+    from faceqa.models import model_path
+
+    monkeypatch.setenv("FACEQA_SFACE_RUNTIME", "tensorrt")
+    with pytest.raises(ValueError, match="tensorrt.*onnx, torch, torch-bf16"):
+        load_runtime(model_path("sface"))
