@@ -42,7 +42,7 @@ def _syllables(t: np.ndarray, seed: int = 0) -> np.ndarray:
         centres.append(c)
         c += rng.uniform(0.15, 0.35) + (0.6 if rng.random() < 0.1 else 0.0)
     widths = rng.uniform(0.04, 0.1, len(centres))
-    return sum(np.exp(-0.5 * ((t - c) / w) ** 2) for c, w in zip(centres, widths))
+    return sum(np.exp(-0.5 * ((t - c) / w) ** 2) for c, w in zip(centres, widths, strict=True))
 
 
 @pytest.mark.parametrize("lag_ms", [-240, 0, 130])
