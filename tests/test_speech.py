@@ -117,3 +117,20 @@ def test_av_sync_follows_known_shifts(shared_data):
     shifts = np.arange(-300, 301, 100)
     errors = [estimate_offset(track, shift_audio(audio, float(s))).offset_ms - native.offset_ms - s for s in shifts]
     assert np.mean(np.abs(errors) <= 40) >= 0.9
+
+
+@pytest.mark.realdata
+def test_av_sync_keeps_to_the_speaker_on_hamilton(shared_data):
+    """The Hamilton clip cuts from the singer to the audience; the tracker carries his id onto a
+    listener after the cut (frame 211). The mouth track keeps to the singer's shot, and the offset
+    moves with the shift (relative to the clip's own estimate)."""
+    from faceqa.audiovisual import estimate_offset, mouth_track, shift_audio
+
+    path = shared_data / "videos" / "face_recognition" / "short_hamilton_clip.mp4"
+    track = mouth_track(path)
+    frames = np.flatnonzero(track.valid)
+    assert frames[0] >= 75 and frames[-1] <= 215 and len(frames) > 100
+    audio = read_audio(path)
+    native = estimate_offset(track, audio).offset_ms
+    errors = [estimate_offset(track, shift_audio(audio, float(s))).offset_ms - native - s for s in (-300, 300)]
+    assert np.all(np.abs(errors) <= 40)

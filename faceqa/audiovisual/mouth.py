@@ -1,10 +1,13 @@
 """The mouth over time: lip opening, visual voice activity, and mouth crops in AV-HuBERT's format.
 
-The main face (the one seen in most frames) is tracked through the video with the perception
-pipeline's 468-point mesh. The lip opening is the distance between the inner lips' midpoints (mesh
-13 and 14) over the inter-ocular distance (outer eye corners 33 and 263, IOD), so it does not change
-with the face's size; the mouth's darkness (:func:`mouth_darkness`) is a second, image-based
-signal. Frame times are on the file's clock (a video stream may start after its audio stream).
+The main face is tracked through the video with the perception pipeline's 468-point mesh: the face
+seen in most frames *of one shot*. A face tracker follows a face by its place in the frame, so across
+a cut it may carry one id from the speaker to whoever appears there next (in the Hamilton clip, from
+the singer to a laughing listener); the video is therefore cut into shots (:func:`shot_starts`) and
+the (face id, shot) pair seen in most frames is kept. The lip opening is the distance between the
+inner lips' midpoints (mesh 13 and 14) over the inter-ocular distance (outer eye corners 33 and 263,
+IOD), so it does not change with the face's size; the mouth's darkness (:func:`mouth_darkness`) is
+a second, image-based signal. Frame times are on the file's clock (a video stream may start after its audio stream).
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ ROI_CENTRE_CROP = 88
 ROI_FPS = 25.0
 ROI_SCALE = 1.1
 """The crop's side in IODs (the face's eye-corner distance), upright (the eye line levelled)."""
+THUMB = (64, 36)
+"""Frames are compared for shot cuts as grayscale thumbnails of this size."""
+CUT_LEVEL, CUT_RATIO = 20.0, 4.0
+"""A cut: the thumbnail changes by >= ``CUT_LEVEL`` grey levels on average, and by >= ``CUT_RATIO``
+times the video's median frame-to-frame change (camera motion and speech move it by 1-15 levels)."""
 
 
 @dataclass
@@ -65,10 +73,32 @@ def mouth_darkness(gray: np.ndarray, landmarks: np.ndarray) -> float:
     return 1.0 - float(gray[y0:y1, x0:x1].mean()) / ref
 
 
-def mouth_track(video: str | os.PathLike, pipeline=None) -> MouthTrack:
-    """Track the main face of ``video`` (the face seen in most frames) and read its lips per frame."""
+def shot_starts(changes: np.ndarray) -> np.ndarray:
+    """Shot index per frame from ``changes[i]``, the mean absolute grey-level change from frame i-1 to
+    frame i (``changes[0]`` is ignored): a new shot starts where the change is a cut (``CUT_LEVEL``,
+    ``CUT_RATIO``)."""
+    changes = np.asarray(changes, np.float64)
+    if len(changes) < 2:
+        return np.zeros(len(changes), int)
+    cut = (changes >= CUT_LEVEL) & (changes >= CUT_RATIO * np.median(changes[1:]))
+    cut[0] = False
+    return np.cumsum(cut)
+
+
+def main_face(per_frame: list[dict], shots: np.ndarray) -> list:
+    """Per frame, the entry of the (face id, shot) pair found in most frames of ``per_frame`` (a dict
+    face id -> entry per frame), else None."""
     from collections import Counter
 
+    counts = Counter((fid, shots[i]) for i, faces in enumerate(per_frame) for fid in faces)
+    if not counts:
+        return [None] * len(per_frame)
+    fid, shot = counts.most_common(1)[0][0]
+    return [faces.get(fid) if shots[i] == shot else None for i, faces in enumerate(per_frame)]
+
+
+def mouth_track(video: str | os.PathLike, pipeline=None) -> MouthTrack:
+    """Track the main face of ``video`` (the face seen in most frames of one shot) and read its lips."""
     import cv2
 
     from faceqa.errors import NoFaceError
@@ -79,22 +109,22 @@ def mouth_track(video: str | os.PathLike, pipeline=None) -> MouthTrack:
     pipe = pipeline or FacePipeline(emotion=None, quality=False)
     media = open_media(video)
     per_frame: list[dict[int, tuple[np.ndarray, float]]] = []
+    changes, previous = [], None
     for frame, records in pipe.stream(media):
+        gray = cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY)
+        thumb = cv2.resize(gray, THUMB, interpolation=cv2.INTER_AREA).astype(np.float32)
+        changes.append(0.0 if previous is None else float(np.abs(thumb - previous).mean()))
+        previous = thumb
         faces = {}
-        gray = None
         for r in records:
             if r.landmarks is None:
                 continue
-            if gray is None:
-                gray = cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY)
             lm = r.landmarks[:468, :2].copy()
             faces[r.face_id] = (lm, mouth_darkness(gray, lm))
         per_frame.append(faces)
-    counts = Counter(fid for faces in per_frame for fid in faces)
-    if not counts:
+    found = main_face(per_frame, shot_starts(np.array(changes)))
+    if all(f is None for f in found):
         raise NoFaceError(f"{video}: no face found to read the mouth from")
-    main = counts.most_common(1)[0][0]
-    found = [faces.get(main) for faces in per_frame]
     landmarks = [None if f is None else f[0] for f in found]
     opening = np.array([np.nan if f is None else lip_opening(f[0]) for f in found])
     dark = np.array([np.nan if f is None else f[1] for f in found])

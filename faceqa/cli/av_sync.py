@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Cross-correlate the lip opening of the main face with the voice's energy; "
                                    "offset_ms > 0 when the audio lags the video.")
     p.add_argument("video", metavar="VIDEO", help="video file with a face and a sound track")
-    p.add_argument("--max-lag-ms", type=float, default=800.0, help="largest offset searched (default 800)")
+    p.add_argument("--max-lag-ms", type=float, default=1000.0, help="largest offset searched (default 1000)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 

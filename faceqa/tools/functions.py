@@ -306,7 +306,7 @@ class FaceTools:
         return to_jsonable(hesitancy_cues(m.path).to_dict() | {"media": m.name, "path": m.name})
 
     @_confined
-    def audio_video_sync(self, media: str, max_lag_ms: float = 800.0) -> dict:
+    def audio_video_sync(self, media: str, max_lag_ms: float = 1000.0) -> dict:
         """Audio-video offset (ms, > 0: audio lags) and its confidence."""
         from faceqa.audiovisual import av_sync
 

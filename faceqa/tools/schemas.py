@@ -141,7 +141,7 @@ class AudioVideoSyncArgs(_Args):
 
     media: str = Field(description="Path of a video file of a talking face with its sound, relative to the "
                                    "allowed folder.")
-    max_lag_ms: float = Field(800.0, gt=0, le=3000, description="Largest offset searched, in milliseconds.")
+    max_lag_ms: float = Field(1000.0, gt=0, le=3000, description="Largest offset searched, in milliseconds.")
 
 
 class ScoreFaceAttributeArgs(_Args):
