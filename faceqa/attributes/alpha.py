@@ -1,16 +1,20 @@
 """The ridge penalty chosen from the training data: closed-form leave-one-out error over a log grid.
 
-For a design ``A`` (n, k) with an unpenalised intercept, ridge regression is a linear smoother
+Ridge regression with an unpenalised intercept on a design ``A`` (n, k) is a linear smoother
 ``Y_hat = H Y`` with ``H = 11^T/n + A_c (A_c^T A_c + lam I)^-1 A_c^T`` (``A_c`` the column-centred
-design; the intercept only shifts the mean). Each leave-one-out residual is the training residual
-divided by ``1 - H_ii`` (the PRESS identity of penalised least squares), so the whole
-leave-one-out error of every ``lam`` in the grid comes from one eigendecomposition of the smaller
-Gram matrix (``A_c A_c^T`` or ``A_c^T A_c``): with ``A_c = U S V^T`` and ``f = s^2 / (s^2 + lam)``,
-``residual = y_c - U (f * U^T y_c)`` and ``H_ii = 1/n + sum_j U_ij^2 f_j``, O(n k) per ``lam``.
+design: the intercept only carries the mean). Each leave-one-out residual is the training residual
+divided by ``1 - H_ii`` (the PRESS identity of penalised least squares), so the leave-one-out error of
+every ``lam`` of the grid comes from one eigendecomposition of the smaller Gram matrix
+(``A_c A_c^T``, n x n, or ``A_c^T A_c``, k x k): with ``A_c = U S V^T`` and ``f = s^2 / (s^2 + lam)``,
+``residual = y_c - U (f * U^T y_c)`` and ``H_ii = 1/n + sum_j U_ij^2 f_j``, O(n min(n, k)) per ``lam``.
+
+The eigendecomposition runs in torch on one thread: numpy's OpenBLAS cannot be limited per call, and
+its two-thread tridiagonal reduction runs 5 to 10 times slower than one thread when other jobs share
+the CPU (901 x 901: 2.5 to 11 s against 0.9 s on this 2-core machine).
 
 ``alpha="auto"`` in :class:`~faceqa.attributes.ridge.RidgeRegressor` and
 :class:`~faceqa.attributes.bls.BLSRegressor` takes the grid value with the smallest error
-(:func:`choose_alpha`), on the data passed to ``fit`` only: inside a cross-validation fold that is the
+(:func:`choose_alpha`) on the data passed to ``fit`` only: inside a cross-validation fold that is the
 fold's training part, never its held-out part.
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from faceqa.errors import InvalidInputError
+from faceqa.torch_threads import one_thread
 
 AUTO = "auto"
 ALPHA_GRID = tuple(float(a) for a in np.logspace(-3, 5, 33))
@@ -38,16 +43,17 @@ def check_alpha(alpha: float | str) -> float | str:
     return value
 
 
-def _centred_eigen(ac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(U (n, r), s^2 (r,)): the left singular vectors and squared singular values of ``ac`` above rounding."""
+def centred_spectrum(ac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(U (n, r), s^2 (r,)): left singular vectors and squared singular values of ``ac`` (n, k), the
+    directions whose ``s^2`` is above 1e-10 of the largest, from the eigendecomposition of the smaller Gram."""
+    import torch
+
     n, k = ac.shape
-    if n <= k:
-        s2, u = np.linalg.eigh(ac @ ac.T)
-    else:
-        s2, v = np.linalg.eigh(ac.T @ ac)
+    with one_thread():
+        s2, vecs = (t.numpy() for t in torch.linalg.eigh(torch.from_numpy(ac @ ac.T if n <= k else ac.T @ ac)))
     keep = s2 > max(float(s2.max(initial=0.0)), 1e-300) * 1e-10
     s2 = s2[keep]
-    u = u[:, keep] if n <= k else (ac @ v[:, keep]) / np.sqrt(s2)
+    u = vecs[:, keep] if n <= k else (ac @ vecs[:, keep]) / np.sqrt(s2)
     return u, s2
 
 
@@ -62,7 +68,7 @@ def loo_errors(a: np.ndarray, y: np.ndarray, alphas: tuple[float, ...] = ALPHA_G
     y = y.reshape(n, -1)
     yc = y - y.mean(0)
     var = np.maximum(yc.var(0), 1e-300)
-    u, s2 = _centred_eigen(a - a.mean(0))
+    u, s2 = centred_spectrum(a - a.mean(0))
     uty, u2 = u.T @ yc, u**2
     out = np.empty(len(alphas))
     for i, lam in enumerate(alphas):

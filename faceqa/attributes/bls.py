@@ -149,8 +149,9 @@ class BLSRegressor:
             rng = np.random.default_rng([self.seed, 0])
             self.projection = np.hstack([sparse_projection(x.shape[1], self.nodes_per_window, rng)
                                          for _ in range(self.n_windows)])
-            self.node_scaler.fit(self._raw_nodes(x))
-        z = self.feature_nodes(x)
+        z = self._raw_nodes(x)
+        if self.projection is not None:
+            z = self.node_scaler.fit(z).transform(z)
         if self.n_enhancement:
             self.enhancement.append(self._new_block(z.shape[1], self.n_enhancement))
         a = self.nodes_from_z(z)
