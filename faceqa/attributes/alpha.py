@@ -62,9 +62,9 @@ def loo_errors(a: np.ndarray, y: np.ndarray, alphas: tuple[float, ...] = ALPHA_G
     (n, k; no bias column) and targets ``y`` (n,) or (n, t), each target's error divided by its variance."""
     a, y = np.asarray(a, np.float64), np.asarray(y, np.float64)
     n = len(a)
-    if a.ndim != 2 or n < 3 or len(y) != n or y.ndim > 2:
-        raise InvalidInputError(f"leave-one-out needs at least 3 samples with one target row each, got design "
-                                f"{a.shape} and targets {y.shape}")
+    if a.ndim != 2 or n < 1 or len(y) != n or y.ndim > 2:
+        raise InvalidInputError(f"leave-one-out needs a (samples, columns) design and one target row per sample, "
+                                f"got design {a.shape} and targets {y.shape}")
     y = y.reshape(n, -1)
     yc = y - y.mean(0)
     var = np.maximum(yc.var(0), 1e-300)
