@@ -20,6 +20,7 @@ neighbouring frames never sit on both sides of a split. The features are cached 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from collections.abc import Iterator
@@ -148,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.cache or cache_root() / "attribute_eval" / f"faces_every{args.every}.npz"
     d = collect(args.data, args.every, cache)
     geo = sum(str(c).startswith("geo_") for c in d["columns"])
+    importlib.import_module("torch")  # its one-off import (ER-BLS, MLP, the penalty choice) is not training time
     print(f"{len(d['yaw'])} faces ({len(set(d['group']))} groups), {len(d['columns']) - geo} cnn + {geo} geometry "
           f"features; extraction took {float(d['extract_s']):.0f} s")
     for i in args.only if args.only is not None else range(len(CONFIGS)):

@@ -50,12 +50,10 @@ def astronaut_video(tmp_path_factory, astronaut) -> Path:
 @pytest.fixture
 def one_thread():
     """torch on one CPU thread for the test (fastest for tiny models on a busy machine), restored after."""
-    import torch
+    from faceqa.torch_threads import one_thread as torch_on_one_thread
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_on_one_thread():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -63,6 +63,8 @@ def test_train_reports_k_fold_metrics_and_saves_the_model(trained):
     meta = json.loads((trained["out"] / "attribute_model.json").read_text())
     assert meta["target"] == "light" and meta["model"] == "bls" and meta["feature_sets"] == ["cnn", "geometry"]
     assert meta["n_features"] == 2024 + 22 and meta["n_train"] == 6 and meta["config"]["n_enhancement"] == 50
+    assert meta["config"]["alpha"] == "auto"
+    assert meta["fitted_alpha"] == AttributeModel.load(trained["out"]).regressor.alpha_ > 0
 
 
 def test_predict_scores_faces_and_names_images_without_one(trained, labelled, capsys):

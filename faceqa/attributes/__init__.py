@@ -8,7 +8,8 @@
   aligned crop, mesh geometry, identity embedding; open to new sets);
 - :class:`BLSRegressor` (E-BLS when fed the CNN features) with incremental nodes and samples,
   :class:`ERBLSRegressor` (a connection layer trained in torch, then the BLS), and the baselines
-  :class:`RidgeRegressor` and :class:`MLPRegressor`;
+  :class:`RidgeRegressor` and :class:`MLPRegressor`; the ridge and BLS penalty is chosen on the training
+  data by closed-form leave-one-out error (:mod:`~faceqa.attributes.alpha`, ``alpha="auto"``);
 - :func:`train_attribute_model` and :class:`AttributeModel` (the saved model folder), behind
   ``faceqa attributes train|predict`` and the ``score_face_attribute`` agent tool.
 """

@@ -8,7 +8,10 @@ Structure, for standardised inputs ``X`` (n, d):
 - **Enhancement nodes** ``H = tanh(scale * [1, Z] W_e)``, ``W_e`` Gaussian with variance ``1/(k+1)``
   (k feature nodes), added in blocks; each block's weights come from ``(seed, block)``.
 - **Output weights** by ridge regression on ``A = [1, Z, H]`` with an unpenalised intercept
-  (:func:`~faceqa.attributes.ridge.ridge_system`, Cholesky in float64).
+  (:func:`~faceqa.attributes.ridge.ridge_system`, Cholesky in float64). With ``alpha="auto"`` (the
+  default) the penalty is the one of a log grid with the smallest closed-form leave-one-out error of
+  this read-out on the training samples (:mod:`faceqa.attributes.alpha`), chosen once by :meth:`fit`
+  and kept as ``alpha_`` by every later update and by :meth:`~BLSRegressor.fit_weights`.
 
 Incremental learning keeps ``P = (A^T A + L)^-1`` and updates it without solving again; these are
 the BLS pseudo-inverse update formulas in their ridge-regularised form, exact rather than the
@@ -32,10 +35,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from faceqa.attributes.alpha import AUTO, check_alpha
 from faceqa.attributes.ridge import (
     Standardizer,
     check_xy,
     factor_inverse,
+    fitted_alpha,
     restore_head,
     ridge_system,
     with_bias,
@@ -59,7 +64,8 @@ class BLSRegressor:
         n_windows: groups of mapped feature nodes.
         nodes_per_window: feature nodes per group.
         n_enhancement: enhancement nodes made by :meth:`fit` (0: ridge on the feature nodes).
-        alpha: ridge penalty on every output weight except the intercept.
+        alpha: ridge penalty on every output weight except the intercept, or ``"auto"``: chosen by
+            leave-one-out error on the samples :meth:`fit` sees (the penalty used is then ``alpha_``).
         enhancement_scale: gain inside ``tanh`` of the enhancement nodes.
         mapping: ``"sparse"`` random projections, or ``"identity"`` (the standardised inputs are the nodes).
         seed: seeds every random weight.
@@ -70,7 +76,7 @@ class BLSRegressor:
     kind = "bls"
 
     def __init__(self, n_windows: int = 10, nodes_per_window: int = 30, n_enhancement: int = 600,
-                 alpha: float = 10.0, enhancement_scale: float = 0.5, mapping: str = "sparse", seed: int = 0,
+                 alpha: float | str = AUTO, enhancement_scale: float = 0.5, mapping: str = "sparse", seed: int = 0,
                  blocks: Sequence[int] | None = None):
         if mapping not in MAPPINGS:
             raise InvalidInputError(f"mapping must be one of {', '.join(MAPPINGS)}, got {mapping!r}")
@@ -79,7 +85,7 @@ class BLSRegressor:
         self.n_windows = int(n_windows)
         self.nodes_per_window = int(nodes_per_window)
         self.n_enhancement = int(n_enhancement)
-        self.alpha = float(alpha)
+        self.alpha = check_alpha(alpha)
         self.enhancement_scale = float(enhancement_scale)
         self.mapping = mapping
         self.seed = int(seed)
@@ -92,6 +98,7 @@ class BLSRegressor:
         self.projection: np.ndarray | None = None
         self.enhancement: list[np.ndarray] = []  # one (k+1, m) weight block per addition
         self.coef_: np.ndarray | None = None
+        self.alpha_: float | None = None  # the penalty solved with (alpha, or the leave-one-out choice)
         self._p: np.ndarray | None = None  # (A^T A + L)^-1, made from _factor on the first incremental update
         self._factor: tuple | None = None
         self._z: np.ndarray | None = None  # feature nodes of the samples seen (for new enhancement nodes)
@@ -133,7 +140,8 @@ class BLSRegressor:
     # -- learning ------------------------------------------------------------------------------
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> BLSRegressor:
-        """Draw the nodes for inputs like ``x`` and solve the output weights on (x, y)."""
+        """Draw the nodes for inputs like ``x``, choose the penalty (when ``"auto"``) and solve the output weights
+        on (x, y)."""
         x, y = check_xy(x, y)
         self._reset()
         self.scaler.fit(x, self.blocks)
@@ -141,21 +149,26 @@ class BLSRegressor:
             rng = np.random.default_rng([self.seed, 0])
             self.projection = np.hstack([sparse_projection(x.shape[1], self.nodes_per_window, rng)
                                          for _ in range(self.n_windows)])
-            self.node_scaler.fit(self._raw_nodes(x))
-        z = self.feature_nodes(x)
+        z = self._raw_nodes(x)
+        if self.projection is not None:
+            z = self.node_scaler.fit(z).transform(z)
         if self.n_enhancement:
             self.enhancement.append(self._new_block(z.shape[1], self.n_enhancement))
-        return self._solve(z, y)
+        a = self.nodes_from_z(z)
+        self.alpha_ = fitted_alpha(self.alpha, a[:, 1:], y)
+        return self._solve(z, y, a)
 
-    def _solve(self, z: np.ndarray, y: np.ndarray) -> BLSRegressor:
+    def _solve(self, z: np.ndarray, y: np.ndarray, a: np.ndarray | None = None) -> BLSRegressor:
         self._vector = y.shape[1] == 1
-        self.coef_, self._factor = ridge_system(self.nodes_from_z(z), y, self.alpha)
+        a = self.nodes_from_z(z) if a is None else a
+        self.coef_, self._factor = ridge_system(a, y, self.alpha_)
         self._p = None
         self._z, self._y = z, y
         return self
 
     def fit_weights(self, x: np.ndarray, y: np.ndarray) -> BLSRegressor:
-        """Solve the output weights from scratch on (x, y), keeping every node as it is (retraining)."""
+        """Solve the output weights from scratch on (x, y), keeping every node and the penalty ``alpha_`` as they
+        are (retraining)."""
         if self.coef_ is None:
             return self.fit(x, y)
         x, y = check_xy(x, y)
@@ -191,7 +204,7 @@ class BLSRegressor:
         block = self._new_block(self._z.shape[1], m)
         h = self._block(self._z, block)
         d = self._p @ (a.T @ h)
-        s = h.T @ h + self.alpha * np.eye(m) - (h.T @ a) @ d
+        s = h.T @ h + self.alpha_ * np.eye(m) - (h.T @ a) @ d
         s_inv = np.linalg.inv((s + s.T) / 2)
         b = s_inv @ (h.T @ (self._y - a @ self.coef_))
         self.coef_ = np.vstack([self.coef_ - d @ b, b])
@@ -227,7 +240,8 @@ class BLSRegressor:
 
     def state(self) -> dict[str, np.ndarray]:
         """Arrays that :meth:`predict` needs (not the incremental state)."""
-        out = {"coef": self.coef_, "scaler_mean": self.scaler.mean, "scaler_scale": self.scaler.scale}
+        out = {"coef": self.coef_, "alpha": np.asarray(self.alpha_), "scaler_mean": self.scaler.mean,
+               "scaler_scale": self.scaler.scale}
         if self.projection is not None:
             out |= {"projection": self.projection, "node_mean": self.node_scaler.mean,
                     "node_scale": self.node_scaler.scale}

@@ -89,6 +89,11 @@ class ERBLSRegressor:
         self.bias: np.ndarray | None = None
         self.bls = BLSRegressor(**self.bls_config, seed=seed)
 
+    @property
+    def alpha_(self) -> float | None:
+        """The ridge penalty of the BLS read-out (None before fitting)."""
+        return self.bls.alpha_
+
     def connect(self, x: np.ndarray) -> np.ndarray:
         """The connection layer's outputs (n, connection_dim) for inputs ``x``."""
         if self.weight is None:

@@ -6,7 +6,8 @@ matrix is symmetric positive definite whenever ``lam > 0`` and n >= 1, and is fa
 in float64 (:func:`ridge_system`); its factor gives the inverse ``P`` (:func:`factor_inverse`) that the
 incremental updates of :mod:`faceqa.attributes.bls` keep.
 
-:class:`RidgeRegressor` is the linear baseline: ridge on the standardised inputs.
+:class:`RidgeRegressor` is the linear baseline: ridge on the standardised inputs, its penalty chosen by
+closed-form leave-one-out error on the training data by default (:mod:`faceqa.attributes.alpha`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from faceqa.attributes.alpha import AUTO, check_alpha, choose_alpha
 from faceqa.errors import InvalidInputError
 
 
@@ -129,10 +131,17 @@ def check_xy(x: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np
     return x, y
 
 
+def fitted_alpha(alpha: float | str, a: np.ndarray, y: np.ndarray) -> float:
+    """The penalty to solve with: ``alpha`` itself, or for ``"auto"`` the leave-one-out choice on design ``a``
+    (no bias column) and targets ``y`` (:func:`~faceqa.attributes.alpha.choose_alpha`)."""
+    return choose_alpha(a, y) if alpha == AUTO else float(alpha)
+
+
 def restore_head(model: Any, state: dict[str, np.ndarray]) -> Any:
-    """Set a linear model's fitted ``coef_`` and input ``scaler`` from saved arrays (``coef``,
-    ``scaler_mean``, ``scaler_scale``); returns the model."""
+    """Set a linear model's fitted ``coef_``, penalty ``alpha_`` and input ``scaler`` from saved arrays (``coef``,
+    ``alpha``, ``scaler_mean``, ``scaler_scale``; folders without ``alpha`` had a fixed one); returns the model."""
     model.coef_ = np.asarray(state["coef"])
+    model.alpha_ = float(state["alpha"]) if "alpha" in state else float(model.alpha)
     model._vector = model.coef_.shape[1] == 1
     model.scaler = Standardizer.from_state({"mean": state["scaler_mean"], "scale": state["scaler_scale"]})
     return model
@@ -143,34 +152,35 @@ class RidgeRegressor:
     samples than features it solves the equivalent dual system.
 
     Args:
-        alpha: the ridge penalty ``lam``.
+        alpha: the ridge penalty ``lam``, or ``"auto"``: chosen on the training data by leave-one-out error
+            (:mod:`faceqa.attributes.alpha`); the penalty used is ``alpha_`` after :meth:`fit`.
         blocks: column counts of consecutive feature sets, weighted equally (:func:`block_weights`).
     """
 
     kind = "ridge"
 
-    def __init__(self, alpha: float = 10.0, blocks: Sequence[int] | None = None):
-        self.alpha = float(alpha)
+    def __init__(self, alpha: float | str = AUTO, blocks: Sequence[int] | None = None):
+        self.alpha = check_alpha(alpha)
         self.blocks = [int(b) for b in blocks] if blocks else None
         self.scaler = Standardizer()
         self.coef_: np.ndarray | None = None
+        self.alpha_: float | None = None
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> RidgeRegressor:
-        """Solve the ridge system on (x, y)."""
+        """Choose the penalty (when ``"auto"``) and solve the ridge system on (x, y)."""
         x, y = check_xy(x, y)
         self.scaler.fit(x, self.blocks)
         self._vector = y.shape[1] == 1
         xs = self.scaler.transform(x)
+        self.alpha_ = fitted_alpha(self.alpha, xs, y)
         if len(xs) >= xs.shape[1]:
-            self.coef_, _ = ridge_system(with_bias(xs), y, self.alpha)
+            self.coef_, _ = ridge_system(with_bias(xs), y, self.alpha_)
             return self
         # fewer samples than features: the same solution from the n x n dual system of the centred data
-        if not self.alpha > 0:
-            raise InvalidInputError(f"ridge penalty must be positive, got {self.alpha!r}")
         mu, y_mean = xs.mean(0), y.mean(0)
         xc = xs - mu
         gram = xc @ xc.T
-        gram[np.diag_indices_from(gram)] += self.alpha
+        gram[np.diag_indices_from(gram)] += self.alpha_
         w = xc.T @ scipy.linalg.solve(gram, y - y_mean, assume_a="pos")
         self.coef_ = np.vstack([y_mean - mu @ w, w])
         return self
@@ -183,7 +193,8 @@ class RidgeRegressor:
 
     def state(self) -> dict[str, np.ndarray]:
         """Arrays to save (see :mod:`faceqa.attributes.store`)."""
-        return {"coef": self.coef_, **{f"scaler_{k}": v for k, v in self.scaler.state().items()}}
+        return {"coef": self.coef_, "alpha": np.asarray(self.alpha_),
+                **{f"scaler_{k}": v for k, v in self.scaler.state().items()}}
 
     def config(self) -> dict:
         """Constructor arguments to save."""

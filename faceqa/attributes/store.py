@@ -5,7 +5,9 @@ Folder layout (written by :meth:`AttributeModel.save`, read by :meth:`AttributeM
 ``attribute_model.json``
     ``format``, ``target`` (the CSV column it predicts), ``model`` (``bls``, ``erbls``, ``ridge``,
     ``mlp``), ``config`` (the regressor's arguments), ``feature_sets``, ``n_features``, ``n_train``,
-    ``cv`` (k-fold Pearson, MAE, RMSE and fit time, or null), ``faceqa_version``.
+    ``cv`` (k-fold Pearson, MAE, RMSE and fit time, or null), ``fitted_alpha`` (the ridge penalty the
+    regressor solved with, chosen by leave-one-out when its ``alpha`` is ``"auto"``; null for the MLP),
+    ``faceqa_version``.
 ``weights.npz``
     the regressor's arrays and ``columns`` (the feature names), no pickles.
 
@@ -83,7 +85,8 @@ class AttributeModel:
         path.mkdir(parents=True, exist_ok=True)
         meta = {"format": FORMAT, "target": self.target, "model": self.kind, "config": self.regressor.config(),
                 "feature_sets": list(self.feature_sets), "n_features": len(self.columns), "n_train": self.n_train,
-                "cv": self.cv, "faceqa_version": __version__, **self.extra}
+                "cv": self.cv, "fitted_alpha": getattr(self.regressor, "alpha_", None), "faceqa_version": __version__,
+                **self.extra}
         arrays = {k: np.asarray(v) for k, v in self.regressor.state().items()}
         np.savez(path / WEIGHTS_FILE, columns=np.asarray(self.columns), **arrays)
         (path / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -119,6 +122,6 @@ class AttributeModel:
             regressor = restore_regressor(meta["model"], meta["config"], state)
         except (KeyError, TypeError, FaceQAError) as exc:
             raise ModelUnavailableError(f"{folder}: broken attribute model ({exc})") from None
-        known = {"format", "target", "model", "config", "feature_sets", "n_features", "n_train", "cv"}
+        known = {"format", "target", "model", "config", "feature_sets", "n_features", "n_train", "cv", "fitted_alpha"}
         return cls(meta["target"], regressor, sets, columns, int(meta["n_train"]), meta.get("cv"),
                    {k: v for k, v in meta.items() if k not in known})

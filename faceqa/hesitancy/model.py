@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from faceqa.torch_threads import one_thread
 
 
 @dataclass
@@ -127,17 +128,6 @@ def _fit_scaler(model: PrototypeFusion, inputs: dict[str, torch.Tensor], present
         if len(x) > 1:
             model.encoders[m].mean.copy_(x.mean(0))
             model.encoders[m].std.copy_(x.std(0).clamp_min(1e-3))
-
-
-@contextmanager
-def one_thread():
-    """Run torch on one thread inside (a model this small is slower split across threads)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def train(model: PrototypeFusion, rows: list[dict[str, np.ndarray | None]], labels: list[int], epochs: int = 200,
