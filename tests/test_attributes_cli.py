@@ -120,7 +120,7 @@ def test_bad_label_files_are_clear_errors(tmp_path, labelled):
 
 
 def test_the_feature_table_takes_new_sets(tmp_path):
-    """A set registered later (as SFace will be) trains, saves and loads; a model whose set is gone is refused."""
+    """A set registered later trains, saves and loads; a model whose set is gone is refused."""
     register_feature_set(FeatureSet("spread", "landmark spread (test)", lambda: ["spread_x", "spread_y"],
                                     lambda faces: np.stack([f.landmarks[:, :2].std(0) for f in faces])))
     try:
@@ -139,5 +139,17 @@ def test_the_feature_table_takes_new_sets(tmp_path):
         del FEATURE_SETS["spread"]
     with pytest.raises(IncompatibleBundleError, match="feature set 'spread', which this faceqa does not have"):
         AttributeModel.load(tmp_path / "m")
-    with pytest.raises(InvalidInputError, match="unknown feature set 'sface'"):
-        parse_sets("cnn,sface")
+    with pytest.raises(InvalidInputError, match="unknown feature set 'arcface'"):
+        parse_sets("cnn,arcface")
+
+
+def test_the_sface_set_is_the_recognizers_embedding(astronaut):
+    from faceqa.perception.identity import get_embedder
+
+    featurizer = FaceFeaturizer("sface,geometry")
+    face = featurizer.locate(astronaut, "astronaut")
+    x = featurizer.transform([face, face])
+    assert x.shape == (2, 128 + 22) and featurizer.columns()[0] == "sface_0"
+    own = get_embedder("sface").embed(astronaut, face.bbox, face.landmarks)
+    np.testing.assert_allclose(x[0, :128], own, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(x[:, :128], axis=1), 1, atol=1e-5)

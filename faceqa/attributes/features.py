@@ -11,6 +11,7 @@ set           dim    what (module)
                      of five stages and of the head, concatenated (:mod:`faceqa.attributes.cnn`)
 ``geometry``  22     mesh ratios, openness, symmetry and head pose (:mod:`faceqa.attributes.geometry`)
 ``identity``  128    dlib ResNet identity embedding (:mod:`faceqa.perception.identity`)
+``sface``     128    SFace identity embedding from the mesh's 5-point alignment (the default recognizer)
 ============  =====  ==============================================================================
 
 The table is open: :func:`register_feature_set` adds a set (another identity model, for example)
@@ -103,6 +104,14 @@ def _identity(faces: Sequence[FaceSample]) -> np.ndarray:
     return np.stack([embedder.embed(f.image, f.bbox) for f in faces])
 
 
+def _sface(faces: Sequence[FaceSample]) -> np.ndarray:
+    from faceqa.perception.identity import get_embedder
+
+    embedder = get_embedder("sface")
+    crops = np.stack([embedder.crops(f.image, [f.bbox], [f.landmarks])[0] for f in faces])
+    return embedder.embed_crops(crops)
+
+
 FEATURE_SETS: dict[str, FeatureSet] = {}
 """Every feature set by name (see the module docstring)."""
 
@@ -117,6 +126,7 @@ for _set in (
     FeatureSet("geometry", "mesh ratios, openness, symmetry, head pose", _geometry_columns, _geometry),
     FeatureSet("identity", "dlib ResNet 128-D identity embedding", lambda: [f"id_{i}" for i in range(128)],
                _identity),
+    FeatureSet("sface", "SFace 128-D identity embedding", lambda: [f"sface_{i}" for i in range(128)], _sface),
 ):
     register_feature_set(_set)
 
