@@ -31,22 +31,19 @@ def speech_probability(audio: AudioTrack) -> tuple[np.ndarray, np.ndarray]:
 
     from faceqa.errors import InvalidInputError
     from faceqa.models import get_model
+    from faceqa.torch_threads import one_thread
 
     if audio.rate != SPEECH_RATE:
         raise InvalidInputError(f"{audio.path}: voice activity needs {SPEECH_RATE} Hz audio, got {audio.rate}")
     model = get_model("silero_vad")
     n = len(audio.samples) // WINDOW
     probs = np.zeros(n, np.float32)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one 512-sample step is too small to share: 10x faster on one thread
-    try:
-        with torch.inference_mode(), torch.jit.optimized_execution(False):  # no re-optimising on first calls
-            model.reset_states()
-            x = torch.from_numpy(np.ascontiguousarray(audio.samples[:n * WINDOW].reshape(n, WINDOW)))
-            for i in range(n):
-                probs[i] = float(model(x[i:i + 1], SPEECH_RATE))
-    finally:
-        torch.set_num_threads(threads)
+    # one 512-sample step is too small to share: 10x faster on one thread; no re-optimising on first calls
+    with one_thread(), torch.inference_mode(), torch.jit.optimized_execution(False):
+        model.reset_states()
+        x = torch.from_numpy(np.ascontiguousarray(audio.samples[:n * WINDOW].reshape(n, WINDOW)))
+        for i in range(n):
+            probs[i] = float(model(x[i:i + 1], SPEECH_RATE))
     times = (np.arange(n) + 0.5) * WINDOW / SPEECH_RATE
     return times, probs
 

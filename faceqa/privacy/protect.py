@@ -201,16 +201,12 @@ def protect(image: np.ndarray, target: np.ndarray, steps: int = 80, eps: float =
         net: an SFace torch module (default the registry's ``sface_torch``).
     Returns a :class:`ProtectResult`; the image is uint8 RGB of the input's size.
     """
-    import torch
+    from faceqa.torch_threads import torch_threads
 
     if steps < 0 or eps < 0 or max_au < 0:
         raise InvalidInputError("protect: steps, eps and max_au must not be negative")
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, threads))
-    try:
+    with torch_threads(threads):
         return _protect(image, target, steps, eps, max_au, lr, expression_weight, smooth_weight, margin, seed, net)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _protect(image, target, steps, eps, max_au, lr, expression_weight, smooth_weight, margin, seed, net
