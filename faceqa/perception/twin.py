@@ -257,11 +257,23 @@ def save_head(head, threshold: float, path: str | Path) -> Path:
     return p
 
 
-def default_head_path() -> Path:
-    """``$FACEQA_HOME/twin_head.pt`` (default ~/.faceqa): where ``faceqa verify --twin-aware`` looks."""
+HEAD_FILE = "twin_head.pt"
+
+
+def user_head_path() -> Path:
+    """``$FACEQA_HOME/twin_head.pt`` (default ~/.faceqa): where a trained head goes, overriding the shipped one."""
     from faceqa.gallery.open import faceqa_home
 
-    return faceqa_home() / "twin_head.pt"
+    return faceqa_home() / HEAD_FILE
+
+
+def default_head_path() -> Path:
+    """The head ``faceqa verify --twin-aware`` uses without ``--twin-head``: :func:`user_head_path` when it
+    exists, else the shipped one (``adapters/twin_head/twin_head.pt``, packaged)."""
+    from faceqa.resources import packaged
+
+    user = user_head_path()
+    return user if user.is_file() else packaged("twin_head") / HEAD_FILE
 
 
 def load_head(path: str | Path | None = None):
