@@ -12,7 +12,13 @@ keeps 99% of their held-out genuine pairs), then applied to the deepface folds, 
 figures are not tuned on the pivot photos. Printed for the training threshold (scale 1), the
 calibrated scale, and both with an SFace floor (the head asked only above that SFace distance).
 
+``--save PATH`` then trains one head on every identity (same steps) and saves it with the
+calibrated threshold scale and ``--floor`` (how ``adapters/twin_head/twin_head.pt`` was made);
+``--records FILE`` keeps the per-fold records, and ``--from-records FILE`` reads them back instead
+of running the folds again.
+
     .venv/bin/python scripts/evaluate_twin_head.py [--steps 100] [--per-clip 24] [--cache /tmp/twin.pt]
+        [--records /tmp/folds.npz | --from-records /tmp/folds.npz] [--save adapters/twin_head/twin_head.pt]
 """
 
 from __future__ import annotations
@@ -81,12 +87,23 @@ def pivot_pairs(data: Path, names: list[str]) -> list[tuple[int, int, bool]]:
     return [(at[a], at[b], s) for a, b, s in rows if a in at and b in at]
 
 
+def read_records(path: Path) -> list:
+    """The folds written by ``--records``."""
+    from faceqa.perception.twin_eval import Fold
+
+    with np.load(path) as z:
+        names = sorted({k.split("|")[0] for k in z.files})
+        return [Fold(n, float(z[f"{n}|threshold"]), z[f"{n}|mirror"], z[f"{n}|genuine"], z[f"{n}|pairs"])
+                for n in names]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build or read the features, run the folds, print the figures as JSON; exit 2 when the data is missing."""
     import torch
 
     from faceqa.perception.identity import SFACE_THRESHOLD
-    from faceqa.perception.twin_eval import calibrate_scale, leave_one_identity_out, summarise
+    from faceqa.perception.twin import save_head, train_twin_head
+    from faceqa.perception.twin_eval import calibrate_scale, leave_one_identity_out, mirror_twin_labels, summarise
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
@@ -96,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--cache", type=Path, default=None, help="torch file caching the features")
     parser.add_argument("--records", type=Path, default=None, help="write the per-fold records here (.npz)")
+    parser.add_argument("--from-records", type=Path, default=None, help="read the per-fold records instead")
+    parser.add_argument("--save", type=Path, default=None, help="train a head on everything and save it here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
@@ -110,10 +129,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{np.mean(fold.mirror[:, 1] > 1):.2f}, genuine kept "
               f"{np.mean(fold.genuine[:, 1] <= 1) if len(fold.genuine) else float('nan'):.2f}", flush=True)
 
-    folds = leave_one_identity_out(feats, pairs, steps=args.steps, log=log)
+    if args.from_records is not None:
+        folds = read_records(args.from_records)
+    else:
+        folds = leave_one_identity_out(feats, pairs, steps=args.steps, log=log)
     if args.records is not None:
-        np.savez(args.records, **{f"{f.identity}_{part}": getattr(f, part) for f in folds
-                                  for part in ("mirror", "genuine", "pairs")})
+        np.savez(args.records, **{f"{f.identity}|{part}": np.asarray(getattr(f, part)) for f in folds
+                                  for part in ("threshold", "mirror", "genuine", "pairs")})
     video = [f for f in folds if f.identity.startswith("video_")]
     photo = [f for f in folds if not f.identity.startswith("video_")]
     scale = calibrate_scale(video)
@@ -121,7 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, part in (("all", folds), ("video", video), ("deepface", photo)):
         out[name] = [summarise(part, SFACE_THRESHOLD, s, floor) for s in (1.0, scale)
                      for floor in (None, args.floor)]
-    print(json.dumps(out, indent=1))
+    print(json.dumps(out, indent=1), flush=True)
+    if args.save is not None:
+        y, twins = mirror_twin_labels(feats.labels)
+        head, report = train_twin_head(feats.pooled, feats.glob, y, twins, steps=args.steps)
+        path = save_head(head, report.threshold * scale, args.save, sface_floor=args.floor)
+        print(f"saved {path} ({path.stat().st_size} bytes): trained on {len(y)} faces, {len(set(y))} identities, "
+              f"loss {report.losses[0]:.3f} -> {report.losses[-1]:.3f}, threshold {report.threshold:.3f} x "
+              f"{scale:.3f}, SFace floor {args.floor}")
     return 0
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from faceqa.errors import InvalidInputError
-from faceqa.perception.twin import NAMES
+from faceqa.perception.twin import NAMES, twin_aware_same
 from faceqa.perception.twin_eval import (
     Fold,
     TwinFeatures,
@@ -15,7 +15,6 @@ from faceqa.perception.twin_eval import (
     leave_one_identity_out,
     mirror_twin_labels,
     summarise,
-    twin_aware_same,
 )
 
 

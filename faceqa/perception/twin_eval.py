@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from faceqa.errors import InvalidInputError
+from faceqa.perception.twin import twin_aware_same
 
 
 @dataclass
@@ -123,17 +124,6 @@ def leave_one_identity_out(feats: TwinFeatures, pairs: Sequence[tuple[int, int, 
         if log is not None:
             log(fold)
     return folds
-
-
-def twin_aware_same(sface_distance, twin_ratio, sface_threshold: float, scale: float = 1.0,
-                    sface_floor: float | None = None):
-    """Twin-aware decision: SFace says same, and the head agrees (``twin_ratio <= scale``) unless SFace is
-    surer than ``sface_floor`` (its distance below it; None: always ask the head). Works on arrays."""
-    d = np.asarray(sface_distance)
-    head = np.asarray(twin_ratio) <= scale
-    if sface_floor is not None:
-        head = head | (d < sface_floor)
-    return (d <= sface_threshold) & head
 
 
 def summarise(folds: Sequence[Fold], sface_threshold: float, scale: float = 1.0,
