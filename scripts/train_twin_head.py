@@ -13,7 +13,8 @@ Without arguments it trains on the deepface photos in ../shared/data that way. `
 the main person's faces in ``--per-clip`` frames of each shared video clip, one identity per clip
 (:mod:`faceqa.perception.video_faces`). ``--threshold-scale`` multiplies the head's threshold
 (the training threshold fits the training people; ``scripts/evaluate_twin_head.py`` calibrates the
-scale that keeps held-out people's genuine pairs).
+scale that keeps held-out people's genuine pairs) and ``--sface-floor`` asks the head only where
+SFace's distance is at least that (near-threshold cases).
 
     python scripts/train_twin_head.py [CSV --images DIR] [--mirror-twins] [--videos] [--steps 300] [--out PATH]
 """
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--videos", action="store_true", help="add the shared video clips' faces")
     parser.add_argument("--per-clip", type=int, default=24, help="frames sampled per shared clip (--videos)")
     parser.add_argument("--threshold-scale", type=float, default=1.0, help="multiply the trained threshold")
+    parser.add_argument("--sface-floor", type=float, default=None,
+                        help="ask the head only when the SFace distance is at least this (default: always)")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (more can be slower on a busy CPU)")
     parser.add_argument("--out", type=Path, default=None, help="head file (default $FACEQA_HOME/twin_head.pt)")
@@ -112,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     glob = torch.cat([p[1] for p in parts])
     head, report = train_twin_head(pooled, glob, labels, twins, steps=args.steps)
     threshold = report.threshold * args.threshold_scale
-    out = save_head(head, threshold, args.out or user_head_path())
+    out = save_head(head, threshold, args.out or user_head_path(), sface_floor=args.sface_floor)
     print(f"trained on {len(crops)} faces, {len(set(labels))} identities, {len(twins)} twin pairs; "
           f"loss {report.losses[0]:.3f} -> {report.losses[-1]:.3f}; threshold {report.threshold:.3f} x "
           f"{args.threshold_scale} = {threshold:.3f}; saved {out}")
