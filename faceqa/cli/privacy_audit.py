@@ -7,6 +7,9 @@ import argparse
 from faceqa.cli.output import print_json
 from faceqa.privacy.audit import VIDEO_FRAMES
 
+DEFAULT_ATTACKS = 3
+"""Faces reconstructed per held-out identity with the default data (a clip gives a dozen frames of one person)."""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``privacy-audit`` subcommand."""
@@ -23,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--per-clip", type=int, default=VIDEO_FRAMES,
                    help=f"default data: frames sampled per shared video clip (default {VIDEO_FRAMES})")
     p.add_argument("--attack-per-identity", type=int, default=None, metavar="N",
-                   help="reconstruct at most N faces of each held-out identity (default all; fidelity uses all)")
+                   help="reconstruct at most N faces of each held-out identity (default: 3 with the default data, "
+                        "all with --data; the fidelity uses all)")
     p.add_argument("--held-out", type=int, default=3, help="identities held out for testing (default 3)")
     p.add_argument("--steps", type=int, default=30, help="reconstruction steps (default 30)")
     p.add_argument("--epochs", type=int, default=300, help="mapping training epochs (default 300)")
@@ -38,8 +42,11 @@ def run(args: argparse.Namespace) -> int:
 
     crops, labels, skipped = photo_crops(*photos_by_folder(args.data)) if args.data else default_crops(
         per_clip=args.per_clip)
+    per_identity = args.attack_per_identity
+    if per_identity is None and not args.data:
+        per_identity = DEFAULT_ATTACKS
     r = audit_crops(crops, labels, held_out=args.held_out, steps=args.steps, epochs=args.epochs,
-                    flips=not args.no_flips, attack_per_identity=args.attack_per_identity, skipped=skipped)
+                    flips=not args.no_flips, attack_per_identity=per_identity, skipped=skipped)
     if args.json:
         print_json(r)
         return 0
