@@ -48,9 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     from faceqa.media import read_image
     from faceqa.perception.detection import FaceDetector, largest_face
     from faceqa.perception.twin import (
+        batched_features,
         crop_and_boxes,
         mirror,
-        pooled_features,
         save_head,
         train_twin_head,
         user_head_path,
@@ -108,11 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    with torch.no_grad():
-        parts = [pooled_features(np.stack(crops[i:i + 16]), np.stack(boxes[i:i + 16]))
-                 for i in range(0, len(crops), 16)]
-    pooled = [torch.cat([p[0][s] for p in parts]) for s in range(3)]
-    glob = torch.cat([p[1] for p in parts])
+    pooled, glob = batched_features(np.stack(crops), np.stack(boxes))
     head, report = train_twin_head(pooled, glob, labels, twins, steps=args.steps)
     threshold = report.threshold * args.threshold_scale
     out = save_head(head, threshold, args.out or user_head_path(), sface_floor=args.sface_floor)

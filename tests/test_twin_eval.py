@@ -15,6 +15,7 @@ from faceqa.perception.twin_eval import (
     leave_one_identity_out,
     mirror_twin_labels,
     summarise,
+    twin_features,
 )
 
 
@@ -59,3 +60,16 @@ def test_leave_one_identity_out_on_random_features(one_thread):
     assert c.mirror.shape == (2, 2) and c.genuine.shape == (1, 2) and c.pairs.shape == (0, 3)
     assert np.allclose(a.mirror[:, 0], np.linalg.norm(sface[:3] - sface[n:n + 3], axis=1))
     assert summarise(folds, 1.1)["faces"] == 5
+
+
+def test_twin_features_add_each_face_mirror(astronaut, one_thread):
+    from faceqa.perception.detection import largest_face
+    from faceqa.perception.twin import crop_and_boxes
+
+    crop, boxes = crop_and_boxes(astronaut, largest_face(astronaut))
+    feats = twin_features(crop[None], boxes[None], ["a"], ["astronaut"])
+    assert len(feats) == 1 and feats.sface.shape == (2, 128) and feats.glob.shape == (2, 1024)
+    assert [p.shape for p in feats.pooled] == [(2, len(NAMES), c) for c in (256, 512, 1024)]
+    assert np.linalg.norm(feats.sface[0] - feats.sface[1]) < 1.1  # the same person to SFace
+    with pytest.raises(InvalidInputError, match="differ in length"):
+        twin_features(crop[None], boxes[None], ["a", "b"], ["x"])

@@ -125,6 +125,16 @@ def pooled_features(crops: np.ndarray, boxes: np.ndarray, net=None) -> tuple[lis
     return pooled, top.mean((-1, -2))
 
 
+def batched_features(crops: np.ndarray, boxes: np.ndarray, batch: int = 16) -> tuple[list, object]:
+    """:func:`pooled_features` of many crops, ``batch`` at a time without gradients, joined."""
+    import torch
+
+    with torch.no_grad():
+        parts = [pooled_features(np.asarray(crops[i:i + batch]), np.asarray(boxes[i:i + batch]))
+                 for i in range(0, len(crops), batch)]
+    return [torch.cat([p[0][s] for p in parts]) for s in range(len(CHANNELS))], torch.cat([p[1] for p in parts])
+
+
 def _head_class():
     import torch
     from torch import nn

@@ -44,21 +44,15 @@ class TwinFeatures:
 def twin_features(crops: np.ndarray, boxes: np.ndarray, labels: Sequence[str], names: Sequence[str],
                   batch: int = 32) -> TwinFeatures:
     """:class:`TwinFeatures` of aligned crops (SFace channel order) and their region boxes."""
-    import torch
-
     from faceqa.perception.identity import get_embedder
-    from faceqa.perception.twin import mirror, pooled_features
+    from faceqa.perception.twin import batched_features, mirror
 
     if not len(crops) == len(boxes) == len(labels) == len(names):
         raise InvalidInputError("twin_features: crops, boxes, labels and names differ in length")
     mirrored = [mirror(c, b) for c, b in zip(crops, boxes, strict=True)]
     all_crops = np.concatenate([crops, np.stack([m[0] for m in mirrored])])
     all_boxes = np.concatenate([boxes, np.stack([m[1] for m in mirrored])])
-    with torch.no_grad():
-        parts = [pooled_features(all_crops[i:i + batch], all_boxes[i:i + batch])
-                 for i in range(0, len(all_crops), batch)]
-    pooled = [torch.cat([p[0][s] for p in parts]) for s in range(3)]
-    glob = torch.cat([p[1] for p in parts])
+    pooled, glob = batched_features(all_crops, all_boxes, batch)
     return TwinFeatures(pooled, glob, get_embedder("sface").embed_crops(all_crops), list(labels), list(names))
 
 

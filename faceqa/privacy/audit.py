@@ -324,7 +324,7 @@ def photo_crops(paths: Sequence[str | os.PathLike[str]],
 
 
 VIDEO_FRAMES = 12
-"""Frames sampled a shared clip for the default audit data."""
+"""Frames sampled per shared clip for the default audit data."""
 
 
 def default_crops(root: str | os.PathLike[str] | None = None, per_clip: int = VIDEO_FRAMES,
