@@ -5,7 +5,10 @@ first photo of another identity; MAP-style protection against SFace-torch, then
 :func:`faceqa.privacy.protect.evaluate_protection` (SFace re-detected = white box, dlib = black box),
 and the project's blur / pixelate tuned to the same face-box SSIM, side by side.
 
-Audit: :func:`faceqa.privacy.audit.audit` on all usable photos (no mirror images: CPU time).
+Audit: :func:`faceqa.privacy.audit.audit` on its default data (all usable deepface photos with an
+identity and the main person's faces in ``--per-clip`` frames of each shared video clip; no mirror
+images: CPU time), ``--held-out`` whole identities held out, at most ``--attack-per-identity`` faces
+of each reconstructed; ``--cache FILE`` keeps the video crops between runs.
 
     .venv/bin/python scripts/privacy_figures.py [--sources 8] [--steps 80] [--part protect|audit|both]
 """
@@ -20,7 +23,7 @@ import numpy as np
 
 from faceqa.errors import NoFaceError
 from faceqa.perception.identity import THRESHOLDS, distance
-from faceqa.privacy.audit import audit, build_faceset, identity_photos
+from faceqa.privacy.audit import VIDEO_FRAMES, audit, default_crops, faceset_from_crops, identity_photos
 from faceqa.privacy.evaluate import region_quality
 from faceqa.privacy.methods import Blur, Pixelate, Target
 from faceqa.privacy.protect import _embed_both, _face_and_mesh, evaluate_protection, protect
@@ -109,13 +112,13 @@ def protection_figures(sources: int, steps: int) -> dict:
             "pixelate_mean_ssim": round(float(np.mean([r["pixelate"]["ssim"] for r in rows])), 4)}
 
 
-def audit_figures(held_out: int, steps: int, epochs: int) -> dict:
-    """The leakage audit on every usable deepface photo with an identity."""
-    from faceqa.media import read_image
-
-    paths, labels = identity_photos()
-    faces = build_faceset([read_image(p) for p in paths], labels, flips=False)
-    return audit(faces, held_out=held_out, steps=steps, epochs=epochs)
+def audit_figures(held_out: int, steps: int, epochs: int, per_clip: int, per_identity: int | None,
+                  seed: int, cache: str | None) -> dict:
+    """The leakage audit on the default data: deepface photos and shared video clips."""
+    crops, labels, skipped = default_crops(per_clip=per_clip, cache=cache)
+    faces = faceset_from_crops(crops, labels, flips=False)
+    return {**audit(faces, held_out=held_out, steps=steps, epochs=epochs, seed=seed,
+                    attack_per_identity=per_identity), "photos_without_face": skipped}
 
 
 def main() -> None:
@@ -127,13 +130,19 @@ def main() -> None:
     ap.add_argument("--held-out", type=int, default=3, help="audit: identities held out")
     ap.add_argument("--audit-steps", type=int, default=30, help="audit: reconstruction steps")
     ap.add_argument("--epochs", type=int, default=300, help="audit: mapping training epochs")
+    ap.add_argument("--per-clip", type=int, default=VIDEO_FRAMES, help="audit: frames sampled per shared video clip")
+    ap.add_argument("--attack-per-identity", type=int, default=3,
+                    help="audit: faces reconstructed per held-out identity")
+    ap.add_argument("--seed", type=int, default=0, help="audit: which identities are held out")
+    ap.add_argument("--cache", default=None, help="audit: .npz file caching the video crops")
     args = ap.parse_args()
     out = {}
     if args.part in ("protect", "both"):
         out["protection"] = protection_figures(args.sources, args.steps)
         print(json.dumps({"protection": out["protection"]}, indent=1), flush=True)
     if args.part in ("audit", "both"):
-        out["audit"] = audit_figures(args.held_out, args.audit_steps, args.epochs)
+        out["audit"] = audit_figures(args.held_out, args.audit_steps, args.epochs, args.per_clip,
+                                     args.attack_per_identity, args.seed, args.cache)
         print(json.dumps({"audit": out["audit"]}, indent=1), flush=True)
 
 

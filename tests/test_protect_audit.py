@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from faceqa.cli.main import main
-from faceqa.privacy.audit import FaceSet, audit, dlib_on_crops, sface_on_crops, split_identities
+from faceqa.errors import InvalidInputError
+from faceqa.privacy.audit import FaceSet, attacked_rows, audit, dlib_on_crops, sface_on_crops, split_identities
 from faceqa.privacy.kan import KANLayer
 from faceqa.privacy.protect import project_conflicting
 
@@ -55,6 +56,15 @@ def test_protect_runs_end_to_end(tmp_path, astronaut, capsys):
     assert 0.5 < e["ssim"] <= 1.0 and isinstance(e["expression_changed"], bool)
 
 
+def test_attacked_rows_spread_over_each_held_out_identity():
+    labels = ["a"] * 7 + ["b"] * 2 + ["c"] * 3
+    held = np.array([True] * 9 + [False] * 3)
+    assert attacked_rows(labels, held, None).tolist() == list(range(9))
+    assert attacked_rows(labels, held, 3).tolist() == [0, 3, 6, 7, 8]
+    with pytest.raises(InvalidInputError, match="attack_per_identity"):
+        attacked_rows(labels, held, 0)
+
+
 def test_audit_runs_end_to_end_on_a_tiny_set(astronaut):
     from faceqa.privacy.audit import crop_rgb
 
@@ -65,8 +75,8 @@ def test_audit_runs_end_to_end_on_a_tiny_set(astronaut):
     faces = FaceSet(crops, labels, dlib_on_crops(crops), sface_on_crops(crops))
     train, test = split_identities(labels, 1)
     assert test.sum() == 2 and not (train & test).any()
-    r = audit(faces, held_out=1, steps=1, epochs=5)
-    assert r["test_faces"] == 2 and r["train_faces"] == 2
+    r = audit(faces, held_out=1, steps=1, epochs=5, attack_per_identity=1)
+    assert r["test_faces"] == 2 and r["train_faces"] == 2 and r["attacked_faces"] == 1 and r["identities"] == 2
     for kind in ("kan", "mlp"):
         assert -1.0 <= r[kind]["cosine_fidelity"] <= 1.0
         assert 0.0 <= r[kind]["attack_success_dlib"] <= 1.0

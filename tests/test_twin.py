@@ -103,3 +103,24 @@ def test_twin_aware_without_a_head_is_one_line(astronaut, tmp_path, capsys):
     assert err.count("\n") == 0 and "none.pt" in err and "train_twin_head" in err
     assert main([*argv, "--model", "dlib"]) == 2
     assert "SFace" in capsys.readouterr().err
+
+
+@pytest.mark.realdata
+def test_verify_twin_aware_finds_the_shipped_head(shared_data, tmp_path, monkeypatch, capsys):
+    """Without --twin-head and without $FACEQA_HOME/twin_head.pt, the shipped head (< 1 MB) is used."""
+    from faceqa.perception.twin import HEAD_FILE, default_head_path, load_head, new_head
+    from faceqa.resources import packaged
+
+    monkeypatch.setenv("FACEQA_HOME", str(tmp_path))
+    shipped = packaged("twin_head") / HEAD_FILE
+    assert default_head_path() == shipped and 0 < shipped.stat().st_size < 1_000_000
+    load_head()  # a valid head file
+    images = shared_data / "faces/deepface/images"
+    same, other = [str(images / n) for n in ("img1.jpg", "img2.jpg")], str(images / "img3.jpg")
+    assert main(["verify", *same, "--twin-aware", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["sface_same"] is True and out["same"] is True and out["twin_threshold"] > 0
+    assert main(["verify", same[0], other, "--twin-aware"]) == 0
+    assert capsys.readouterr().out.startswith("different people")
+    save_head(new_head(), 0.5, tmp_path / HEAD_FILE)  # a head in $FACEQA_HOME overrides the shipped one
+    assert default_head_path() == tmp_path / HEAD_FILE

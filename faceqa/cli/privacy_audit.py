@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 
 from faceqa.cli.output import print_json
+from faceqa.privacy.audit import VIDEO_FRAMES
+
+DEFAULT_ATTACKS = 3
+"""Faces reconstructed per held-out identity with the default data (a clip gives a dozen frames of one person)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "reconstruction as the person (attack success), against the start face alone.")
     p.add_argument("--data", metavar="FOLDER", default=None,
                    help="folder with one subfolder of face photos per identity (default: the deepface identities "
-                        "of the shared test data)")
+                        "of the shared test data and the main person of each shared video clip)")
+    p.add_argument("--per-clip", type=int, default=VIDEO_FRAMES,
+                   help=f"default data: frames sampled per shared video clip (default {VIDEO_FRAMES})")
+    p.add_argument("--attack-per-identity", type=int, default=None, metavar="N",
+                   help="reconstruct at most N faces of each held-out identity (default: 3 with the default data, "
+                        "all with --data; the fidelity uses all)")
     p.add_argument("--held-out", type=int, default=3, help="identities held out for testing (default 3)")
     p.add_argument("--steps", type=int, default=30, help="reconstruction steps (default 30)")
     p.add_argument("--epochs", type=int, default=300, help="mapping training epochs (default 300)")
@@ -29,16 +38,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the audit and print the report."""
-    from faceqa.privacy.audit import audit_photos, identity_photos, photos_by_folder
+    from faceqa.privacy.audit import audit_crops, default_crops, photo_crops, photos_by_folder
 
-    paths, labels = photos_by_folder(args.data) if args.data else identity_photos()
-    r = audit_photos(paths, labels, held_out=args.held_out, steps=args.steps, epochs=args.epochs,
-                     flips=not args.no_flips)
+    crops, labels, skipped = photo_crops(*photos_by_folder(args.data)) if args.data else default_crops(
+        per_clip=args.per_clip)
+    per_identity = args.attack_per_identity
+    if per_identity is None and not args.data:
+        per_identity = DEFAULT_ATTACKS
+    r = audit_crops(crops, labels, held_out=args.held_out, steps=args.steps, epochs=args.epochs,
+                    flips=not args.no_flips, attack_per_identity=per_identity, skipped=skipped)
     if args.json:
         print_json(r)
         return 0
     print(f"leaked: {r['leaked']} embeddings; inverted through {r['inverted_through']}; {r['train_faces']} training "
-          f"crops, {r['test_faces']} held-out crops of {r['held_out_identities']} identities")
+          f"crops, {r['test_faces']} held-out crops of {r['held_out_identities']} of {r['identities']} identities "
+          f"({r['attacked_faces']} attacked)")
     print(f"no-attack baseline (the start face accepted by dlib): {r['baseline_start_face_dlib_success']:.3f}")
     print(f"{'mapper':<6} {'fidelity':>9} {'>=match':>8} {'dlib success':>13} {'dlib dist':>10} {'sface success':>14}")
     for kind in ("kan", "mlp"):

@@ -54,5 +54,8 @@ def run(args: argparse.Namespace) -> int:
         line += (f"; twin distance {result['twin_distance']:.3f} "
                  f"({'<=' if result['twin_distance'] <= result['twin_threshold'] else '>'} "
                  f"{result['twin_threshold']:.3f})")
+        floor = result["twin_sface_floor"]
+        if floor is not None and result["distance"] < floor:
+            line += f", not asked: SFace distance below the head's floor {floor:.3f}"
     print(line)
     return 0

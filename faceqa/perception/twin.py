@@ -19,9 +19,12 @@ distractor. Here those are built as a small trainable head on top of the frozen 
 - :func:`train_twin_head`: triplet loss in which every anchor's impostor is its named twin when the
   data names one (``twins``), else the hardest (nearest) other identity in the batch.
 
-Twin-aware verification (:func:`verify_twin_aware`) says "same" only when SFace says so at its
-threshold *and* the twin embeddings are within the head's threshold, so it can only turn SFace's
-"same" into "different". Training on ND_TWIN (licensed, not shipped) is described in the README.
+Twin-aware verification (:func:`verify_twin_aware`, :func:`twin_aware_same`) says "same" only when
+SFace says so at its threshold *and* the twin embeddings are within the head's threshold, so it can
+only turn SFace's "same" into "different"; a head saved with an SFace floor is asked only when
+SFace's distance is at or above that floor (near-threshold cases). A head ships in
+``adapters/twin_head/`` (its README is the model card). Training on ND_TWIN (licensed, not shipped)
+is described in the README.
 """
 
 from __future__ import annotations
@@ -120,6 +123,16 @@ def pooled_features(crops: np.ndarray, boxes: np.ndarray, net=None) -> tuple[lis
         m = _masks(b, fmap.shape[-1])
         pooled.append(torch.einsum("brhw,bchw->brc", m, fmap) / m.sum((-1, -2)).clamp(min=1e-6)[..., None])
     return pooled, top.mean((-1, -2))
+
+
+def batched_features(crops: np.ndarray, boxes: np.ndarray, batch: int = 16) -> tuple[list, object]:
+    """:func:`pooled_features` of many crops, ``batch`` at a time without gradients, joined."""
+    import torch
+
+    with torch.no_grad():
+        parts = [pooled_features(np.asarray(crops[i:i + batch]), np.asarray(boxes[i:i + batch]))
+                 for i in range(0, len(crops), batch)]
+    return [torch.cat([p[0][s] for p in parts]) for s in range(len(CHANNELS))], torch.cat([p[1] for p in parts])
 
 
 def _head_class():
@@ -247,25 +260,39 @@ def train_twin_head(pooled: Sequence, glob, labels: Sequence[int], twins: dict[i
     return head, report
 
 
-def save_head(head, threshold: float, path: str | Path) -> Path:
-    """Write a trained head and its threshold to one torch file."""
+def save_head(head, threshold: float, path: str | Path, sface_floor: float | None = None) -> Path:
+    """Write a trained head, its threshold and its SFace floor (see :func:`twin_aware_same`) to one torch file."""
     import torch
 
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state": head.state_dict(), "dim": head.dim, "threshold": float(threshold)}, p)
+    torch.save({"state": head.state_dict(), "dim": head.dim, "threshold": float(threshold),
+                "sface_floor": None if sface_floor is None else float(sface_floor)}, p)
     return p
 
 
-def default_head_path() -> Path:
-    """``$FACEQA_HOME/twin_head.pt`` (default ~/.faceqa): where ``faceqa verify --twin-aware`` looks."""
+HEAD_FILE = "twin_head.pt"
+
+
+def user_head_path() -> Path:
+    """``$FACEQA_HOME/twin_head.pt`` (default ~/.faceqa): where a trained head goes, overriding the shipped one."""
     from faceqa.gallery.open import faceqa_home
 
-    return faceqa_home() / "twin_head.pt"
+    return faceqa_home() / HEAD_FILE
+
+
+def default_head_path() -> Path:
+    """The head ``faceqa verify --twin-aware`` uses without ``--twin-head``: :func:`user_head_path` when it
+    exists, else the shipped one (``adapters/twin_head/twin_head.pt``, packaged)."""
+    from faceqa.resources import packaged
+
+    user = user_head_path()
+    return user if user.is_file() else packaged("twin_head") / HEAD_FILE
 
 
 def load_head(path: str | Path | None = None):
-    """(head, threshold) from :func:`save_head`'s file; ModelUnavailableError names the path when it is missing."""
+    """(head, threshold, SFace floor or None) from :func:`save_head`'s file (default :func:`default_head_path`);
+    ModelUnavailableError names the path when it is missing or not a head."""
     import torch
 
     p = Path(path) if path is not None else default_head_path()
@@ -278,7 +305,20 @@ def load_head(path: str | Path | None = None):
         head.load_state_dict(saved["state"])
     except (KeyError, RuntimeError, ValueError) as exc:
         raise ModelUnavailableError(f"{p}: not a twin head file ({exc})") from None
-    return head.eval(), float(saved["threshold"])
+    floor = saved.get("sface_floor")
+    return head.eval(), float(saved["threshold"]), None if floor is None else float(floor)
+
+
+def twin_aware_same(sface_distance, twin_ratio, sface_threshold: float, scale: float = 1.0,
+                    sface_floor: float | None = None):
+    """Twin-aware decision: SFace says same, and the head agrees (``twin_ratio``, its distance over its
+    threshold, at most ``scale``) unless SFace is surer than ``sface_floor`` (its distance below it; None:
+    always ask the head). The head can only turn SFace's "same" into "different". Works on arrays."""
+    d = np.asarray(sface_distance)
+    head = np.asarray(twin_ratio) <= scale
+    if sface_floor is not None:
+        head = head | (d < sface_floor)
+    return (d <= sface_threshold) & head
 
 
 def crop_and_boxes(image_rgb: np.ndarray, face) -> tuple[np.ndarray, np.ndarray]:
@@ -301,15 +341,17 @@ def twin_embeddings(crops: np.ndarray, boxes: np.ndarray, head) -> np.ndarray:
 
 
 def verify_twin_aware(image_a, image_b, head_path: str | Path | None = None, threshold: float | None = None) -> dict:
-    """SFace verification, then the twin head: same only when both agree.
+    """SFace verification, then the twin head (:func:`twin_aware_same`): same only when both agree, the
+    head asked only where SFace's distance is at or above the head's SFace floor (when it has one).
 
     Returns :func:`faceqa.perception.identity.verify`'s dict with ``twin_distance``,
-    ``twin_threshold`` and ``same`` (both within their thresholds); ``sface_same`` keeps SFace's own answer.
+    ``twin_threshold``, ``twin_sface_floor`` and ``same`` (the twin-aware answer); ``sface_same`` keeps
+    SFace's own answer.
     """
     from faceqa.perception.detection import largest_face
     from faceqa.perception.identity import check_threshold, distance, get_embedder, load_input
 
-    head, twin_t = load_head(head_path)
+    head, twin_t, floor = load_head(head_path)
     t = check_threshold(threshold, "sface")
     crops, boxes = [], []
     for image, name in ((image_a, "image_a"), (image_b, "image_b")):
@@ -321,5 +363,6 @@ def verify_twin_aware(image_a, image_b, head_path: str | Path | None = None, thr
     e = get_embedder("sface").embed_crops(crops_arr)
     z = twin_embeddings(crops_arr, boxes_arr, head)
     d, dz = distance(e[0], e[1]), distance(z[0], z[1])
-    return {"same": d <= t and dz <= twin_t, "distance": d, "threshold": t, "model": "sface",
-            "sface_same": d <= t, "twin_distance": dz, "twin_threshold": twin_t}
+    return {"same": bool(twin_aware_same(d, dz / twin_t, t, sface_floor=floor)), "distance": d, "threshold": t,
+            "model": "sface", "sface_same": d <= t, "twin_distance": dz, "twin_threshold": twin_t,
+            "twin_sface_floor": floor}

@@ -77,13 +77,9 @@ def sface_on_crops(crops: np.ndarray, net=None) -> np.ndarray:
         return _embed_torch(net, x).numpy()
 
 
-def build_faceset(images: Sequence[np.ndarray], labels: Sequence[str], flips: bool = True, net=None) -> FaceSet:
-    """A :class:`FaceSet` from photos and their identity labels; ``flips`` adds each crop's mirror image."""
-    return faceset_from_crops([crop_rgb(image) for image in images], labels, flips, net)
-
-
 def faceset_from_crops(crops: Sequence[np.ndarray], labels: Sequence[str], flips: bool = True, net=None) -> FaceSet:
-    """A :class:`FaceSet` from aligned RGB crops (:func:`crop_rgb`) and their labels (``flips``: add mirrors)."""
+    """A :class:`FaceSet` from aligned RGB crops (:func:`crop_rgb`) and their identity labels (``flips``: add
+    each crop's mirror image)."""
     out, names = [], []
     for c, label in zip(crops, labels, strict=True):
         out.append(c)
@@ -208,13 +204,29 @@ def split_identities(labels: Sequence[str], held_out: int, seed: int = 0) -> tup
     return ~test, test
 
 
+def attacked_rows(labels: Sequence[str], rows: np.ndarray, per_identity: int | None) -> np.ndarray:
+    """Indices of ``rows`` (a boolean mask) to attack: all, or at most ``per_identity`` evenly spread ones of
+    each identity (a video gives dozens of frames of one person; the reconstruction is what costs)."""
+    picked = np.flatnonzero(rows)
+    if per_identity is None:
+        return picked
+    if per_identity < 1:
+        raise InvalidInputError(f"attack_per_identity: expected a positive number, got {per_identity}")
+    out = []
+    for name in sorted({labels[i] for i in picked}):
+        mine = [i for i in picked if labels[i] == name]
+        out += [mine[int(k)] for k in np.unique(np.linspace(0, len(mine) - 1, min(per_identity, len(mine))).round())]
+    return np.array(sorted(out), int)
+
+
 def audit(faces: FaceSet, held_out: int = 3, steps: int = 60, epochs: int = 300, seed: int = 0,
-          threads: int = 1, net=None) -> dict:
+          threads: int = 1, net=None, attack_per_identity: int | None = None) -> dict:
     """The leakage report of dlib embeddings on ``faces`` (see the module docstring).
 
-    Returns a JSON-ready dict: set sizes, the no-attack baseline (start face accepted by dlib),
-    and per mapper (``kan``, ``mlp``) the held-out cosine fidelity (mean, and its fraction above
-    SFace's match cosine) and the attack success rate by dlib (and by SFace, the white box).
+    Returns a JSON-ready dict: set sizes, the no-attack baseline (start face accepted by dlib), and
+    per mapper (``kan``, ``mlp``) the cosine fidelity on every held-out face (mean, and its fraction
+    above SFace's match cosine) and the attack success rate by dlib (and by SFace, the white box)
+    on the attacked faces: all held-out ones, or ``attack_per_identity`` of each held-out identity.
     """
     import torch
 
@@ -227,19 +239,21 @@ def audit(faces: FaceSet, held_out: int = 3, steps: int = 60, epochs: int = 300,
         start_time = time.perf_counter()
         net = net if net is not None else _net()
         train, test = split_identities(faces.labels, held_out, seed)
+        attacked = attacked_rows(faces.labels, test, attack_per_identity)
         start = faces.crops[train].astype(np.float32).mean(0)
-        leaked, truth_dlib, truth_sface = faces.dlib[test], faces.dlib[test], faces.sface[test]
+        truth_dlib, truth_sface = faces.dlib[attacked], faces.sface[attacked]
         cos_match = 1.0 - SFACE_THRESHOLD ** 2 / 2
         start_crop = np.clip(np.rint(start), 0, 255).astype(np.uint8)[None]
         base_d = np.linalg.norm(dlib_on_crops(start_crop) - truth_dlib, axis=1)
         report: dict = {"leaked": "dlib", "inverted_through": "sface_torch", "train_faces": int(train.sum()),
-                        "test_faces": int(test.sum()), "held_out_identities": held_out,
+                        "test_faces": int(test.sum()), "attacked_faces": len(attacked),
+                        "identities": len(set(faces.labels)), "held_out_identities": held_out,
+                        "held_out": sorted({faces.labels[i] for i in attacked}),
                         "baseline_start_face_dlib_success": round(float((base_d <= DLIB_THRESHOLD).mean()), 4)}
         for kind in ("kan", "mlp"):
             mapping = fit_mapping(kind, faces.dlib[train], faces.sface[train], epochs=epochs, seed=seed)
-            mapped = mapping(leaked)
-            fidelity = (mapped * truth_sface).sum(1)
-            recon = reconstruct(mapped, start=start, steps=steps, net=net)
+            fidelity = (mapping(faces.dlib[test]) * faces.sface[test]).sum(1)
+            recon = reconstruct(mapping(faces.dlib[attacked]), start=start, steps=steps, net=net)
             d_dlib = np.linalg.norm(dlib_on_crops(recon) - truth_dlib, axis=1)
             s_cos = (sface_on_crops(recon, net) * truth_sface).sum(1)
             report[kind] = {"cosine_fidelity": round(float(fidelity.mean()), 4),
@@ -292,9 +306,9 @@ def photos_by_folder(folder: str | os.PathLike[str]) -> tuple[list[Path], list[s
     return paths, labels
 
 
-def audit_photos(paths: Sequence[str | os.PathLike[str]], labels: Sequence[str], held_out: int = 2,
-                 steps: int = 30, epochs: int = 300, flips: bool = True) -> dict:
-    """:func:`audit` on photos and their identity labels (photos without a face are skipped and counted)."""
+def photo_crops(paths: Sequence[str | os.PathLike[str]],
+                labels: Sequence[str]) -> tuple[list[np.ndarray], list[str], int]:
+    """(aligned RGB crops, their labels, how many photos had no face) of photos and their identity labels."""
     from faceqa.errors import NoFaceError
     from faceqa.media import read_image
 
@@ -306,5 +320,37 @@ def audit_photos(paths: Sequence[str | os.PathLike[str]], labels: Sequence[str],
             skipped += 1
             continue
         kept.append(lb)
-    faces = faceset_from_crops(crops, kept, flips=flips)
-    return {**audit(faces, held_out=held_out, steps=steps, epochs=epochs), "photos_without_face": skipped}
+    return crops, kept, skipped
+
+
+VIDEO_FRAMES = 12
+"""Frames sampled per shared clip for the default audit data."""
+
+
+def default_crops(root: str | os.PathLike[str] | None = None, per_clip: int = VIDEO_FRAMES,
+                  cache: str | os.PathLike[str] | None = None) -> tuple[list[np.ndarray], list[str], int]:
+    """The default audit data: the deepface identities' photos (:func:`identity_photos`) and the main
+    person's faces in ``per_clip`` frames of each shared clip
+    (:func:`faceqa.perception.video_faces.shared_video_faces`, one identity per clip, none of them a
+    deepface identity); returns (aligned RGB crops, labels, photos without a face)."""
+    from faceqa.perception.video_faces import shared_video_faces
+
+    crops, labels, skipped = photo_crops(*identity_photos(root))
+    video = shared_video_faces(root, per_clip=per_clip, cache=cache)
+    return crops + list(video.rgb_crops()), labels + video.labels, skipped
+
+
+def audit_crops(crops: Sequence[np.ndarray], labels: Sequence[str], held_out: int = 2, steps: int = 30,
+                epochs: int = 300, flips: bool = True, attack_per_identity: int | None = None,
+                skipped: int = 0) -> dict:
+    """:func:`audit` on aligned RGB crops and their identity labels (``skipped``: photos without a face, reported)."""
+    faces = faceset_from_crops(crops, labels, flips=flips)
+    return {**audit(faces, held_out=held_out, steps=steps, epochs=epochs, attack_per_identity=attack_per_identity),
+            "photos_without_face": skipped}
+
+
+def audit_photos(paths: Sequence[str | os.PathLike[str]], labels: Sequence[str], held_out: int = 2,
+                 steps: int = 30, epochs: int = 300, flips: bool = True) -> dict:
+    """:func:`audit` on photos and their identity labels (photos without a face are skipped and counted)."""
+    crops, kept, skipped = photo_crops(paths, labels)
+    return audit_crops(crops, kept, held_out=held_out, steps=steps, epochs=epochs, flips=flips, skipped=skipped)

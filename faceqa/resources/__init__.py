@@ -1,11 +1,12 @@
-"""The files faceqa reads at run time besides its code: prompt templates and the default adapter bundle.
+"""The files faceqa reads at run time besides its code: prompt templates, the default adapter bundle
+and the trained twin head.
 
-Their one home in the source tree is the top-level ``prompts/`` and ``adapters/default/`` folders,
-where they are edited and trained into. ``faceqa/resources/prompts`` and
-``faceqa/resources/default_bundle`` are symbolic links to them: a checkout reads the files through
-the links, and building the wheel copies them into the package (package data), so an installed
-faceqa carries them. A file added to ``prompts/`` or ``adapters/default/`` is in the next wheel with
-nothing else to change.
+Their one home in the source tree is the top-level ``prompts/``, ``adapters/default/`` and
+``adapters/twin_head/`` folders, where they are edited and trained into. ``faceqa/resources/prompts``,
+``faceqa/resources/default_bundle`` and ``faceqa/resources/twin_head`` are symbolic links to them: a
+checkout reads the files through the links, and building the wheel copies them into the package
+(package data), so an installed faceqa carries them. A file added to ``prompts/`` or
+``adapters/default/`` is in the next wheel with nothing else to change.
 
 Where each file is looked for, first found wins:
 
@@ -25,6 +26,10 @@ Where each file is looked for, first found wins:
   4. the packaged default bundle;
 
   a folder counts when it holds the bundle's ``config.json``.
+
+- the twin head of ``faceqa verify --twin-aware``: ``--twin-head PATH``, then
+  ``$FACEQA_HOME/twin_head.pt`` when it exists, then the packaged head
+  (:func:`faceqa.perception.twin.default_head_path`).
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ BUNDLE_ENV = "FACEQA_BUNDLE"
 
 
 def packaged(name: str) -> Path:
-    """The packaged resource ``name`` (``"prompts"`` or ``"default_bundle"``) as a file-system path."""
+    """The packaged resource ``name`` (``"prompts"``, ``"default_bundle"`` or ``"twin_head"``) as a file-system path."""
     path = files(__name__) / name
     if not isinstance(path, Path):  # a zipped install: nothing here reads from a zip
         raise InvalidInputError(f"faceqa's {name} are not on the file system ({path}); install faceqa unzipped")
