@@ -228,14 +228,11 @@ def audit(faces: FaceSet, held_out: int = 3, steps: int = 60, epochs: int = 300,
     above SFace's match cosine) and the attack success rate by dlib (and by SFace, the white box)
     on the attacked faces: all held-out ones, or ``attack_per_identity`` of each held-out identity.
     """
-    import torch
-
     from faceqa.perception.identity import DLIB_THRESHOLD, SFACE_THRESHOLD
     from faceqa.privacy.protect import _net
+    from faceqa.torch_threads import torch_threads
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, threads))
-    try:
+    with torch_threads(threads):
         start_time = time.perf_counter()
         net = net if net is not None else _net()
         train, test = split_identities(faces.labels, held_out, seed)
@@ -263,8 +260,6 @@ def audit(faces: FaceSet, held_out: int = 3, steps: int = 60, epochs: int = 300,
                             "attack_success_sface": round(float((s_cos >= cos_match).mean()), 4)}
         report["seconds"] = round(time.perf_counter() - start_time, 2)
         return report
-    finally:
-        torch.set_num_threads(before)
 
 
 def identity_photos(root: str | os.PathLike[str] | None = None) -> tuple[list[Path], list[str]]:
