@@ -80,3 +80,22 @@ def test_audit_runs_end_to_end_on_a_tiny_set(astronaut):
     for kind in ("kan", "mlp"):
         assert -1.0 <= r[kind]["cosine_fidelity"] <= 1.0
         assert 0.0 <= r[kind]["attack_success_dlib"] <= 1.0
+
+
+def test_the_audit_tool_reads_a_folder_of_identities(tmp_path, astronaut):
+    from faceqa.tools import FaceTools, ToolPolicy
+
+    people = tmp_path / "people"
+    for person, gains in (("a", (1.0, 0.9)), ("b", (1.1, 0.8))):
+        (people / person).mkdir(parents=True)
+        for i, g in enumerate(gains):
+            face = np.clip(astronaut[:300, 80:380].astype(np.float32) * g, 0, 255).astype(np.uint8)
+            cv2.imwrite(str(people / person / f"{i}.png"), face[..., ::-1])
+        (people / person / "notes.txt").write_text("not a photo")
+    tools = FaceTools(ToolPolicy([tmp_path]))
+    r = tools.audit_embedding_leakage(str(people), held_out=1, steps=1)
+    assert r["identities"] == 2 and r["test_faces"] == 4 and r["folder"] == str(people)  # 2 photos + mirrors
+    (people / "b" / "0.png").rename(people / "a" / "2.png")
+    (people / "b" / "1.png").unlink()
+    with pytest.raises(InvalidInputError, match="at least two identities"):
+        tools.audit_embedding_leakage(str(people), held_out=1, steps=1)

@@ -260,17 +260,13 @@ class FaceTools:
     @_confined
     def audit_embedding_leakage(self, folder: str, held_out: int = 1, steps: int = 20) -> dict:
         """The leakage audit on a folder of identity subfolders (every photo checked by the policy)."""
-        from faceqa.privacy.audit import IMAGE_SUFFIXES, audit_photos
+        from faceqa.privacy.audit import audit_photos, photos_by_folder
 
         root = self.policy.resolve(folder)
         if not root.is_dir():
             raise InvalidInputError(f"{folder}: not a folder")
-        paths, labels = [], []
-        for sub in sorted(p for p in root.iterdir() if p.is_dir()):
-            for p in sorted(sub.iterdir()):
-                if p.suffix.lower() in IMAGE_SUFFIXES:
-                    paths.append(self.policy.check_media(f"{folder.rstrip('/')}/{sub.name}/{p.name}").path)
-                    labels.append(sub.name)
+        photos, labels = photos_by_folder(root)
+        paths = [self.policy.check_media(f"{folder.rstrip('/')}/{p.parent.name}/{p.name}").path for p in photos]
         if len(paths) > MAX_AUDIT_PHOTOS:
             raise LimitExceededError(f"{folder}: {len(paths)} photos, over the {MAX_AUDIT_PHOTOS}-photo limit")
         if len(set(labels)) <= held_out:
