@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -179,3 +180,45 @@ def test_media_mode_trains_from_video_evidence(tiny_llm_dir, tmp_path, astronaut
     assert set(result["scores"]) == {"video"}
     assert result["scores"]["video"]["overall"]["questions"] == 12  # 2 held-out clips x 6 questions
     assert "evidence from video" in (tmp_path / "out" / "bundle" / "README.md").read_text()
+
+
+def test_a_second_stage_starts_from_a_bundle_calibrates_and_rescores(shared_data, tiny_llm_dir, tmp_path):
+    """Stage 2 continues stage 1's weights (balanced sampling), measures class priors, scores in two processes."""
+    import torch
+
+    from faceqa.aullm.bundle import from_pretrained
+    from faceqa.train.loop import evaluate_bundle, start_from, train
+
+    first = train(_tiny_config(tmp_path / "one", shared_data, tiny_llm_dir), progress=False)
+    cfg = _tiny_config(tmp_path / "two", shared_data, tiny_llm_dir, init_bundle=first["bundle"], steps=2,
+                       balance=1.0, calibration_clips=4, eval_workers=2, save_every=0)
+    second = train(cfg, progress=False)
+    stage1, stage2 = _curve(tmp_path / "one" / "out"), _curve(tmp_path / "two" / "out")
+    assert stage2[1] < stage1[1]  # it starts from the trained weights, not from fresh ones
+    trained = dict(from_pretrained(first["bundle"]).named_parameters())
+    start = dict(start_from(cfg).named_parameters())
+    lora = [n for n in trained if "lora_" in n]
+    assert lora and all(torch.equal(trained[n], start[n]) for n in lora)
+    bundle = Path(second["bundle"])
+    calibration = json.loads((bundle / "calibration.json").read_text())
+    assert set(calibration["priors"]) == {"coarse", "fine"}
+    assert sum(calibration["priors"]["coarse"].values()) == pytest.approx(1.0, abs=0.02)
+    card = (bundle / "README.md").read_text()
+    assert "Stage 1" in card and "Stage 2" in card and "calibration.json" in card
+    scores = json.loads((bundle / "scores.json").read_text())
+    assert scores["training"]["init"]["steps"] == 8
+    assert 4 <= scores["split"]["calibration"]["clips"] <= 5  # a sample by dataset share: one per dataset at least
+    rows = (bundle / "heldout.jsonl").read_text()
+    cfg.eval_workers = 1
+    evaluate_bundle(cfg, bundle, progress=False)
+    assert (bundle / "heldout.jsonl").read_text() == rows  # one process answers as the two did
+    other = _tiny_config(tmp_path / "three", shared_data, tiny_llm_dir, init_bundle=first["bundle"])
+    other.model.lora_r = 4
+    with pytest.raises(InvalidInputError, match="lora_r"):
+        train(other, progress=False)
+
+
+def test_config_refuses_bad_stage_two_values():
+    for bad in ({"balance": 1.5}, {"eval_workers": 0}, {"calibration_strength": -1.0}):
+        with pytest.raises(InvalidInputError, match=next(iter(bad))):
+            TrainConfig.from_dict(bad)

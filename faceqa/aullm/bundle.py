@@ -11,6 +11,8 @@ Folder layout (like peft's, plus faceqa's own parts)::
       prompt.txt             the prompt template the bundle was trained with (its version is its name)
       prior.json             sha256 of the AU relation prior whose node order the graph uses
       vocab.json             class vocabularies per dataset seen in training (optional; generic without)
+      calibration.json       the LLM's class priors its class answers divide out (optional; see
+                             faceqa.aullm.calibration)
       scores.json            held-out scores, LLM and composer side by side, and the routing table (optional)
       heldout.jsonl          every held-out answer behind scores.json (optional)
       README.md              the model card (optional)
@@ -32,6 +34,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from faceqa.aullm.calibration import load_calibration
 from faceqa.aullm.config import AULLMConfig
 from faceqa.aullm.features import feature_dims
 from faceqa.aullm.model import AULLM
@@ -152,6 +155,7 @@ def from_pretrained(folder: str | Path, llm=None, tokenizer=None, device: str | 
     if model.vision is not None and config.vision_trainable:
         model.vision.load_state_dict({k[len("vision."):]: v for k, v in state.items() if k.startswith("vision.")})
     model.to(next(llm.parameters()).device)
+    model.decoder().calibration = load_calibration(folder)
     if not trainable:
         model.eval()
     return model

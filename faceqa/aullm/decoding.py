@@ -40,9 +40,13 @@ class Literal:
 
 @dataclass(frozen=True)
 class Choice:
-    """One of ``options`` (each as it appears in the answer, with its leading space if any)."""
+    """One of ``options`` (each as it appears in the answer, with its leading space if any).
+
+    ``role`` names the label set (``"fine"``, ``"coarse"``): a bundle's calibration applies per role.
+    """
 
     options: tuple[str, ...]
+    role: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,9 +110,9 @@ def grammar_for(question, vocab: ClassVocab = GENERIC_VOCAB) -> tuple[Segment, .
     """
     names = vocab.au_names
     if question.kind == "coarse":
-        return (Choice(vocab.coarse),)
+        return (Choice(vocab.coarse, "coarse"),)
     if question.kind == "fine":
-        return (Choice(vocab.fine),)
+        return (Choice(vocab.fine, "fine"),)
     if question.kind == "au_present":
         return (Choice(("yes", "no")),)
     if question.kind == "au_side":
@@ -120,8 +124,8 @@ def grammar_for(question, vocab: ClassVocab = GENERIC_VOCAB) -> tuple[Segment, .
     if question.kind == "compound":
         plural = bool(question.plural)
         return (Literal(COMPOUND[plural]), AUList(names, 2 if plural else 1, MAX_CLIP_AUS if plural else 1, " "),
-                Literal(COMPOUND_FINE), Choice(tuple(" " + c for c in vocab.fine)),
-                Literal(COMPOUND_COARSE), Choice(tuple(" " + c for c in vocab.coarse)), Literal("."))
+                Literal(COMPOUND_FINE), Choice(tuple(" " + c for c in vocab.fine), "fine"),
+                Literal(COMPOUND_COARSE), Choice(tuple(" " + c for c in vocab.coarse), "coarse"), Literal("."))
     if question.kind == "event_type":
         return (Choice(("micro-expression", "macro-expression")),)
     if question.kind == "count":
@@ -145,6 +149,10 @@ class Decoder:
         self.tokenizer = tokenizer
         self.end_id = end_id
         self._ids: dict[str, list[int]] = {}
+        self.calibration: dict[str, dict[str, float]] = {}
+        """Role -> label -> log prior subtracted from that option's score (see :mod:`faceqa.aullm.calibration`)."""
+        self.trace: list[dict] | None = None
+        """When a list, every scored :class:`Choice` with a role appends its role, labels and raw scores."""
 
     def ids(self, text: str) -> list[int]:
         """Token ids of a piece of answer text (cached)."""
@@ -161,11 +169,13 @@ class Decoder:
         return _State(out.cache, out.logits[0, -1].float())
 
     def _choose(self, state: _State, options: Sequence[list[int]], follow: int | None, advance: bool,
-                shortlist: int | None = None) -> tuple[int, _State | None]:
-        """Index of the most probable option (with ``follow`` after it) and, if ``advance``, the state after it.
+                shortlist: int | None = None, offsets: Sequence[float] | None = None,
+                scored: list | None = None) -> tuple[int, _State | None]:
+        """Index of the best option (with ``follow`` after it) and, if ``advance``, the state after it.
 
-        With ``shortlist``, only the options whose first token is among the ``shortlist`` most
-        probable first tokens are scored in full.
+        An option's score is its log-probability minus its ``offsets`` entry (calibration); the raw
+        log-probabilities are appended to ``scored`` when given. With ``shortlist``, only the options
+        whose first token is among the ``shortlist`` most probable first tokens are scored in full.
         """
         import copy
 
@@ -176,10 +186,11 @@ class Decoder:
             if len(keep) < len(options):
                 best, after = self._choose(state, [options[i] for i in keep], follow, advance)
                 return keep[best], after
-        if len(options) == 1 and not advance:
+        if len(options) == 1 and not advance and scored is None:
             return 0, None
         longest = max(len(o) for o in options)
         needs_forward = longest > 1 or follow is not None or advance
+        bias = torch.tensor(list(offsets), dtype=torch.float32) if offsets is not None else torch.zeros(len(options))
         scores = torch.tensor([float(first[o[0]]) for o in options])
         new_state = None
         if needs_forward:
@@ -198,16 +209,17 @@ class Decoder:
                 if follow is not None:
                     s += float(logp[i, len(o) - 1, follow])
                 scores[i] = s
-            best = int(torch.argmax(scores))
-            if advance:
-                cache = out.cache
-                cache.batch_select_indices(torch.tensor([best], device=self._device()))
-                extra = cache.get_seq_length() - (past + len(options[best]))
-                if extra > 0:  # the padding after a shorter option
-                    cache.crop(-extra)
-                new_state = _State(cache, out.logits[best, len(options[best]) - 1].float())
-            return best, new_state
-        return int(torch.argmax(scores)), None
+        if scored is not None:
+            scored.append([round(float(v), 4) for v in scores])
+        best = int(torch.argmax(scores - bias))
+        if needs_forward and advance:
+            cache = out.cache
+            cache.batch_select_indices(torch.tensor([best], device=self._device()))
+            extra = cache.get_seq_length() - (past + len(options[best]))
+            if extra > 0:  # the padding after a shorter option
+                cache.crop(-extra)
+            new_state = _State(cache, out.logits[best, len(options[best]) - 1].float())
+        return best, new_state
 
     def _follow(self, grammar: Sequence[Segment], i: int) -> int:
         """The first token after segment ``i``: the next literal's, or the answer's end."""
@@ -227,7 +239,13 @@ class Decoder:
                     state = self._feed(state, self.ids(seg.text))
             elif isinstance(seg, Choice):
                 options = [self.ids(o) for o in seg.options]
-                best, after = self._choose(state, options, self._follow(grammar, i), advance=not last)
+                labels = [o.strip() for o in seg.options]
+                prior = self.calibration.get(seg.role, {})
+                scored: list | None = [] if self.trace is not None and seg.role else None
+                best, after = self._choose(state, options, self._follow(grammar, i), advance=not last,
+                                           offsets=[prior.get(label, 0.0) for label in labels], scored=scored)
+                if scored:
+                    self.trace.append({"role": seg.role, "labels": labels, "scores": scored[0]})
                 text.append(seg.options[best])
                 state = after if after is not None else state
             else:

@@ -15,6 +15,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", required=True, help="training config (.toml or .json)")
     p.add_argument("--steps", type=int, help="override the number of steps")
     p.add_argument("--output-dir", help="override output_dir")
+    p.add_argument("--evaluate", metavar="BUNDLE",
+                   help="do not train: re-measure the class calibration of this bundle (trained with this config) "
+                        "and re-score it on the held-out clips, rewriting its scores, held-out answers and card")
+    p.add_argument("--eval-workers", type=int, help="override eval_workers (processes for the held-out scoring)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
@@ -24,17 +28,26 @@ def run(args: argparse.Namespace) -> int:
     from faceqa.train.config import TrainConfig
 
     cfg = TrainConfig.load(args.config)  # a bad config is refused before the heavy imports below
-    from faceqa.train.loop import train
-
     if args.steps is not None:
         cfg.steps = args.steps
     if args.output_dir:
         cfg.output_dir = args.output_dir
-    result = train(cfg)
+    if args.eval_workers is not None:
+        cfg.eval_workers = max(1, args.eval_workers)
+    if args.evaluate:
+        from faceqa.safeio import check_path
+        from faceqa.train.loop import evaluate_bundle
+
+        result = evaluate_bundle(cfg, check_path(args.evaluate, "--evaluate"))
+    else:
+        from faceqa.train.loop import train
+
+        result = train(cfg)
     if args.json:
         print_json(result)
     else:
-        print(f"bundle written to {result['bundle']} after {result['steps']} steps")
+        done = "re-scored" if args.evaluate else f"written after {result['steps']} steps"
+        print(f"bundle {result['bundle']} {done}")
         for mode, per in result["scores"].items():
             overall = per["overall"]
             parts = []

@@ -86,7 +86,9 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
            if m.prompt != "aullm_v1" else "")
         + f"; LoRA r={m.lora_r}, alpha={m.lora_alpha} on {', '.join(m.lora_targets)}; losses: LM + {m.au_weight} x "
         f"asymmetric AU loss + {m.ccr_weight} x CCR (every {cfg.ccr_every} steps). Closed-set answers are decoded "
-        "under constraints (class list, FACS names, no repeated AU).",
+        "under constraints (class list, FACS names, no repeated AU)"
+        + (f"; class answers divide out {cal['strength']:g} x the LLM's class priors measured on {cal['clips']} "
+           "training clips (`calibration.json`)" if (cal := info.get("calibration")) else "") + ".",
         "",
         "## Training",
         "",
@@ -99,21 +101,34 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
         + (f", and {_scored(info.get('scored_videos', info['held_out_videos']), info['held_out_videos'])} held-out "
            "long videos for ME-LVQA" if info.get("held_out_videos") else "")
         + ".",
-        f"- {cfg.head_steps} AU-head steps (batch {cfg.head_batch_size}), then {cfg.steps} AULLM++ steps of "
-        f"{cfg.batch_size} clips with all their questions packed, lr {cfg.lr}, trained "
-        f"{datetime.date.today().isoformat()}.",
     ]
+    first = training.get("init")
+    how = (f"{cfg.batch_size} clips a step with all their questions packed"
+           + (f", clips drawn with weight 1/n^{cfg.balance:g} (n: training clips of their dataset and class)"
+              if cfg.balance else "") + f", lr {cfg.lr}, trained {datetime.date.today().isoformat()}.")
+    if first:
+        lines.append(f"- Stage 1 (`{os.path.relpath(cfg.init_bundle)}`): {first.get('head_steps', 0)} AU-head steps, "
+                     f"then {first.get('steps', 0)} AULLM++ steps of {first.get('batch_size', 0)} clips; AU head "
+                     f"{first.get('head_seconds', 0) / 60:.1f} min, LLM stage {first.get('seconds', 0) / 60:.1f} min "
+                     f"wall, {first.get('cpu_seconds', 0) / 60:.1f} min CPU.")
+        lines.append(f"- Stage 2 (this config): {cfg.steps} more AULLM++ steps from the stage-1 weights, {how}")
+    else:
+        lines.append(f"- {cfg.head_steps} AU-head steps (batch {cfg.head_batch_size}), then {cfg.steps} AULLM++ "
+                     f"steps, {how}")
     if training.get("seconds"):
         steps = max(1, cfg.steps)
-        lines.append(f"- Time: AU head {training.get('head_seconds', 0) / 60:.1f} min; LLM stage "
+        lines.append(f"- Time{' (stage 2)' if first else ''}: AU head {training.get('head_seconds', 0) / 60:.1f} min; "
+                     "LLM stage "
                      f"{training['seconds'] / 60:.1f} min wall ({training['seconds'] / steps:.2f} s/step), "
                      f"{training['cpu_seconds'] / 60:.1f} min CPU ({training['cpu_seconds'] / steps:.2f} CPU s/step), "
                      f"threads {cfg.threads or 'default'}.")
-    lines.append("- Reproduce: `faceqa train --config configs/default_bundle.toml` (this config is below).")
-    curve = loss_curve(log_path)
-    if curve:
-        lines += ["", "Loss curve (LLM stage; mean per window of steps):", "", "| steps | LM loss | AU loss |",
-                  "|---|---|---|"] + [f"| {c['steps']} | {c['lm']:.4f} | {c['au']:.4f} |" for c in curve]
+    lines.append("- Reproduce: " + ("train the stage-1 bundle with its own config, then " if first else "")
+                 + "`faceqa train --config configs/default_bundle.toml` (this config is below).")
+    for name, curve in (("stage 1", (first or {}).get("loss_curve")),
+                        ("stage 2" if first else "LLM stage", training.get("loss_curve") or loss_curve(log_path))):
+        if curve:
+            lines += ["", f"Loss curve ({name}; mean per window of steps):", "", "| steps | LM loss | AU loss |",
+                      "|---|---|---|"] + [f"| {c['steps']} | {c['lm']:.4f} | {c['au']:.4f} |" for c in curve]
     lines += [
         "",
         "## Held-out-subject scores: LLM and composer on the same clips",
@@ -142,7 +157,7 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
         lines += ["Where the LLM did not reach the composer (some dataset or evidence mode above), the composer "
                   f"answers: {', '.join(KINDS[k].title for k in composer_kinds)}.", ""]
     config = cfg.to_dict()
-    for key in ("output_dir", "data_root", "media_root"):  # as seen from where training ran, not machine paths
+    for key in ("output_dir", "data_root", "media_root", "init_bundle"):  # as seen from where training ran
         if config.get(key) and Path(config[key]).is_absolute():
             config[key] = os.path.relpath(config[key])
     config["qa_files"] = [os.path.relpath(f) if Path(f).is_absolute() else f for f in config["qa_files"]]

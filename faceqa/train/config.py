@@ -68,6 +68,14 @@ class TrainConfig:
             with the seed in proportion to each dataset's share.
         lvqa: also score the ME-LVQA question types on the held-out subjects' CAS(ME)^3 long videos.
         eval_videos: held-out long videos scored (0: all): otherwise a seeded sample of that many.
+        init_bundle: start from this trained bundle's weights (LoRA, projector, graph) instead of new
+            ones, and skip the AU-head stage: a second stage of training (e.g. class-balanced).
+        balance: clips are drawn with weight ``1 / n ** balance``, n the training clips of their
+            (dataset, class): 0 uniform over clips, 1 uniform over classes.
+        eval_workers: processes the held-out evaluation runs in (each loads the bundle; 1: in this one).
+        calibration_clips: training clips (a seeded sample by dataset share) on which the LLM's class
+            priors are measured after training (:mod:`faceqa.aullm.calibration`; 0: no calibration).
+        calibration_strength: how much of those priors the class answers divide out (1: all, 0: none).
         model: the AULLM++ configuration.
     """
 
@@ -104,6 +112,11 @@ class TrainConfig:
     eval_clips: int = 0
     lvqa: bool = True
     eval_videos: int = 0
+    eval_workers: int = 1
+    init_bundle: str | None = None
+    balance: float = 0.0
+    calibration_clips: int = 0
+    calibration_strength: float = 1.0
     model: AULLMConfig = field(default_factory=AULLMConfig)
 
     def to_dict(self) -> dict:
@@ -127,6 +140,12 @@ class TrainConfig:
             raise InvalidInputError(f"{source}: mode must be 'annotations' or 'media', got {cfg.mode!r}")
         if cfg.mode == "media" and not cfg.media_root:
             raise InvalidInputError(f"{source}: mode 'media' needs media_root")
+        if not 0 <= cfg.balance <= 1:
+            raise InvalidInputError(f"{source}: balance must be in [0, 1], got {cfg.balance}")
+        if cfg.eval_workers < 1:
+            raise InvalidInputError(f"{source}: eval_workers must be >= 1, got {cfg.eval_workers}")
+        if cfg.calibration_clips < 0 or cfg.calibration_strength < 0:
+            raise InvalidInputError(f"{source}: calibration_clips and calibration_strength must be >= 0")
         if cfg.mixed_precision not in ("no", "bf16", "fp16"):
             raise InvalidInputError(f"{source}: mixed_precision must be no, bf16 or fp16")
         return cfg
@@ -144,7 +163,7 @@ class TrainConfig:
             raise InvalidInputError(f"{display(path)}: nested too deeply") from None
         if not isinstance(data, dict):
             raise InvalidInputError(f"{display(path)}: expected a table of settings, got {type(data).__name__}")
-        for key in ("output_dir", "data_root", "media_root"):
+        for key in ("output_dir", "data_root", "media_root", "init_bundle"):
             if data.get(key) and not Path(data[key]).is_absolute():
                 data[key] = str((path.parent / data[key]).resolve())
         data["qa_files"] = [f if Path(f).is_absolute() else str((path.parent / f).resolve())

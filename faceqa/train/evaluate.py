@@ -249,23 +249,63 @@ def answer_video(answerer, video: str, events: list[LabelledExpression], deducti
 
 def evaluate_answerers(answerer, clips: list[LabelledExpression], deduction_model=None, seed: int = 0,
                        modes: tuple[str, ...] = ("labels", "video"), videos: dict | None = None,
-                       progress: bool = True) -> tuple[dict, list[dict]]:
-    """(scores, rows): every clip (and long video) answered by both answerers, compared per mode."""
+                       progress: bool = True, workers: int = 1, bundle=None) -> tuple[dict, list[dict]]:
+    """(scores, rows): every clip (and long video) answered by both answerers, compared per mode.
+
+    With ``workers`` > 1 the clips are answered in that many processes, each loading ``bundle``
+    (the saved form of ``answerer``) on one thread; the rows come back in the same order.
+    """
     from faceqa.qa.composer import Composer
 
-    composer = Composer()
+    tasks = [("clip", clip, mode) for mode in modes for clip in clips]
+    tasks += [("video", video, events) for video, events in (videos or {}).items()]
+    bar = tqdm(total=len(tasks), desc="held-out", unit="clip", disable=not progress, leave=False)
     rows: list[dict] = []
-    total = len(clips) * len(modes) + len(videos or {})
-    bar = tqdm(total=total, desc="held-out", unit="clip", disable=not progress, leave=False)
-    for mode in modes:
-        for clip in clips:
-            rows += answer_clip(answerer, clip, mode, deduction_model, seed, composer)
-            bar.update(1)
-    for video, events in (videos or {}).items():
-        rows += answer_video(answerer, video, events, deduction_model, seed, composer)
-        bar.update(1)
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        if bundle is None:
+            raise InvalidInputError("evaluating in several processes needs the bundle's folder")
+        init = (str(bundle), deduction_model.to_json() if deduction_model is not None else None, seed)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_init_worker, initargs=init) as pool:
+            for part in pool.map(_answer_task, tasks):
+                rows += part
+                bar.update(1)
+    else:
+        _WORKER.update(answerer=answerer, deduction=deduction_model, seed=seed, composer=Composer())
+        try:
+            for task in tasks:
+                rows += _answer_task(task)
+                bar.update(1)
+        finally:
+            _WORKER.clear()
     bar.close()
     if not rows:
         raise InvalidInputError("no held-out question to score")
     scores = {mode: compare([r for r in rows if r["mode"] == mode]) for mode in modes}
     return scores, rows
+
+
+_WORKER: dict = {}
+"""What :func:`_answer_task` answers with, in this process."""
+
+
+def _init_worker(bundle: str, deduction: dict | None, seed: int) -> None:
+    import torch
+
+    from faceqa.aullm.answerer import load_answerer
+    from faceqa.facs.deduction import DeductionModel
+    from faceqa.qa.composer import Composer
+
+    torch.set_num_threads(1)
+    _WORKER.update(answerer=load_answerer(bundle), seed=seed, composer=Composer(),
+                   deduction=DeductionModel.from_json(deduction) if deduction is not None else None)
+
+
+def _answer_task(task: tuple) -> list[dict]:
+    w = _WORKER
+    if task[0] == "clip":
+        return answer_clip(w["answerer"], task[1], task[2], w["deduction"], w["seed"], w["composer"])
+    return answer_video(w["answerer"], task[1], task[2], w["deduction"], w["seed"], w["composer"])

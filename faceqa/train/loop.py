@@ -40,7 +40,7 @@ from faceqa.aullm.features import collate, features_from_labels
 from faceqa.aullm.losses import asymmetric_loss
 from faceqa.megc.splits import subject_folds
 from faceqa.train.batches import Deductions, annotation_features, au_targets, make_batch, media_features
-from faceqa.train.card import model_card
+from faceqa.train.card import loss_curve, model_card
 from faceqa.train.config import TrainConfig
 from faceqa.train.evaluate import evaluate_answerers, lvqa_videos, routing_table
 from faceqa.train.examples import load_clips, qa_examples, split_by_subject, subject_key
@@ -96,6 +96,38 @@ def class_vocab(clips) -> dict[str, dict]:
     for v in out.values():
         v["aus"] = aus
     return out
+
+
+def class_balance(clips, power: float) -> np.ndarray:
+    """Sampling probabilities that weight each clip by ``1 / n ** power``, n the clips of its (dataset, class).
+
+    The class is the fine class (the coarse one where a dataset has no fine labels); ``power`` 0 is
+    uniform over clips, 1 uniform over (dataset, class) cells.
+    """
+    from collections import Counter
+
+    cells = [(dataset_key(c.dataset), c.fine or c.coarse) for c in clips]
+    count = Counter(cells)
+    w = np.array([count[cell] ** -float(power) for cell in cells])
+    return w / w.sum()
+
+
+def start_from(cfg: TrainConfig):
+    """The model of the bundle ``cfg.init_bundle``, trainable, to train further (its [model] must match cfg's)."""
+    from faceqa.aullm.bundle import from_pretrained
+    from faceqa.aullm.config import AULLMConfig
+    from faceqa.errors import InvalidInputError
+
+    folder = Path(cfg.init_bundle)
+    if (folder / "config.json").is_file():
+        saved = AULLMConfig.load(folder / "config.json")
+        differ = [k for k in ("base_model", "prompt", "n_content_tokens", "n_instruction_tokens", "lora_r",
+                              "lora_targets", "dtype") if getattr(saved, k) != getattr(cfg.model, k)]
+        if differ:
+            raise InvalidInputError(f"init_bundle {folder}: its [model] differs from this config's in {differ}")
+    model = from_pretrained(folder, trainable=True)
+    model.decoder().calibration = {}
+    return model
 
 
 def mirrored(clip):
@@ -156,7 +188,7 @@ def train(cfg: TrainConfig, progress: bool = True, model=None, on_step: Callable
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=cfg.grad_accum)
     train_clips, test_clips = split(cfg)
     deductions = Deductions(cfg.data_root, train_clips, cfg.deduction_folds, cfg.seed)
-    model = model or create_model(cfg.model)
+    model = model or (start_from(cfg) if cfg.init_bundle else create_model(cfg.model))
     if cfg.gradient_checkpointing:
         model.llm.gradient_checkpointing_enable()
         model.llm.enable_input_require_grads()
@@ -190,7 +222,7 @@ def train(cfg: TrainConfig, progress: bool = True, model=None, on_step: Callable
         if "rng" in state:
             rng.bit_generator.state = state["rng"]
     start = int(state["step"])
-    if not state.get("head_done") and cfg.head_steps and start == 0:
+    if not state.get("head_done") and cfg.head_steps and start == 0 and not cfg.init_bundle:
         t = time.perf_counter()
         pretrain_head(core, train_clips, cfg, rng, log, progress)
         timing["head_seconds"] = round(time.perf_counter() - t, 1)
@@ -201,8 +233,12 @@ def train(cfg: TrainConfig, progress: bool = True, model=None, on_step: Callable
                total=cfg.steps)
     t_window, c_window, n_window = time.perf_counter(), time.process_time(), 0
     step = start
+    weights = class_balance(train_clips, cfg.balance) if cfg.balance else None
     for step in bar:
-        picks = [train_clips[i] for i in rng.integers(len(train_clips), size=cfg.batch_size)]
+        if weights is None:
+            picks = [train_clips[i] for i in rng.integers(len(train_clips), size=cfg.batch_size)]
+        else:
+            picks = [train_clips[i] for i in rng.choice(len(train_clips), size=cfg.batch_size, p=weights)]
         if cfg.mirror and not media:
             picks = [mirrored(c) if rng.random() < cfg.mirror else c for c in picks]
         clip_examples = [ex for ex in (_examples(c, rng, cfg.questions_per_clip) for c in picks) if ex]
@@ -237,27 +273,76 @@ def train(cfg: TrainConfig, progress: bool = True, model=None, on_step: Callable
     log.close()
     if cfg.save_every or start < cfg.steps:
         save(cfg.steps)
-    answerer = LLMAnswerer(core, {k: ClassVocab.from_dict(v) for k, v in class_vocab(train_clips).items()})
+    training = {"steps": cfg.steps, "head_steps": cfg.head_steps, "batch_size": cfg.batch_size} | timing
+    training["loss_curve"] = loss_curve(out_dir / "log.jsonl")
+    if cfg.init_bundle and (Path(cfg.init_bundle) / "scores.json").is_file():
+        training["init"] = json.loads((Path(cfg.init_bundle) / "scores.json").read_text()).get("training", {})
+    bundle = finish(cfg, core, train_clips, test_clips, deductions, training, out_dir / "bundle", progress)
+    return bundle | {"steps": cfg.steps, "training": training}
+
+
+def finish(cfg: TrainConfig, core, train_clips: list, test_clips: list, deductions: Deductions, training: dict,
+           bundle: Path, progress: bool = True) -> dict:
+    """After training: measure the class priors (calibration), score the held-out clips, write the bundle.
+
+    Returns ``{"bundle": folder, "scores": held-out scores}``. The weights are written first, so
+    that ``eval_workers`` processes can load them.
+    """
+    from faceqa.aullm.calibration import measure_priors, offsets, save_calibration
+    from faceqa.facs.deduction import DeductionModel
+
+    core.eval()
+    vocab = class_vocab(train_clips)
+    answerer = LLMAnswerer(core, {k: ClassVocab.from_dict(v) for k, v in vocab.items()})
+    heldout_model = (DeductionModel.from_json(deductions.heldout.to_json()) if deductions.heldout is not None
+                     else None)
+    save_pretrained(core, bundle, vocab=vocab)
+    if heldout_model is not None:
+        (bundle / "deduction_heldout.json").write_text(json.dumps(heldout_model.to_json()) + "\n")
+    calibration = None
+    if cfg.calibration_clips:
+        sample = held_out_sample(train_clips, cfg.calibration_clips, cfg.seed)
+        priors = measure_priors(answerer, sample, deductions, progress)
+        core.decoder().calibration = offsets(priors, cfg.calibration_strength)
+        calibration = {"clips": len(sample), "strength": cfg.calibration_strength}
+        save_calibration(bundle, priors, cfg.calibration_strength,
+                         f"{len(sample)} training clips (seeded sample by dataset share), AU-label evidence")
     test = held_out_sample(test_clips, cfg.eval_clips, cfg.seed)
     held_keys = sorted({subject_key(c) for c in test_clips})
+    media = cfg.mode == "media"
     videos = lvqa_videos(cfg.data_root, held_keys) if cfg.lvqa and not media else {}
     all_videos = len(videos)
     if cfg.eval_videos and cfg.eval_videos < len(videos):
         keep = np.random.default_rng(cfg.seed).choice(sorted(videos), cfg.eval_videos, replace=False)
         videos = {k: videos[k] for k in sorted(keep)}
-    core.eval()
-    scores, rows = evaluate_answerers(answerer, test, deductions.heldout, cfg.seed,
-                                      ("video",) if media else ("labels", "video"), videos, progress)
+    modes = ("video",) if media else ("labels", "video")
+    scores, rows = evaluate_answerers(answerer, test, heldout_model, cfg.seed, modes, videos, progress,
+                                      cfg.eval_workers, bundle)
     info = {"train_clips": len(train_clips), "held_out_clips": len(test_clips), "scored_clips": len(test),
             "held_out_videos": all_videos, "scored_videos": len(videos),
             "held_out_subjects": held_keys, "steps": cfg.steps,
-            "head_steps": cfg.head_steps, "seed": cfg.seed}
-    training = {"steps": cfg.steps, "head_steps": cfg.head_steps, "batch_size": cfg.batch_size} | timing
-    bundle = out_dir / "bundle"
+            "head_steps": cfg.head_steps, "seed": cfg.seed, "calibration": calibration}
     save_pretrained(core, bundle, scores=scores | {"routing": routing_table(scores), "split": info,
                                                    "training": training},
-                    card=model_card(cfg, scores, info, training, out_dir / "log.jsonl"),
-                    vocab=class_vocab(train_clips), heldout=rows)
-    if deductions.heldout is not None:
-        (bundle / "deduction_heldout.json").write_text(json.dumps(deductions.heldout.to_json()) + "\n")
-    return {"bundle": str(bundle), "scores": scores, "steps": cfg.steps, "training": training}
+                    card=model_card(cfg, scores, info, training), heldout=rows)
+    return {"bundle": str(bundle), "scores": scores}
+
+
+def evaluate_bundle(cfg: TrainConfig, bundle: str | Path, progress: bool = True) -> dict:
+    """Re-run :func:`finish` on a trained bundle (calibration, every held-out score, card) without training.
+
+    The bundle must have been trained with ``cfg`` (same data, split and seed); its recorded training
+    figures (``scores.json`` -> ``training``) are kept.
+    """
+    from faceqa.aullm.bundle import from_pretrained
+
+    bundle = Path(bundle)
+    scores_file = bundle / "scores.json"
+    training = json.loads(scores_file.read_text()).get("training", {}) if scores_file.is_file() else {}
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    core = from_pretrained(bundle)
+    core.decoder().calibration = {}
+    train_clips, test_clips = split(cfg)
+    deductions = Deductions(cfg.data_root, train_clips, cfg.deduction_folds, cfg.seed)
+    return finish(cfg, core, train_clips, test_clips, deductions, training, bundle, progress) | {"training": training}
