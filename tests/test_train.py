@@ -189,10 +189,12 @@ def test_a_second_stage_starts_from_a_bundle_calibrates_and_rescores(shared_data
     from faceqa.aullm.bundle import from_pretrained
     from faceqa.train.loop import evaluate_bundle, start_from, train
 
-    first = train(_tiny_config(tmp_path / "one", shared_data, tiny_llm_dir), progress=False)
+    (tmp_path / "one.json").write_text(json.dumps(_tiny_config(tmp_path / "one", shared_data, tiny_llm_dir).to_dict()))
+    first = {"bundle": str(tmp_path / "one" / "out" / "bundle")}
     cfg = _tiny_config(tmp_path / "two", shared_data, tiny_llm_dir, init_bundle=first["bundle"], steps=2,
-                       balance=1.0, calibration_clips=4, eval_workers=2, save_every=0)
-    second = train(cfg, progress=False)
+                       init_config=str(tmp_path / "one.json"), balance=1.0, calibration_clips=4, eval_workers=2,
+                       save_every=0)
+    second = train(cfg, progress=False)  # stage 1 is not there yet: init_config trains it first
     stage1, stage2 = _curve(tmp_path / "one" / "out"), _curve(tmp_path / "two" / "out")
     assert stage2[1] < stage1[1]  # it starts from the trained weights, not from fresh ones
     trained = dict(from_pretrained(first["bundle"]).named_parameters())

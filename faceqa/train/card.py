@@ -122,8 +122,9 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
                      f"{training['seconds'] / 60:.1f} min wall ({training['seconds'] / steps:.2f} s/step), "
                      f"{training['cpu_seconds'] / 60:.1f} min CPU ({training['cpu_seconds'] / steps:.2f} CPU s/step), "
                      f"threads {cfg.threads or 'default'}.")
-    lines.append("- Reproduce: " + ("train the stage-1 bundle with its own config, then " if first else "")
-                 + "`faceqa train --config configs/default_bundle.toml` (this config is below).")
+    lines.append("- Reproduce: `faceqa train --config configs/default_bundle.toml` (this config is below"
+                 + ("; it trains stage 1 first with `init_config` when `init_bundle` is not there" if first else "")
+                 + ").")
     for name, curve in (("stage 1", (first or {}).get("loss_curve")),
                         ("stage 2" if first else "LLM stage", training.get("loss_curve") or loss_curve(log_path))):
         if curve:
@@ -157,7 +158,7 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
         lines += ["Where the LLM did not reach the composer (some dataset or evidence mode above), the composer "
                   f"answers: {', '.join(KINDS[k].title for k in composer_kinds)}.", ""]
     config = cfg.to_dict()
-    for key in ("output_dir", "data_root", "media_root", "init_bundle"):  # as seen from where training ran
+    for key in ("output_dir", "data_root", "media_root", "init_bundle", "init_config"):  # from where it ran
         if config.get(key) and Path(config[key]).is_absolute():
             config[key] = os.path.relpath(config[key])
     config["qa_files"] = [os.path.relpath(f) if Path(f).is_absolute() else f for f in config["qa_files"]]

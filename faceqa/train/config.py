@@ -70,6 +70,8 @@ class TrainConfig:
         eval_videos: held-out long videos scored (0: all): otherwise a seeded sample of that many.
         init_bundle: start from this trained bundle's weights (LoRA, projector, graph) instead of new
             ones, and skip the AU-head stage: a second stage of training (e.g. class-balanced).
+        init_config: the config that trains ``init_bundle`` first when that folder does not exist yet
+            (its ``output_dir``/bundle must be ``init_bundle``), so one command reproduces both stages.
         balance: clips are drawn with weight ``1 / n ** balance``, n the training clips of their
             (dataset, class): 0 uniform over clips, 1 uniform over classes.
         eval_workers: processes the held-out evaluation runs in (each loads the bundle; 1: in this one).
@@ -114,6 +116,7 @@ class TrainConfig:
     eval_videos: int = 0
     eval_workers: int = 1
     init_bundle: str | None = None
+    init_config: str | None = None
     balance: float = 0.0
     calibration_clips: int = 0
     calibration_strength: float = 1.0
@@ -163,7 +166,7 @@ class TrainConfig:
             raise InvalidInputError(f"{display(path)}: nested too deeply") from None
         if not isinstance(data, dict):
             raise InvalidInputError(f"{display(path)}: expected a table of settings, got {type(data).__name__}")
-        for key in ("output_dir", "data_root", "media_root", "init_bundle"):
+        for key in ("output_dir", "data_root", "media_root", "init_bundle", "init_config"):
             if data.get(key) and not Path(data[key]).is_absolute():
                 data[key] = str((path.parent / data[key]).resolve())
         data["qa_files"] = [f if Path(f).is_absolute() else str((path.parent / f).resolve())

@@ -10,6 +10,12 @@ Two stages:
    the language-model loss, the AU loss and, every ``ccr_every``-th step, counterfactual
    consistency.
 
+A second stage starts from a trained bundle (``init_bundle``; no AU-head stage), typically with
+class-balanced clip sampling (``balance``). After training, :func:`finish` measures the LLM's class
+priors on training clips (``calibration_clips``; :mod:`faceqa.aullm.calibration`), scores the
+held-out clips (in ``eval_workers`` processes) and writes the bundle; :func:`evaluate_bundle` (``faceqa
+train --evaluate BUNDLE``) runs that end again on a trained bundle.
+
 HF Accelerate runs the same code on the CPU, one GPU, or many (``accelerate launch -m faceqa.cli.main
 train --config FILE``), with mixed precision on GPU. Checkpoints (``output_dir/checkpoint``: model,
 optimiser, scheduler and torch/NumPy RNG state, plus ``progress.json`` with the step and the state
@@ -38,6 +44,7 @@ from faceqa.aullm.bundle import create_model, save_pretrained
 from faceqa.aullm.decoding import ClassVocab
 from faceqa.aullm.features import collate, features_from_labels
 from faceqa.aullm.losses import asymmetric_loss
+from faceqa.errors import InvalidInputError
 from faceqa.megc.splits import subject_folds
 from faceqa.train.batches import Deductions, annotation_features, au_targets, make_batch, media_features
 from faceqa.train.card import loss_curve, model_card
@@ -116,7 +123,6 @@ def start_from(cfg: TrainConfig):
     """The model of the bundle ``cfg.init_bundle``, trainable, to train further (its [model] must match cfg's)."""
     from faceqa.aullm.bundle import from_pretrained
     from faceqa.aullm.config import AULLMConfig
-    from faceqa.errors import InvalidInputError
 
     folder = Path(cfg.init_bundle)
     if (folder / "config.json").is_file():
@@ -180,6 +186,12 @@ def train(cfg: TrainConfig, progress: bool = True, model=None, on_step: Callable
     """
     from accelerate import Accelerator
 
+    if cfg.init_bundle and cfg.init_config and not Path(cfg.init_bundle).exists():
+        first = TrainConfig.load(cfg.init_config)
+        if Path(first.output_dir) / "bundle" != Path(cfg.init_bundle):
+            raise InvalidInputError(f"init_config {cfg.init_config} writes {Path(first.output_dir) / 'bundle'}, "
+                                    f"not init_bundle {cfg.init_bundle}")
+        train(first, progress, on_step=on_step)
     out_dir = Path(cfg.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if cfg.threads:
