@@ -117,8 +117,8 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
                      f"steps, {how}")
     if training.get("seconds"):
         steps = max(1, cfg.steps)
-        lines.append(f"- Time{' (stage 2)' if first else ''}: AU head {training.get('head_seconds', 0) / 60:.1f} min; "
-                     "LLM stage "
+        head = f"AU head {training['head_seconds'] / 60:.1f} min; " if training.get("head_seconds") else ""
+        lines.append(f"- Time{' (stage 2)' if first else ''}: {head}LLM stage "
                      f"{training['seconds'] / 60:.1f} min wall ({training['seconds'] / steps:.2f} s/step), "
                      f"{training['cpu_seconds'] / 60:.1f} min CPU ({training['cpu_seconds'] / steps:.2f} CPU s/step), "
                      f"threads {cfg.threads or 'default'}.")
