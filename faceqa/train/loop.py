@@ -312,6 +312,7 @@ def finish(cfg: TrainConfig, core, train_clips: list, test_clips: list, deductio
     if heldout_model is not None:
         (bundle / "deduction_heldout.json").write_text(json.dumps(heldout_model.to_json()) + "\n")
     calibration = None
+    (bundle / "calibration.json").unlink(missing_ok=True)  # a re-scored bundle keeps no stale priors
     if cfg.calibration_clips:
         sample = held_out_sample(train_clips, cfg.calibration_clips, cfg.seed)
         priors = measure_priors(answerer, sample, deductions, progress)
