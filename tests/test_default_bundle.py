@@ -188,3 +188,22 @@ def test_answer_pieces_tokenize_as_whole_answers(answerer):
                               + ids(COMPOUND_COARSE) + ids(" negative") + ids("."))
     firsts = {n: ids(n) for n in names}
     assert not any(firsts[b][:len(firsts[a])] == firsts[a] for a in names for b in names if a != b)
+
+
+def test_au_lists_name_only_the_aus_the_premises_list(answerer):
+    """AU answers are grounded: the names come from the premises (the AUs the evidence found), never elsewhere."""
+    from faceqa.aullm.decoding import AUList, grammar_for, grounded
+    from faceqa.qa.facts import facts_from_labels
+    from faceqa.qa.questions import parse_question
+
+    facts = facts_from_labels(parse_aus("1+2+R14"), convention="casme3")
+    listed = {a.name for a in answerer.premises(facts, answerer.features(facts, None)).aus}
+    questions = ["What are the action units?", "What is the action unit?", VQA[-1]]
+    for q, a in zip(questions, answerer.answer(facts, None, questions, dataset="casme3"), strict=True):
+        check_label(q, a)
+        said = COMPOUND.match(a).group(1) if q == VQA[-1] else a
+        assert set(_names(said)) <= listed, (q, a, listed)
+    plural, single = (grammar_for(parse_question(q)) for q in questions[:2])
+    assert grounded(single, ["dimpler"])[0].names == ("dimpler",)
+    assert grounded(plural, ["dimpler"]) == plural  # too few names for a plural answer: the FACS names stay
+    assert isinstance(grounded(plural, ["dimpler", "lip pressor"])[0], AUList)

@@ -224,3 +224,23 @@ def test_config_refuses_bad_stage_two_values():
     for bad in ({"balance": 1.5}, {"eval_workers": 0}, {"calibration_strength": -1.0}):
         with pytest.raises(InvalidInputError, match=next(iter(bad))):
             TrainConfig.from_dict(bad)
+
+
+def test_the_card_lists_every_stage_of_a_chain(tmp_path):
+    """A bundle trained in three stages: the card names each stage's steps and time, first stage first."""
+    from faceqa.train.card import earlier_stages, model_card
+
+    curve = [{"steps": "1-4", "lm": 1.0, "au": 0.1}]
+    one = {"steps": 160, "head_steps": 1000, "batch_size": 4, "seconds": 3000, "cpu_seconds": 5000,
+           "head_seconds": 400, "loss_curve": curve}
+    two = {"steps": 60, "batch_size": 4, "seconds": 1300, "cpu_seconds": 1700, "loss_curve": curve, "init": one}
+    three = {"steps": 120, "batch_size": 4, "seconds": 1200, "cpu_seconds": 2000, "loss_curve": curve, "init": two}
+    assert earlier_stages(three) == [one, two] and earlier_stages(one) == []
+    cfg = TrainConfig.from_dict({"output_dir": str(tmp_path), "steps": 120, "init_bundle": str(tmp_path / "b")})
+    info = {"train_clips": 10, "held_out_clips": 4, "held_out_subjects": ["a"], "held_out_videos": 0}
+    card = model_card(cfg, {}, info, three)
+    assert card.index("- Stage 1: 1000 AU-head steps, then 160") < card.index("- Stage 2 (") \
+        < card.index("- Stage 3 (this config): 120 more")
+    assert "Time (stage 3): LLM stage 20.0 min wall (10.00 s/step)" in card
+    assert [line for line in card.splitlines() if line.startswith("Loss curve")] == \
+        [f"Loss curve (stage {i}; mean per window of steps):" for i in (1, 2, 3)]

@@ -12,7 +12,8 @@ questions, dataset=...)``:
    AU -> emotion deduction gives those AUs), for bundles whose prompt reads them (version 2);
 3. answers every question after one shared prefix, closed-set questions under constraints
    (:mod:`~faceqa.aullm.decoding`) with the class vocabulary of the question's dataset as the
-   bundle saw it in training, or the generic MEGC vocabulary for a dataset it never saw.
+   bundle saw it in training, or the generic MEGC vocabulary for a dataset it never saw; AU lists
+   name only AUs the premises list (:func:`~faceqa.aullm.decoding.grounded`).
 
 ``route(kind, source, dataset)`` says whether the LLM should answer a question type: only where
 the bundle's held-out score for that type (``scores.json`` -> ``routing``) is at least the
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faceqa.aullm.decoding import GENERIC_VOCAB, ClassVocab, grammar_for
+from faceqa.aullm.decoding import GENERIC_VOCAB, ClassVocab, grammar_for, grounded
 from faceqa.aullm.features import (
     EvidenceFeatures,
     features_from_displacement,
@@ -158,6 +159,8 @@ class LLMAnswerer:
         if not self.model.uses_premises:
             return self.model.answer(feats, list(questions), grammars=grammars)
         premises = self.premises(facts, feats, deduction_model)
+        names = [a.name for a in premises.aus]
+        grammars = [grounded(g, names) for g in grammars]
         cands = premises.candidates_text()
         return self.model.answer(feats, list(questions), premises=premises.text(),
                                  candidates=[cands if q.kind in EMOTION_KINDS else "" for q in parsed],

@@ -12,7 +12,9 @@ A closed-set answer follows a small grammar (:func:`grammar_for`): a sequence of
   AU for "What is the action unit?", at least two for "What are the action units?"), then the
   name among the names not yet said (a batched choice among the names whose first token is one of
   the :data:`SHORTLIST` most probable first tokens), so an AU is never repeated and every name is
-  a FACS name.
+  a FACS name. With premises (:mod:`~faceqa.aullm.premises`), :func:`grounded` narrows the names
+  to the AUs the premises list, so the model chooses which of the AUs its evidence found to name,
+  in which order and how many, and never an AU that no evidence shows.
 
 Options are tokenized on their own, with the leading space they have in the answer; the
 tokenizers of the Llama/Qwen family split words and punctuation before BPE, so these pieces give
@@ -131,6 +133,19 @@ def grammar_for(question, vocab: ClassVocab = GENERIC_VOCAB) -> tuple[Segment, .
     if question.kind == "count":
         return (Choice(tuple(str(n) for n in range(21))),)
     return None
+
+
+def grounded(grammar: Sequence[Segment] | None, names: Sequence[str]) -> tuple[Segment, ...] | None:
+    """``grammar`` with each AU list restricted to ``names`` (the AUs the premises list), in their order.
+
+    An AU list keeps its own names where ``names`` are fewer than it must say (a plural question
+    about evidence that lists one AU), so the answer keeps its form.
+    """
+    if grammar is None:
+        return None
+    kept = tuple(dict.fromkeys(names))
+    return tuple(AUList(kept, seg.min_items, seg.max_items, seg.lead)
+                 if isinstance(seg, AUList) and len(kept) >= seg.min_items else seg for seg in grammar)
 
 
 class _State:

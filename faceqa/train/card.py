@@ -36,6 +36,16 @@ def loss_curve(log_path: str | Path | None, points: int = 8) -> list[dict]:
     return out
 
 
+def earlier_stages(training: dict) -> list[dict]:
+    """The training records of the stages before this one, first stage first (``training["init"]``, nested)."""
+    out: list[dict] = []
+    stage = training.get("init")
+    while stage:
+        out.insert(0, stage)
+        stage = stage.get("init")
+    return out
+
+
 def _scored(scored: int, held: int) -> str:
     return f"all {held}" if scored == held else f"a seeded sample of {scored} (by dataset share) of the {held}"
 
@@ -102,31 +112,36 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
            "long videos for ME-LVQA" if info.get("held_out_videos") else "")
         + ".",
     ]
-    first = training.get("init")
+    earlier = earlier_stages(training)
+    n = len(earlier) + 1
     how = (f"{cfg.batch_size} clips a step with all their questions packed"
            + (f", clips drawn with weight 1/n^{cfg.balance:g} (n: training clips of their dataset and class)"
               if cfg.balance else "") + f", lr {cfg.lr}, trained {datetime.date.today().isoformat()}.")
-    if first:
-        lines.append(f"- Stage 1 (`{os.path.relpath(cfg.init_bundle)}`): {first.get('head_steps', 0)} AU-head steps, "
-                     f"then {first.get('steps', 0)} AULLM++ steps of {first.get('batch_size', 0)} clips; AU head "
-                     f"{first.get('head_seconds', 0) / 60:.1f} min, LLM stage {first.get('seconds', 0) / 60:.1f} min "
-                     f"wall, {first.get('cpu_seconds', 0) / 60:.1f} min CPU.")
-        lines.append(f"- Stage 2 (this config): {cfg.steps} more AULLM++ steps from the stage-1 weights, {how}")
+    for i, stage in enumerate(earlier, 1):
+        what = (f"{stage.get('head_steps', 0)} AU-head steps, then {stage.get('steps', 0)} AULLM++ steps"
+                if i == 1 else f"{stage.get('steps', 0)} more AULLM++ steps from the stage-{i - 1} weights")
+        head = f"AU head {stage['head_seconds'] / 60:.1f} min, " if stage.get("head_seconds") else ""
+        lines.append(f"- Stage {i}{f' (`{os.path.relpath(cfg.init_bundle)}`)' if i == n - 1 else ''}: {what} of "
+                     f"{stage.get('batch_size', 0)} clips; {head}LLM stage {stage.get('seconds', 0) / 60:.1f} min "
+                     f"wall, {stage.get('cpu_seconds', 0) / 60:.1f} min CPU.")
+    if earlier:
+        lines.append(f"- Stage {n} (this config): {cfg.steps} more AULLM++ steps from the stage-{n - 1} weights, {how}")
     else:
         lines.append(f"- {cfg.head_steps} AU-head steps (batch {cfg.head_batch_size}), then {cfg.steps} AULLM++ "
                      f"steps, {how}")
     if training.get("seconds"):
         steps = max(1, cfg.steps)
         head = f"AU head {training['head_seconds'] / 60:.1f} min; " if training.get("head_seconds") else ""
-        lines.append(f"- Time{' (stage 2)' if first else ''}: {head}LLM stage "
+        lines.append(f"- Time{f' (stage {n})' if earlier else ''}: {head}LLM stage "
                      f"{training['seconds'] / 60:.1f} min wall ({training['seconds'] / steps:.2f} s/step), "
                      f"{training['cpu_seconds'] / 60:.1f} min CPU ({training['cpu_seconds'] / steps:.2f} CPU s/step), "
                      f"threads {cfg.threads or 'default'}.")
     lines.append("- Reproduce: `faceqa train --config configs/default_bundle.toml` (this config is below"
-                 + ("; it trains stage 1 first with `init_config` when `init_bundle` is not there" if first else "")
-                 + ").")
-    for name, curve in (("stage 1", (first or {}).get("loss_curve")),
-                        ("stage 2" if first else "LLM stage", training.get("loss_curve") or loss_curve(log_path))):
+                 + ("; it trains the earlier stages first, each through its `init_config`, when their bundles are "
+                    "not there" if earlier else "") + ").")
+    curves = [(f"stage {i}", stage.get("loss_curve")) for i, stage in enumerate(earlier, 1)]
+    curves.append((f"stage {n}" if earlier else "LLM stage", training.get("loss_curve") or loss_curve(log_path)))
+    for name, curve in curves:
         if curve:
             lines += ["", f"Loss curve ({name}; mean per window of steps):", "", "| steps | LM loss | AU loss |",
                       "|---|---|---|"] + [f"| {c['steps']} | {c['lm']:.4f} | {c['au']:.4f} |" for c in curve]
