@@ -143,7 +143,7 @@ def grounded(grammar: Sequence[Segment] | None, names: Sequence[str]) -> tuple[S
     """
     if grammar is None:
         return None
-    kept = tuple(dict.fromkeys(names))
+    kept = tuple(names)
     return tuple(AUList(kept, seg.min_items, seg.max_items, seg.lead)
                  if isinstance(seg, AUList) and len(kept) >= seg.min_items else seg for seg in grammar)
 
