@@ -10,7 +10,21 @@ import pytest
 import torch
 
 from faceqa.aullm.bundle import create_model, from_pretrained, save_pretrained
-from faceqa.aullm.calibration import FLOOR, label_priors, load_calibration, offsets, save_calibration
+from faceqa.aullm.calibration import (
+    FLOOR,
+    FORMAT,
+    STOP,
+    STRENGTHS,
+    Calibration,
+    calibrated_choice,
+    fit_calibration,
+    fit_stop_bias,
+    label_priors,
+    load_calibration,
+    offsets,
+    save_calibration,
+    stopped_list,
+)
 from faceqa.aullm.config import AULLMConfig
 from faceqa.errors import InvalidInputError
 from faceqa.facs.annotations import LabelledExpression
@@ -33,16 +47,52 @@ def test_priors_average_each_choice_softmax_per_role():
         offsets(priors, -1.0)
 
 
-def test_calibration_file_round_trip_and_bad_files(tmp_path):
-    assert load_calibration(tmp_path) == {}  # no file: uncalibrated
-    save_calibration(tmp_path, {"coarse": {"positive": 0.25, "negative": 0.75}}, 1.0, "test")
-    assert load_calibration(tmp_path)["coarse"]["positive"] == pytest.approx(math.log(0.25))
+def test_calibration_file_round_trip_old_format_and_bad_files(tmp_path):
+    assert load_calibration(tmp_path) == Calibration()  # no file: uncalibrated
+    cal = Calibration({"coarse": {"positive": 0.25, "negative": 0.75}}, {"coarse": 1.5}, 2.5)
+    save_calibration(tmp_path, cal, "test", {"stop_bias": 2.5})
+    loaded = load_calibration(tmp_path)
+    assert loaded == cal and loaded.offsets["coarse"]["positive"] == pytest.approx(1.5 * math.log(0.25))
+    (tmp_path / "calibration.json").write_text(json.dumps(
+        {"format": "faceqa.choice_calibration/1", "strength": 1.0, "priors": {"fine": {"anger": 0.5}}}))
+    old = load_calibration(tmp_path)  # the first format: one strength, no stop bias
+    assert old.strength == {"fine": 1.0} and old.stop_bias == 0.0
     (tmp_path / "calibration.json").write_text(json.dumps({"format": "other/1"}))
     with pytest.raises(InvalidInputError, match="format"):
         load_calibration(tmp_path)
-    (tmp_path / "calibration.json").write_text("{")
-    with pytest.raises(InvalidInputError, match="not a calibration file"):
-        load_calibration(tmp_path)
+    for broken in ("{", json.dumps({"format": FORMAT, "strength": {"fine": -1}, "priors": {}})):
+        (tmp_path / "calibration.json").write_text(broken)
+        with pytest.raises(InvalidInputError, match="calibration"):
+            load_calibration(tmp_path)
+
+
+def test_fitted_strength_is_the_best_unweighted_f1_on_the_calibration_clips():
+    """Three clips of the rare class the model under-scores: dividing the prior out recovers them."""
+    labels = ["positive", "negative", "surprise"]
+    entries = ([{"role": "coarse", "labels": labels, "scores": [-1.0, -0.6, -3.0], "gold": "positive"}] * 3
+               + [{"role": "coarse", "labels": labels, "scores": [-3.0, -0.1, -4.0], "gold": "negative"}] * 6
+               + [{"role": "coarse", "labels": labels, "scores": [-3.0, -2.0, -0.2], "gold": "surprise"}] * 2)
+    calibration, report = fit_calibration(entries, "fit")
+    tried = report["coarse_uf1_by_strength"]
+    assert tried[0.0] < 1.0 == tried[calibration.strength["coarse"]]
+    assert calibration.strength["coarse"] in STRENGTHS and calibration.strength["coarse"] > 0
+    assert calibrated_choice(entries[0], calibration.offsets["coarse"]) == "positive"
+    fixed, _ = fit_calibration(entries, 0.5)
+    assert fixed.strength == {"coarse": 0.5}
+    with pytest.raises(InvalidInputError, match="no class question"):
+        fit_calibration([{"role": STOP, "said": ["brow lowerer"], "margins": [], "gold": "brow lowerer"}])
+
+
+def test_stop_bias_is_fitted_on_lists_decoded_to_their_end():
+    """Lists that stop one AU early at 0 (margin 0.5 >= 0) are completed by a bias above 0.5, not beyond 3."""
+    three = {"role": STOP, "said": ["brow lowerer", "lid tightener", "inner brow raiser"],
+             "margins": [(2, 0.5)], "gold": "brow lowerer, lid tightener, inner brow raiser"}
+    two = {"role": STOP, "said": ["brow lowerer", "lid tightener", "lip corner puller"],
+           "margins": [(2, 3.0)], "gold": "brow lowerer, lid tightener"}
+    assert stopped_list(three, 0.0) == three["said"][:2] and stopped_list(three, 0.6) == three["said"]
+    bias, f1 = fit_stop_bias([three, three, two])
+    assert 0.5 < bias <= 3.0 and f1["fitted"] == 1.0 > f1["uncalibrated"]
+    assert fit_stop_bias([two]) == (0.0, {"uncalibrated": 1.0, "fitted": 1.0})  # ties go to the bias nearest 0
 
 
 def test_offsets_move_the_choice_and_the_bundle_carries_them(tiny_llm_dir, tmp_path):
@@ -61,13 +111,40 @@ def test_offsets_move_the_choice_and_the_bundle_carries_them(tiny_llm_dir, tmp_p
     ranked = [entry["labels"][i] for i in np.argsort(entry["scores"])[::-1]]
     assert first == ranked[0]
     margin = sorted(entry["scores"])[-1] - sorted(entry["scores"])[-2]
-    decoder.calibration = {"coarse": {ranked[0]: margin + 1.0}}  # log prior of the winner: above the margin
+    strength = (margin + 1.0) / math.log(2)  # the others' prior is half the winner's: they gain margin + 1
+    decoder.calibration = Calibration({"coarse": {ranked[0]: 1.0, ranked[1]: 0.5, ranked[2]: 0.5}},
+                                      {"coarse": strength})
     assert model.answer(feats, question, grammars=[_coarse_grammar()])[0] == ranked[1]
     decoder.trace = None
     save_pretrained(model, tmp_path / "b")
-    save_calibration(tmp_path / "b", {"coarse": {ranked[0]: 0.9, ranked[1]: 0.05, ranked[2]: 0.05}}, 1.0, "test")
+    saved = Calibration({"coarse": {ranked[0]: 0.9, ranked[1]: 0.05, ranked[2]: 0.05}}, {"coarse": 1.0}, 1.5)
+    save_calibration(tmp_path / "b", saved, "test")
     loaded = from_pretrained(tmp_path / "b")
-    assert loaded.decoder().calibration["coarse"][ranked[0]] == pytest.approx(math.log(0.9))
+    assert loaded.decoder().calibration == saved
+    assert loaded.decoder().calibration.offsets["coarse"][ranked[0]] == pytest.approx(math.log(0.9))
+
+
+def test_the_stop_bias_decides_where_an_au_list_ends(tiny_llm_dir):
+    """Traced stop margins replay the decoder: a bias below the first margin stops there, above all never."""
+    from faceqa.aullm.decoding import GENERIC_VOCAB, AUList
+    from faceqa.aullm.features import collate, features_from_labels
+
+    torch.manual_seed(0)
+    model = create_model(AULLMConfig(base_model=str(tiny_llm_dir), hidden=32))
+    feats = collate([features_from_labels(parse_aus("4+7"), model.node_aus, np.random.default_rng(0))])
+    question = ["What are the action units?"]
+    grammar = [(AUList(GENERIC_VOCAB.au_names[:5], 2, 5),)]
+    decoder = model.decoder()
+    decoder.trace, decoder.calibration = [], Calibration(stop_bias=math.inf)
+    full = model.answer(feats, question, grammars=grammar)[0]
+    (entry,) = decoder.trace
+    assert full == ", ".join(entry["said"]) and len(entry["said"]) == 5
+    assert [k for k, _ in entry["margins"]] == [2, 3, 4]
+    margins = [m for _, m in entry["margins"]]
+    for bias in (margins[0] - 0.01, margins[1] + 0.01, max(margins) + 1):
+        decoder.calibration = Calibration(stop_bias=bias)
+        assert model.answer(feats, question, grammars=grammar)[0] == ", ".join(stopped_list(entry, bias))
+    decoder.trace = None
 
 
 def _coarse_grammar():

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from faceqa.aullm.calibration import FORMAT, STRENGTHS
 from faceqa.cli.main import main
 from faceqa.errors import InvalidInputError
 from faceqa.facs.annotations import LabelledExpression
@@ -193,7 +195,7 @@ def test_a_second_stage_starts_from_a_bundle_calibrates_and_rescores(shared_data
     first = {"bundle": str(tmp_path / "one" / "out" / "bundle")}
     cfg = _tiny_config(tmp_path / "two", shared_data, tiny_llm_dir, init_bundle=first["bundle"], steps=2,
                        init_config=str(tmp_path / "one.json"), balance=1.0, calibration_clips=4, eval_workers=2,
-                       save_every=0)
+                       calibration_strength="fit", save_every=0)
     second = train(cfg, progress=False)  # stage 1 is not there yet: init_config trains it first
     stage1, stage2 = _curve(tmp_path / "one" / "out"), _curve(tmp_path / "two" / "out")
     assert stage2[1] < stage1[1]  # it starts from the trained weights, not from fresh ones
@@ -205,6 +207,8 @@ def test_a_second_stage_starts_from_a_bundle_calibrates_and_rescores(shared_data
     calibration = json.loads((bundle / "calibration.json").read_text())
     assert set(calibration["priors"]) == {"coarse", "fine"}
     assert sum(calibration["priors"]["coarse"].values()) == pytest.approx(1.0, abs=0.02)
+    assert set(calibration["strength"]) == {"coarse", "fine"} and calibration["strength"]["fine"] in STRENGTHS
+    assert calibration["format"] == FORMAT and math.isfinite(calibration["stop_bias"])
     card = (bundle / "README.md").read_text()
     assert "Stage 1" in card and "Stage 2" in card and "calibration.json" in card
     scores = json.loads((bundle / "scores.json").read_text())
@@ -221,7 +225,7 @@ def test_a_second_stage_starts_from_a_bundle_calibrates_and_rescores(shared_data
 
 
 def test_config_refuses_bad_stage_two_values():
-    for bad in ({"balance": 1.5}, {"eval_workers": 0}, {"calibration_strength": -1.0}):
+    for bad in ({"balance": 1.5}, {"eval_workers": 0}, {"calibration_strength": -1.0}, {"calibration_strength": "all"}):
         with pytest.raises(InvalidInputError, match=next(iter(bad))):
             TrainConfig.from_dict(bad)
 

@@ -1,25 +1,36 @@
-"""Label-prior calibration of the LLM's class choices ("calibrate before use").
+"""Calibration of the LLM's closed-set answers, fitted on training clips ("calibrate before use").
 
-A model fine-tuned on imbalanced labels leans towards the frequent classes: on the shipped bundle's
-training clips it gives "negative" 64% of the coarse probability and "contempt" almost none. MEGC
-scores classes by unweighted F1 and recall, where every class counts the same, so the class answers
-divide that habit out. For each label set (``role``: ``"fine"``, ``"coarse"``) the bundle stores
-the LLM's mean probability of each label over a sample of training clips, p̄(y) (each choice's
-option scores softmaxed over its own options), and the decoder picks
+**Class priors.** A model fine-tuned on imbalanced labels leans towards the frequent classes: on
+the shipped bundle's training clips it gives "negative" 64% of the coarse probability and
+"contempt" almost none. MEGC scores classes by unweighted F1 and recall, where every class counts
+the same, so the class answers divide that habit out. For each label set (``role``: ``"fine"``,
+``"coarse"``) the bundle stores the LLM's mean probability of each label over a sample of training
+clips, p̄(y) (each choice's option scores softmaxed over its own options), and the decoder picks
 
     argmax_y  log p(y | clip, question) - strength * log p̄(y)
 
 (``strength`` 1 is the rule that maximises expected unweighted recall when p̄ is the model's class
 prior; 0 turns calibration off). p̄ is floored at :data:`FLOOR` so that a label the model never
-says is not forced on every clip. The file is ``calibration.json`` in the bundle; bundles without it
-decode uncalibrated.
+says is not forced on every clip. With ``strength = "fit"`` each role takes the strength of
+:data:`STRENGTHS` that gives the best unweighted F1 on the same training clips.
+
+**When an AU list ends.** Before each further AU name the decoder compares the token that ends
+the list with the separator; it stops when ``logit(end) - logit(",") >= stop_bias``. The bias is
+fitted on the training clips' AU questions: each list is decoded to its end once (never stopping
+early), the margin recorded at every point where it could have stopped, and the bias that gives
+the best mean AU F1 against the labels is kept (0, the uncalibrated rule, on ties).
+
+The file is ``calibration.json`` in the bundle (``faceqa.choice_calibration/2``; ``/1`` files,
+one strength and no stop bias, still load); bundles without it decode uncalibrated.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -27,31 +38,58 @@ import numpy as np
 from faceqa.errors import InvalidInputError
 
 FILE = "calibration.json"
-FORMAT = "faceqa.choice_calibration/1"
+FORMAT = "faceqa.choice_calibration/2"
+FORMATS = ("faceqa.choice_calibration/1", FORMAT)
 FLOOR = 0.01
 """Smallest mean probability a label's prior is taken as."""
 CLASS_KINDS = ("coarse", "fine")
-"""Question kinds asked of training clips to measure the priors."""
+"""Question kinds whose answers are class choices (their priors are measured)."""
+LIST_KINDS = ("aus",)
+"""Question kinds whose answers are AU lists (their stop bias is fitted)."""
+STOP = "stop"
+"""The trace role of an AU list's stop decisions."""
+STRENGTHS = tuple(i / 4 for i in range(9))
+"""Strengths tried when the strength is fitted: 0 to 2 in steps of 0.25."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What the decoder corrects: class priors with a strength per role, and the AU-list stop bias."""
+
+    priors: dict[str, dict[str, float]] = field(default_factory=dict)
+    strength: dict[str, float] = field(default_factory=dict)
+    stop_bias: float = 0.0
+
+    @cached_property
+    def offsets(self) -> dict[str, dict[str, float]]:
+        """Role -> label -> the log prior subtracted from that option's score."""
+        return {role: offsets({role: per}, self.strength.get(role, 1.0))[role] for role, per in self.priors.items()}
 
 
 def label_priors(trace: Iterable[dict]) -> dict[str, dict[str, float]]:
     """Role -> label -> mean probability of that label where it was offered, from a decoder trace.
 
-    Each trace entry is ``{"role", "labels", "scores"}`` (raw option log-probabilities), as
-    :class:`~faceqa.aullm.decoding.Decoder` records them.
+    Class entries are ``{"role", "labels", "scores"}`` (raw option log-probabilities), as
+    :class:`~faceqa.aullm.decoding.Decoder` records them; stop entries are skipped.
     """
     sums: dict[str, dict[str, float]] = {}
     counts: dict[str, dict[str, int]] = {}
     for entry in trace:
-        scores = np.asarray(entry["scores"], dtype=np.float64)
-        probs = np.exp(scores - scores.max())
-        probs /= probs.sum()
+        if entry["role"] == STOP:
+            continue
+        probs = _softmax(entry["scores"])
         role = entry["role"]
         for label, p in zip(entry["labels"], probs, strict=True):
             sums.setdefault(role, {})[label] = sums.get(role, {}).get(label, 0.0) + float(p)
             counts.setdefault(role, {})[label] = counts.get(role, {}).get(label, 0) + 1
     return {role: {label: round(s / counts[role][label], 5) for label, s in per.items()}
             for role, per in sums.items()}
+
+
+def _softmax(scores: Sequence[float]) -> np.ndarray:
+    s = np.asarray(scores, dtype=np.float64)
+    p = np.exp(s - s.max())
+    return p / p.sum()
 
 
 def offsets(priors: dict[str, dict[str, float]], strength: float = 1.0) -> dict[str, dict[str, float]]:
@@ -62,33 +100,112 @@ def offsets(priors: dict[str, dict[str, float]], strength: float = 1.0) -> dict[
             for role, per in priors.items()}
 
 
-def save_calibration(folder: str | Path, priors: dict, strength: float, fitted_on: str) -> Path:
+def calibrated_choice(entry: dict, offsets_of_role: dict[str, float]) -> str:
+    """The label a traced class choice takes under ``offsets_of_role``."""
+    scores = np.asarray(entry["scores"]) - np.asarray([offsets_of_role.get(lb, 0.0) for lb in entry["labels"]])
+    return entry["labels"][int(np.argmax(scores))]
+
+
+def stopped_list(entry: dict, bias: float) -> list[str]:
+    """The AU names a traced list (decoded to its end) says when it stops at ``margin >= bias``."""
+    for said, margin in entry["margins"]:
+        if margin >= bias:
+            return entry["said"][:said]
+    return list(entry["said"])
+
+
+def fit_strength(entries: Sequence[dict], priors: dict[str, float], role: str) -> tuple[float, dict[float, float]]:
+    """The strength of :data:`STRENGTHS` with the best unweighted F1 on ``entries`` (with ``gold``).
+
+    Ties go to the strength nearest 1. Returns it and the F1 of every strength tried.
+    """
+    from faceqa.megc.evaluate import score_kind
+
+    gold = [e["gold"] for e in entries]
+    f1 = {s: round(score_kind(role, gold, [calibrated_choice(e, offsets({role: priors}, s)[role])
+                                           for e in entries])["uf1"], 4) for s in STRENGTHS}
+    best = max(f1.values())
+    return min((s for s in STRENGTHS if f1[s] == best), key=lambda s: abs(s - 1.0)), f1
+
+
+def fit_stop_bias(entries: Sequence[dict]) -> tuple[float, dict[str, float]]:
+    """The stop bias with the best mean AU F1 on ``entries`` (lists decoded to their end, with ``gold``).
+
+    The candidates are 0 and a hair above each recorded margin (every distinct outcome); ties go
+    to the bias nearest 0. Returns it and ``{"uncalibrated", "fitted"}`` mean AU F1.
+    """
+    from faceqa.megc.evaluate import score_kind
+
+    if not entries:
+        return 0.0, {}
+    gold = [e["gold"] for e in entries]
+    candidates = sorted({0.0} | {round(m + 1e-3, 4) for e in entries for _, m in e["margins"]}, key=abs)
+
+    def f1(bias: float) -> float:
+        return score_kind("aus", gold, [", ".join(stopped_list(e, bias)) for e in entries])["f1"]
+
+    scored = {b: f1(b) for b in candidates}
+    best = max(scored.values())
+    bias = next(b for b in candidates if scored[b] == best)
+    return bias, {"uncalibrated": round(scored[0.0], 4), "fitted": round(best, 4)}
+
+
+def fit_calibration(measured: Sequence[dict], strength: float | str = 1.0) -> tuple[Calibration, dict]:
+    """The calibration fitted on :func:`measure`'s entries, and what the fit found (for the card).
+
+    ``strength``: one strength for every role, or ``"fit"`` (per role, see :func:`fit_strength`).
+    """
+    classes = [e for e in measured if e["role"] != STOP]
+    if not classes:
+        raise InvalidInputError("no class question among the calibration clips")
+    priors = label_priors(classes)
+    strengths, report = {}, {}
+    for role in priors:
+        if strength == "fit":
+            strengths[role], tried = fit_strength([e for e in classes if e["role"] == role], priors[role], role)
+            report[f"{role}_uf1_by_strength"] = tried
+        else:
+            strengths[role] = float(strength)
+    bias, stop = fit_stop_bias([e for e in measured if e["role"] == STOP])
+    report |= {"strength": strengths, "stop_bias": bias, "au_f1": stop}
+    return Calibration(priors, strengths, bias), report
+
+
+def save_calibration(folder: str | Path, calibration: Calibration, fitted_on: str, report: dict | None = None) -> Path:
     """Write ``calibration.json`` into a bundle folder."""
     path = Path(folder) / FILE
-    path.write_text(json.dumps({"format": FORMAT, "strength": strength, "floor": FLOOR, "fitted_on": fitted_on,
-                                "priors": priors}, indent=2) + "\n")
+    path.write_text(json.dumps({"format": FORMAT, "strength": calibration.strength, "stop_bias": calibration.stop_bias,
+                                "floor": FLOOR, "fitted_on": fitted_on, "fit": report or {},
+                                "priors": calibration.priors}, indent=2) + "\n")
     return path
 
 
-def load_calibration(folder: str | Path) -> dict[str, dict[str, float]]:
-    """The decoder offsets of a bundle (empty when it has no ``calibration.json``)."""
+def load_calibration(folder: str | Path) -> Calibration:
+    """The calibration of a bundle (an empty one when it has no ``calibration.json``)."""
     path = Path(folder) / FILE
     if not path.is_file():
-        return {}
+        return Calibration()
     try:
         saved = json.loads(path.read_text())
-        if saved.get("format") != FORMAT:
+        if saved.get("format") not in FORMATS:
             raise InvalidInputError(f"{path}: format {saved.get('format')!r}, expected {FORMAT!r}")
-        return offsets(saved["priors"], float(saved["strength"]))
-    except (ValueError, KeyError, TypeError) as exc:
+        priors = saved["priors"]
+        strength = saved["strength"]
+        strengths = ({r: float(s) for r, s in strength.items()} if isinstance(strength, dict)
+                     else {r: float(strength) for r in priors})
+        if any(s < 0 for s in strengths.values()):
+            raise InvalidInputError(f"{path}: calibration strength must be >= 0, got {strength}")
+        return Calibration(priors, strengths, float(saved.get("stop_bias", 0.0)))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidInputError(f"{path}: not a calibration file ({exc})") from exc
 
 
-def measure_priors(answerer, clips, deductions=None, progress: bool = True) -> dict[str, dict[str, float]]:
-    """The label priors of ``answerer``'s LLM over the class questions of ``clips`` (AU-label evidence).
+def measure(answerer, clips, deductions=None, progress: bool = True) -> list[dict]:
+    """The decoder trace of ``answerer``'s LLM on the class and AU questions of ``clips``, with ``gold``.
 
-    Each clip is answered as the held-out evaluation answers it, uncalibrated, with the deduction
-    model ``deductions.for_clip(clip)`` gives (a training clip's out-of-fold model) when given.
+    Each clip is answered as the held-out evaluation answers it (AU-label evidence), uncalibrated,
+    AU lists decoded to their end, with the deduction model ``deductions.for_clip(clip)`` gives (a
+    training clip's out-of-fold model) when given. Every entry gains the question's ``gold`` answer.
     """
     from tqdm.auto import tqdm
 
@@ -99,20 +216,23 @@ def measure_priors(answerer, clips, deductions=None, progress: bool = True) -> d
     from faceqa.train.examples import qa_examples
 
     decoder = answerer.model.decoder()
-    saved, decoder.calibration, decoder.trace = decoder.calibration, {}, []
+    saved, saved_trace = decoder.calibration, decoder.trace
+    decoder.calibration = Calibration(stop_bias=math.inf)
+    measured: list[dict] = []
     try:
         for clip in tqdm(clips, desc="calibration", unit="clip", disable=not progress, leave=False):
-            questions = [e.question for e in qa_examples(clip, clip_rng(0, clip)) if e.kind in CLASS_KINDS]
-            if not questions:
+            examples = [e for e in qa_examples(clip, clip_rng(0, clip)) if e.kind in CLASS_KINDS + LIST_KINDS]
+            if not examples:
                 continue
             ds = dataset_key(clip.dataset)
             model = deductions.for_clip(clip) if deductions is not None else None
             facts = facts_from_labels(list(clip.aus), clip=clip.clip, convention=DATASET_CONVENTION.get(ds or ""),
                                       model=model)
-            answerer.answer_features(answerer.features(facts, None), facts, questions, ds, model)
-        trace = decoder.trace
+            decoder.trace = []
+            answerer.answer_features(answerer.features(facts, None), facts, [e.question for e in examples], ds, model)
+            if len(decoder.trace) != len(examples):
+                raise RuntimeError(f"calibration: {len(decoder.trace)} traced choices for {len(examples)} questions")
+            measured += [entry | {"gold": e.answer} for entry, e in zip(decoder.trace, examples, strict=True)]
     finally:
-        decoder.calibration, decoder.trace = saved, None
-    if not trace:
-        raise InvalidInputError("no class question among the calibration clips")
-    return label_priors(trace)
+        decoder.calibration, decoder.trace = saved, saved_trace
+    return measured

@@ -8,8 +8,9 @@ A closed-set answer follows a small grammar (:func:`grammar_for`): a sequence of
   log-probabilities plus that of the token that must follow it (so an option that is a prefix of
   another is not favoured), and the best one is taken;
 - :class:`AUList`: AU names joined by ``", "``; before each further name the model chooses
-  between the separator and the token that ends the list (subject to the question's number: one
-  AU for "What is the action unit?", at least two for "What are the action units?"), then the
+  between the separator and the token that ends the list (their logit margin against the
+  bundle's fitted stop bias; subject to the question's number: one AU for "What is the action
+  unit?", at least two for "What are the action units?"), then the
   name among the names not yet said (a batched choice among the names whose first token is one of
   the :data:`SHORTLIST` most probable first tokens), so an AU is never repeated and every name is
   a FACS name. With premises (:mod:`~faceqa.aullm.premises`), :func:`grounded` narrows the names
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from faceqa.aullm.calibration import STOP, Calibration
 from faceqa.facs.emotion_classes import COARSE_CLASSES, FINE_CLASSES
 from faceqa.facs.units import action_units, au_by_number
 
@@ -164,10 +166,11 @@ class Decoder:
         self.tokenizer = tokenizer
         self.end_id = end_id
         self._ids: dict[str, list[int]] = {}
-        self.calibration: dict[str, dict[str, float]] = {}
-        """Role -> label -> log prior subtracted from that option's score (see :mod:`faceqa.aullm.calibration`)."""
+        self.calibration = Calibration()
+        """The class priors divided out and the AU-list stop bias (see :mod:`faceqa.aullm.calibration`)."""
         self.trace: list[dict] | None = None
-        """When a list, every scored :class:`Choice` with a role appends its role, labels and raw scores."""
+        """When a list, every scored :class:`Choice` with a role appends its role, labels and raw scores,
+        and every :class:`AUList` its names and the stop margins on the way (role ``"stop"``)."""
 
     def ids(self, text: str) -> list[int]:
         """Token ids of a piece of answer text (cached)."""
@@ -255,7 +258,7 @@ class Decoder:
             elif isinstance(seg, Choice):
                 options = [self.ids(o) for o in seg.options]
                 labels = [o.strip() for o in seg.options]
-                prior = self.calibration.get(seg.role, {})
+                prior = self.calibration.offsets.get(seg.role, {})
                 scored: list | None = [] if self.trace is not None and seg.role else None
                 best, after = self._choose(state, options, self._follow(grammar, i), advance=not last,
                                            offsets=[prior.get(label, 0.0) for label in labels], scored=scored)
@@ -270,13 +273,16 @@ class Decoder:
 
     def _au_list(self, state: _State, seg: AUList, follow: int, last: bool) -> tuple[_State, str]:
         said: list[str] = []
+        margins: list[tuple[int, float]] = []
         separator = self.ids(",")[0]
         while True:
             unused = [n for n in seg.names if n not in said]
             if not unused or (seg.max_items is not None and len(said) >= seg.max_items):
                 break
-            if said and len(said) >= seg.min_items and state.logits[follow] >= state.logits[separator]:
-                break
+            if said and len(said) >= seg.min_items:
+                margins.append((len(said), round(float(state.logits[follow] - state.logits[separator]), 4)))
+                if margins[-1][1] >= self.calibration.stop_bias:
+                    break
             pieces = [(seg.lead if not said else ", ") + n for n in unused]
             more = (seg.max_items is None or len(said) + 1 < seg.max_items) and len(unused) > 1
             best, after = self._choose(state, [self.ids(p) for p in pieces], None, advance=not last or more,
@@ -285,6 +291,8 @@ class Decoder:
             if after is None:
                 break
             state = after
+        if self.trace is not None:
+            self.trace.append({"role": STOP, "said": said, "margins": margins})
         return state, seg.lead + ", ".join(said)
 
     def greedy(self, state: _State, max_new_tokens: int, eos_ids: set[int]) -> str:

@@ -81,6 +81,23 @@ def score_tables(scores: dict) -> list[str]:
     return lines
 
 
+def _calibration_text(cal: dict | None) -> str:
+    """The card's words on the bundle's calibration (``scores.json`` -> ``split`` -> ``calibration``)."""
+    if not cal:
+        return ""
+    strength = cal["strength"]
+    if not isinstance(strength, dict):
+        return (f"; class answers divide out {strength:g} x the LLM's class priors measured on {cal['clips']} "
+                "training clips (`calibration.json`)")
+    fitted = " (each the best unweighted F1 of 0-2 on those clips)" if "fine_uf1_by_strength" in cal else ""
+    text = (f"; class answers divide out the LLM's class priors measured on {cal['clips']} training clips, "
+            + ", ".join(f"{s:g} x for {role}" for role, s in sorted(strength.items())) + fitted)
+    if (f1 := cal.get("au_f1")):
+        text += (f"; AU lists end where logit(end) - logit(\",\") >= {cal['stop_bias']:g}, fitted on the same clips' "
+                 f"AU questions (AU F1 there {f1['uncalibrated']:.3f} at 0 -> {f1['fitted']:.3f})")
+    return text + " (`calibration.json`)"
+
+
 def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None = None,
                log_path: str | Path | None = None) -> str:
     """Markdown model card: what the bundle is, how and on what it was trained, held-out scores and routing."""
@@ -97,8 +114,7 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
         + f"; LoRA r={m.lora_r}, alpha={m.lora_alpha} on {', '.join(m.lora_targets)}; losses: LM + {m.au_weight} x "
         f"asymmetric AU loss + {m.ccr_weight} x CCR (every {cfg.ccr_every} steps). Closed-set answers are decoded "
         "under constraints (class list, FACS names, no repeated AU)"
-        + (f"; class answers divide out {cal['strength']:g} x the LLM's class priors measured on {cal['clips']} "
-           "training clips (`calibration.json`)" if (cal := info.get("calibration")) else "") + ".",
+        + _calibration_text(info.get("calibration")) + ".",
         "",
         "## Training",
         "",

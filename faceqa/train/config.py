@@ -77,7 +77,9 @@ class TrainConfig:
         eval_workers: processes the held-out evaluation runs in (each loads the bundle; 1: in this one).
         calibration_clips: training clips (a seeded sample by dataset share) on which the LLM's class
             priors are measured after training (:mod:`faceqa.aullm.calibration`; 0: no calibration).
-        calibration_strength: how much of those priors the class answers divide out (1: all, 0: none).
+            The AU-list stop bias is fitted on the same clips.
+        calibration_strength: how much of those priors the class answers divide out (1: all, 0: none),
+            or ``"fit"``: per label set, the strength that gives the best unweighted F1 on those clips.
         model: the AULLM++ configuration.
     """
 
@@ -119,7 +121,7 @@ class TrainConfig:
     init_config: str | None = None
     balance: float = 0.0
     calibration_clips: int = 0
-    calibration_strength: float = 1.0
+    calibration_strength: float | str = 1.0
     model: AULLMConfig = field(default_factory=AULLMConfig)
 
     def to_dict(self) -> dict:
@@ -147,8 +149,12 @@ class TrainConfig:
             raise InvalidInputError(f"{source}: balance must be in [0, 1], got {cfg.balance}")
         if cfg.eval_workers < 1:
             raise InvalidInputError(f"{source}: eval_workers must be >= 1, got {cfg.eval_workers}")
-        if cfg.calibration_clips < 0 or cfg.calibration_strength < 0:
-            raise InvalidInputError(f"{source}: calibration_clips and calibration_strength must be >= 0")
+        if cfg.calibration_clips < 0:
+            raise InvalidInputError(f"{source}: calibration_clips must be >= 0, got {cfg.calibration_clips}")
+        strength = cfg.calibration_strength
+        if strength != "fit" and (isinstance(strength, (str, bool)) or strength < 0):
+            raise InvalidInputError(f"{source}: calibration_strength must be a number >= 0 or \"fit\", "
+                                    f"got {strength!r}")
         if cfg.mixed_precision not in ("no", "bf16", "fp16"):
             raise InvalidInputError(f"{source}: mixed_precision must be no, bf16 or fp16")
         return cfg

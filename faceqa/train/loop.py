@@ -11,8 +11,8 @@ Two stages:
    consistency.
 
 A second stage starts from a trained bundle (``init_bundle``; no AU-head stage), typically with
-class-balanced clip sampling (``balance``). After training, :func:`finish` measures the LLM's class
-priors on training clips (``calibration_clips``; :mod:`faceqa.aullm.calibration`), scores the
+class-balanced clip sampling (``balance``). After training, :func:`finish` calibrates the LLM's class
+priors and AU-list stop on training clips (``calibration_clips``; :mod:`faceqa.aullm.calibration`), scores the
 held-out clips (in ``eval_workers`` processes) and writes the bundle; :func:`evaluate_bundle` (``faceqa
 train --evaluate BUNDLE``) runs that end again on a trained bundle.
 
@@ -41,6 +41,7 @@ from tqdm import tqdm
 
 from faceqa.aullm.answerer import LLMAnswerer, dataset_key
 from faceqa.aullm.bundle import create_model, save_pretrained
+from faceqa.aullm.calibration import Calibration
 from faceqa.aullm.decoding import ClassVocab
 from faceqa.aullm.features import collate, features_from_labels
 from faceqa.aullm.losses import asymmetric_loss
@@ -132,7 +133,7 @@ def start_from(cfg: TrainConfig):
         if differ:
             raise InvalidInputError(f"init_bundle {folder}: its [model] differs from this config's in {differ}")
     model = from_pretrained(folder, trainable=True)
-    model.decoder().calibration = {}
+    model.decoder().calibration = Calibration()
     return model
 
 
@@ -300,7 +301,7 @@ def finish(cfg: TrainConfig, core, train_clips: list, test_clips: list, deductio
     Returns ``{"bundle": folder, "scores": held-out scores}``. The weights are written first, so
     that ``eval_workers`` processes can load them.
     """
-    from faceqa.aullm.calibration import measure_priors, offsets, save_calibration
+    from faceqa.aullm.calibration import fit_calibration, measure, save_calibration
     from faceqa.facs.deduction import DeductionModel
 
     core.eval()
@@ -315,11 +316,11 @@ def finish(cfg: TrainConfig, core, train_clips: list, test_clips: list, deductio
     (bundle / "calibration.json").unlink(missing_ok=True)  # a re-scored bundle keeps no stale priors
     if cfg.calibration_clips:
         sample = held_out_sample(train_clips, cfg.calibration_clips, cfg.seed)
-        priors = measure_priors(answerer, sample, deductions, progress)
-        core.decoder().calibration = offsets(priors, cfg.calibration_strength)
-        calibration = {"clips": len(sample), "strength": cfg.calibration_strength}
-        save_calibration(bundle, priors, cfg.calibration_strength,
-                         f"{len(sample)} training clips (seeded sample by dataset share), AU-label evidence")
+        fitted, report = fit_calibration(measure(answerer, sample, deductions, progress), cfg.calibration_strength)
+        core.decoder().calibration = fitted
+        calibration = {"clips": len(sample)} | report
+        save_calibration(bundle, fitted, f"{len(sample)} training clips (seeded sample by dataset share), "
+                         "AU-label evidence", report)
     test = held_out_sample(test_clips, cfg.eval_clips, cfg.seed)
     held_keys = sorted({subject_key(c) for c in test_clips})
     media = cfg.mode == "media"
@@ -355,7 +356,7 @@ def evaluate_bundle(cfg: TrainConfig, bundle: str | Path, progress: bool = True)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     core = from_pretrained(bundle)
-    core.decoder().calibration = {}
+    core.decoder().calibration = Calibration()
     train_clips, test_clips = split(cfg)
     deductions = Deductions(cfg.data_root, train_clips, cfg.deduction_folds, cfg.seed)
     return finish(cfg, core, train_clips, test_clips, deductions, training, bundle, progress) | {"training": training}
