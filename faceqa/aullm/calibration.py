@@ -63,7 +63,7 @@ class Calibration:
     @cached_property
     def offsets(self) -> dict[str, dict[str, float]]:
         """Role -> label -> the log prior subtracted from that option's score."""
-        return {role: offsets({role: per}, self.strength.get(role, 1.0))[role] for role, per in self.priors.items()}
+        return {role: role_offsets(per, self.strength.get(role, 1.0)) for role, per in self.priors.items()}
 
 
 def label_priors(trace: Iterable[dict]) -> dict[str, dict[str, float]]:
@@ -92,12 +92,16 @@ def _softmax(scores: Sequence[float]) -> np.ndarray:
     return p / p.sum()
 
 
-def offsets(priors: dict[str, dict[str, float]], strength: float = 1.0) -> dict[str, dict[str, float]]:
-    """The decoder's per-option offsets: ``strength * log(max(prior, FLOOR))``."""
+def role_offsets(priors: dict[str, float], strength: float = 1.0) -> dict[str, float]:
+    """One label set's per-option offsets: ``strength * log(max(prior, FLOOR))``."""
     if strength < 0:
         raise InvalidInputError(f"calibration strength must be >= 0, got {strength}")
-    return {role: {label: strength * math.log(max(float(p), FLOOR)) for label, p in per.items()}
-            for role, per in priors.items()}
+    return {label: strength * math.log(max(float(p), FLOOR)) for label, p in priors.items()}
+
+
+def offsets(priors: dict[str, dict[str, float]], strength: float = 1.0) -> dict[str, dict[str, float]]:
+    """The decoder's per-option offsets of every label set (:func:`role_offsets`)."""
+    return {role: role_offsets(per, strength) for role, per in priors.items()}
 
 
 def calibrated_choice(entry: dict, offsets_of_role: dict[str, float]) -> str:
@@ -122,8 +126,8 @@ def fit_strength(entries: Sequence[dict], priors: dict[str, float], role: str) -
     from faceqa.megc.evaluate import score_kind
 
     gold = [e["gold"] for e in entries]
-    f1 = {s: round(score_kind(role, gold, [calibrated_choice(e, offsets({role: priors}, s)[role])
-                                           for e in entries])["uf1"], 4) for s in STRENGTHS}
+    f1 = {s: round(score_kind(role, gold, [calibrated_choice(e, role_offsets(priors, s)) for e in entries])["uf1"], 4)
+          for s in STRENGTHS}
     best = max(f1.values())
     return min((s for s in STRENGTHS if f1[s] == best), key=lambda s: abs(s - 1.0)), f1
 
