@@ -240,3 +240,16 @@ def test_vision_encoder_feeds_the_content_tokens(tiny_llm_dir, tmp_path, astrona
     again = from_pretrained(tmp_path / "bundle")
     assert model.answer(f, ["What are the action units?"], max_new_tokens=4) == \
         again.answer(f, ["What are the action units?"], max_new_tokens=4)
+
+
+def test_premises_weak_fill_counts_passed_through_aus():
+    """An AU a label names outside the graph counts toward the two listed AUs: no weak AU is added then."""
+    from faceqa.aullm.premises import build_premises
+
+    node_aus = [4, 7, 9]
+    probs = [0.9, 0.3, 0.2]
+    nodes = np.zeros((3, 6))
+    alone = build_premises(probs, node_aus, nodes, candidates=False)
+    assert [a.au for a in alone.aus] == [4, 7]  # weak fill up to two
+    with_extra = build_premises(probs, node_aus, nodes, extra=parse_aus("L61"), candidates=False)
+    assert [(a.au, a.confidence, a.side) for a in with_extra.aus] == [(4, 0.9, None), (61, 1.0, "left")]

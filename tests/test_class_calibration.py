@@ -15,6 +15,7 @@ from faceqa.aullm.calibration import (
     FORMAT,
     STOP,
     STRENGTHS,
+    WEIGHTS,
     Calibration,
     calibrated_choice,
     fit_calibration,
@@ -49,18 +50,20 @@ def test_priors_average_each_choice_softmax_per_role():
 
 def test_calibration_file_round_trip_old_format_and_bad_files(tmp_path):
     assert load_calibration(tmp_path) == Calibration()  # no file: uncalibrated
-    cal = Calibration({"coarse": {"positive": 0.25, "negative": 0.75}}, {"coarse": 1.5}, 2.5)
+    cal = Calibration({"coarse": {"positive": 0.25, "negative": 0.75}}, {"coarse": 1.5}, 2.5, {"coarse": 0.5})
     save_calibration(tmp_path, cal, "test", {"stop_bias": 2.5})
     loaded = load_calibration(tmp_path)
     assert loaded == cal and loaded.offsets["coarse"]["positive"] == pytest.approx(1.5 * math.log(0.25))
     (tmp_path / "calibration.json").write_text(json.dumps(
         {"format": "faceqa.choice_calibration/1", "strength": 1.0, "priors": {"fine": {"anger": 0.5}}}))
     old = load_calibration(tmp_path)  # the first format: one strength, no stop bias
-    assert old.strength == {"fine": 1.0} and old.stop_bias == 0.0
+    assert old.strength == {"fine": 1.0} and old.stop_bias == 0.0 and old.premise_weight == {}
     (tmp_path / "calibration.json").write_text(json.dumps({"format": "other/1"}))
     with pytest.raises(InvalidInputError, match="format"):
         load_calibration(tmp_path)
-    for broken in ("{", json.dumps({"format": FORMAT, "strength": {"fine": -1}, "priors": {}})):
+    for broken in ("{", json.dumps({"format": FORMAT, "strength": {"fine": -1}, "priors": {}}),
+                   json.dumps({"format": FORMAT, "strength": {"fine": 1}, "premise_weight": {"fine": -2},
+                               "priors": {}})):
         (tmp_path / "calibration.json").write_text(broken)
         with pytest.raises(InvalidInputError, match="calibration"):
             load_calibration(tmp_path)
@@ -81,6 +84,47 @@ def test_fitted_strength_is_the_best_unweighted_f1_on_the_calibration_clips():
     assert fixed.strength == {"coarse": 0.5}
     with pytest.raises(InvalidInputError, match="no class question"):
         fit_calibration([{"role": STOP, "said": ["brow lowerer"], "margins": [], "gold": "brow lowerer"}])
+
+
+def test_premise_weight_is_fitted_where_the_candidates_know_better():
+    """The LLM says anger for every clip; the premises' candidates are right: a weight is fitted that
+    follows them, and a bare trace (no evidence) fits no weight."""
+    labels = ["anger", "disgust"]
+    entries = [{"role": "fine", "labels": labels, "scores": [-0.2, -1.8], "evidence": [0.9, 0.1], "gold": "anger"},
+               {"role": "fine", "labels": labels, "scores": [-0.2, -1.8], "evidence": [0.05, 0.95], "gold": "disgust"}]
+    calibration, report = fit_calibration(entries * 3, "fit")
+    weight = calibration.premise_weight["fine"]
+    assert weight in WEIGHTS and weight > 0 and report["fine_uf1_by_premise_weight"][0.0] < 1.0
+    assert [calibrated_choice(e, calibration.offsets["fine"], weight) for e in entries] == ["anger", "disgust"]
+    assert min(w for w, f1 in report["fine_uf1_by_premise_weight"].items() if f1 == 1.0) == weight  # the smallest
+    bare = [{k: v for k, v in e.items() if k != "evidence"} for e in entries]
+    assert fit_calibration(bare * 3, "fit")[0].premise_weight == {"fine": 0.0}
+    assert fit_calibration(entries, 1.0)[0].premise_weight == {"fine": 0.0}  # a fixed strength weighs no premises
+
+
+def test_grounded_class_choices_carry_the_premises_and_the_weight_moves_the_answer(tiny_llm_dir):
+    """grounded() hands each class choice its candidates; the decoder traces them, and a weight on the
+    runner-up's candidate probability makes it the answer."""
+    from faceqa.aullm.decoding import Choice, grounded
+    from faceqa.aullm.features import collate, features_from_labels
+
+    grammar = grounded(_coarse_grammar(), ["brow lowerer"], {"coarse": {"positive": 0.2, "negative": 0.8}})
+    assert grammar == (Choice(("positive", "negative", "surprise"), "coarse", (0.2, 0.8, 0.0)),)
+    torch.manual_seed(0)
+    model = create_model(AULLMConfig(base_model=str(tiny_llm_dir), hidden=32))
+    feats = collate([features_from_labels(parse_aus("4+7"), model.node_aus, np.random.default_rng(0))])
+    question = ["What is the coarse expression class?"]
+    decoder = model.decoder()
+    decoder.trace = []
+    first = model.answer(feats, question, grammars=[grammar])[0]
+    (entry,) = decoder.trace
+    assert entry["evidence"] == [0.2, 0.8, 0.0] and first == calibrated_choice(entry, {})
+    other = next(lb for lb in entry["labels"] if lb != first)
+    evidence = tuple(0.99 if lb == other else 0.01 for lb in entry["labels"])
+    margin = max(entry["scores"]) - min(entry["scores"])
+    decoder.calibration = Calibration(premise_weight={"coarse": (margin + 1.0) / math.log(99)})
+    assert model.answer(feats, question, grammars=[(Choice(grammar[0].options, "coarse", evidence),)])[0] == other
+    decoder.trace, decoder.calibration = None, Calibration()
 
 
 def test_stop_bias_is_fitted_on_lists_decoded_to_their_end():

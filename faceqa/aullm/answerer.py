@@ -13,7 +13,8 @@ questions, dataset=...)``:
 3. answers every question after one shared prefix, closed-set questions under constraints
    (:mod:`~faceqa.aullm.decoding`) with the class vocabulary of the question's dataset as the
    bundle saw it in training, or the generic MEGC vocabulary for a dataset it never saw; AU lists
-   name only AUs the premises list (:func:`~faceqa.aullm.decoding.grounded`).
+   name only AUs the premises list, and class choices weigh in the premises' candidates as the
+   bundle's calibration says (:func:`~faceqa.aullm.decoding.grounded`).
 
 ``route(kind, source, dataset)`` says whether the LLM should answer a question type: only where
 the bundle's held-out score for that type (``scores.json`` -> ``routing``) is at least the
@@ -160,7 +161,8 @@ class LLMAnswerer:
             return self.model.answer(feats, list(questions), grammars=grammars)
         premises = self.premises(facts, feats, deduction_model)
         names = [a.name for a in premises.aus]
-        grammars = [grounded(g, names) for g in grammars]
+        classes = {"fine": premises.fine, "coarse": premises.coarse}
+        grammars = [grounded(g, names, classes) for g in grammars]
         cands = premises.candidates_text()
         return self.model.answer(feats, list(questions), premises=premises.text(),
                                  candidates=[cands if q.kind in EMOTION_KINDS else "" for q in parsed],

@@ -11,8 +11,17 @@ clips, p̄(y) (each choice's option scores softmaxed over its own options), and 
 
 (``strength`` 1 is the rule that maximises expected unweighted recall when p̄ is the model's class
 prior; 0 turns calibration off). p̄ is floored at :data:`FLOOR` so that a label the model never
-says is not forced on every clip. With ``strength = "fit"`` each role takes the strength of
-:data:`STRENGTHS` that gives the best unweighted F1 on the same training clips.
+says is not forced on every clip.
+
+**The premises' candidates.** The emotion questions' premises (:mod:`~faceqa.aullm.premises`)
+carry the AU -> emotion deduction's probability q(y) of every class. The LLM reads them as text;
+the decoder can also weigh them in as a product of experts, adding ``weight * log q(y)`` (q floored
+at :data:`FLOOR`) to each option's score: 0 leaves the choice to the LLM alone, a large weight
+hands it to the deduction (the composer's answer).
+
+With ``strength = "fit"`` each role takes the pair of :data:`STRENGTHS` x :data:`WEIGHTS` that
+gives the best unweighted F1 on the same training clips (ties: the smallest weight, then the
+strength nearest 1).
 
 **When an AU list ends.** Before each further AU name the decoder compares the token that ends
 the list with the separator; it stops when ``logit(end) - logit(",") >= stop_bias``. The bias is
@@ -20,8 +29,9 @@ fitted on the training clips' AU questions: each list is decoded to its end once
 early), the margin recorded at every point where it could have stopped, and the bias that gives
 the best mean AU F1 against the labels is kept (0, the uncalibrated rule, on ties).
 
-The file is ``calibration.json`` in the bundle (``faceqa.choice_calibration/2``; ``/1`` files,
-one strength and no stop bias, still load); bundles without it decode uncalibrated.
+The file is ``calibration.json`` in the bundle (``faceqa.choice_calibration/3``; ``/1`` files,
+one strength and no stop bias, and ``/2`` files, no premise weight, still load); bundles without
+it decode uncalibrated.
 """
 
 from __future__ import annotations
@@ -38,8 +48,8 @@ import numpy as np
 from faceqa.errors import InvalidInputError
 
 FILE = "calibration.json"
-FORMAT = "faceqa.choice_calibration/2"
-FORMATS = ("faceqa.choice_calibration/1", FORMAT)
+FORMAT = "faceqa.choice_calibration/3"
+FORMATS = ("faceqa.choice_calibration/1", "faceqa.choice_calibration/2", FORMAT)
 FLOOR = 0.01
 """Smallest mean probability a label's prior is taken as."""
 CLASS_KINDS = ("coarse", "fine")
@@ -50,20 +60,31 @@ STOP = "stop"
 """The trace role of an AU list's stop decisions."""
 STRENGTHS = tuple(i / 4 for i in range(9))
 """Strengths tried when the strength is fitted: 0 to 2 in steps of 0.25."""
+WEIGHTS = tuple(i / 2 for i in range(9))
+"""Premise weights tried when the strength is fitted: 0 to 4 in steps of 0.5."""
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """What the decoder corrects: class priors with a strength per role, and the AU-list stop bias."""
+    """What the decoder corrects: class priors with a strength per role, the weight per role of the
+    premises' candidates, and the AU-list stop bias."""
 
     priors: dict[str, dict[str, float]] = field(default_factory=dict)
     strength: dict[str, float] = field(default_factory=dict)
     stop_bias: float = 0.0
+    premise_weight: dict[str, float] = field(default_factory=dict)
 
     @cached_property
     def offsets(self) -> dict[str, dict[str, float]]:
         """Role -> label -> the log prior subtracted from that option's score."""
         return {role: role_offsets(per, self.strength.get(role, 1.0)) for role, per in self.priors.items()}
+
+    def option_offsets(self, role: str, labels: Sequence[str], evidence: Sequence[float] = ()) -> list[float]:
+        """What is subtracted from each option's score: the weighted log prior minus the weighted log premise."""
+        prior = self.offsets.get(role, {})
+        return [o - p for o, p in zip([prior.get(label, 0.0) for label in labels],
+                                      premise_offsets(evidence, self.premise_weight.get(role, 0.0), len(labels)),
+                                      strict=True)]
 
 
 def label_priors(trace: Iterable[dict]) -> dict[str, dict[str, float]]:
@@ -99,15 +120,24 @@ def role_offsets(priors: dict[str, float], strength: float = 1.0) -> dict[str, f
     return {label: strength * math.log(max(float(p), FLOOR)) for label, p in priors.items()}
 
 
+def premise_offsets(evidence: Sequence[float], weight: float, n: int) -> list[float]:
+    """``weight * log(max(q, FLOOR))`` per option from the premises' probabilities ``evidence`` (0s without)."""
+    if not evidence or not weight:
+        return [0.0] * n
+    return [weight * math.log(max(float(q), FLOOR)) for q in evidence]
+
+
 def offsets(priors: dict[str, dict[str, float]], strength: float = 1.0) -> dict[str, dict[str, float]]:
     """The decoder's per-option offsets of every label set (:func:`role_offsets`)."""
     return {role: role_offsets(per, strength) for role, per in priors.items()}
 
 
-def calibrated_choice(entry: dict, offsets_of_role: dict[str, float]) -> str:
-    """The label a traced class choice takes under ``offsets_of_role``."""
-    scores = np.asarray(entry["scores"]) - np.asarray([offsets_of_role.get(lb, 0.0) for lb in entry["labels"]])
-    return entry["labels"][int(np.argmax(scores))]
+def calibrated_choice(entry: dict, offsets_of_role: dict[str, float], weight: float = 0.0) -> str:
+    """The label a traced class choice takes under ``offsets_of_role`` and the premise ``weight``."""
+    labels = entry["labels"]
+    scores = (np.asarray(entry["scores"]) - np.asarray([offsets_of_role.get(lb, 0.0) for lb in labels])
+              + np.asarray(premise_offsets(entry.get("evidence", ()), weight, len(labels))))
+    return labels[int(np.argmax(scores))]
 
 
 def stopped_list(entry: dict, bias: float) -> list[str]:
@@ -118,18 +148,24 @@ def stopped_list(entry: dict, bias: float) -> list[str]:
     return list(entry["said"])
 
 
-def fit_strength(entries: Sequence[dict], priors: dict[str, float], role: str) -> tuple[float, dict[float, float]]:
-    """The strength of :data:`STRENGTHS` with the best unweighted F1 on ``entries`` (with ``gold``).
+def fit_strength(entries: Sequence[dict], priors: dict[str, float], role: str) -> tuple[float, float, dict]:
+    """The strength and premise weight (:data:`STRENGTHS` x :data:`WEIGHTS`) with the best unweighted
+    F1 on ``entries`` (with ``gold``).
 
-    Ties go to the strength nearest 1. Returns it and the F1 of every strength tried.
+    Ties go to the smallest weight, then the strength nearest 1. Returns both and a table: the
+    F1 of every strength at the chosen weight and of every weight at the chosen strength.
     """
     from faceqa.megc.evaluate import score_kind
 
     gold = [e["gold"] for e in entries]
-    f1 = {s: round(score_kind(role, gold, [calibrated_choice(e, role_offsets(priors, s)) for e in entries])["uf1"], 4)
-          for s in STRENGTHS}
+    weights = WEIGHTS if any(e.get("evidence") for e in entries) else (0.0,)
+    f1 = {(s, w): round(score_kind(role, gold, [calibrated_choice(e, role_offsets(priors, s), w)
+                                                for e in entries])["uf1"], 4)
+          for s in STRENGTHS for w in weights}
     best = max(f1.values())
-    return min((s for s in STRENGTHS if f1[s] == best), key=lambda s: abs(s - 1.0)), f1
+    strength, weight = min((k for k in f1 if f1[k] == best), key=lambda k: (k[1], abs(k[0] - 1.0)))
+    return strength, weight, {"by_strength": {s: f1[s, weight] for s in STRENGTHS},
+                              "by_premise_weight": {w: f1[strength, w] for w in weights}}
 
 
 def fit_stop_bias(entries: Sequence[dict]) -> tuple[float, dict[str, float]]:
@@ -157,29 +193,33 @@ def fit_stop_bias(entries: Sequence[dict]) -> tuple[float, dict[str, float]]:
 def fit_calibration(measured: Sequence[dict], strength: float | str = 1.0) -> tuple[Calibration, dict]:
     """The calibration fitted on :func:`measure`'s entries, and what the fit found (for the card).
 
-    ``strength``: one strength for every role, or ``"fit"`` (per role, see :func:`fit_strength`).
+    ``strength``: one strength for every role (and no premise weight), or ``"fit"`` (per role, the
+    strength and the premise weight, see :func:`fit_strength`).
     """
     classes = [e for e in measured if e["role"] != STOP]
     if not classes:
         raise InvalidInputError("no class question among the calibration clips")
     priors = label_priors(classes)
-    strengths, report = {}, {}
+    strengths, weights, report = {}, {}, {}
     for role in priors:
         if strength == "fit":
-            strengths[role], tried = fit_strength([e for e in classes if e["role"] == role], priors[role], role)
-            report[f"{role}_uf1_by_strength"] = tried
+            strengths[role], weights[role], tried = fit_strength([e for e in classes if e["role"] == role],
+                                                                 priors[role], role)
+            report[f"{role}_uf1_by_strength"] = tried["by_strength"]
+            report[f"{role}_uf1_by_premise_weight"] = tried["by_premise_weight"]
         else:
-            strengths[role] = float(strength)
+            strengths[role], weights[role] = float(strength), 0.0
     bias, stop = fit_stop_bias([e for e in measured if e["role"] == STOP])
-    report |= {"strength": strengths, "stop_bias": bias, "au_f1": stop}
-    return Calibration(priors, strengths, bias), report
+    report |= {"strength": strengths, "premise_weight": weights, "stop_bias": bias, "au_f1": stop}
+    return Calibration(priors, strengths, bias, weights), report
 
 
 def save_calibration(folder: str | Path, calibration: Calibration, fitted_on: str, report: dict | None = None) -> Path:
     """Write ``calibration.json`` into a bundle folder."""
     path = Path(folder) / FILE
     path.write_text(json.dumps({"format": FORMAT, "strength": calibration.strength, "stop_bias": calibration.stop_bias,
-                                "floor": FLOOR, "fitted_on": fitted_on, "fit": report or {},
+                                "premise_weight": calibration.premise_weight, "floor": FLOOR, "fitted_on": fitted_on,
+                                "fit": report or {},
                                 "priors": calibration.priors}, indent=2) + "\n")
     return path
 
@@ -197,9 +237,11 @@ def load_calibration(folder: str | Path) -> Calibration:
         strength = saved["strength"]
         strengths = ({r: float(s) for r, s in strength.items()} if isinstance(strength, dict)
                      else {r: float(strength) for r in priors})
-        if any(s < 0 for s in strengths.values()):
-            raise InvalidInputError(f"{path}: calibration strength must be >= 0, got {strength}")
-        return Calibration(priors, strengths, float(saved.get("stop_bias", 0.0)))
+        weights = {r: float(w) for r, w in (saved.get("premise_weight") or {}).items()}
+        if any(s < 0 for s in strengths.values()) or any(w < 0 for w in weights.values()):
+            raise InvalidInputError(f"{path}: calibration strength and premise weight must be >= 0, "
+                                    f"got {strength} and {weights}")
+        return Calibration(priors, strengths, float(saved.get("stop_bias", 0.0)), weights)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidInputError(f"{path}: not a calibration file ({exc})") from exc
 

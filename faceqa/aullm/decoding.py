@@ -15,7 +15,8 @@ A closed-set answer follows a small grammar (:func:`grammar_for`): a sequence of
   the :data:`SHORTLIST` most probable first tokens), so an AU is never repeated and every name is
   a FACS name. With premises (:mod:`~faceqa.aullm.premises`), :func:`grounded` narrows the names
   to the AUs the premises list, so the model chooses which of the AUs its evidence found to name,
-  in which order and how many, and never an AU that no evidence shows.
+  in which order and how many, and never an AU that no evidence shows; it also hands the class
+  choices the premises' candidate probabilities (weighed in as the bundle's calibration says).
 
 Options are tokenized on their own, with the leading space they have in the answer; the
 tokenizers of the Llama/Qwen family split words and punctuation before BPE, so these pieces give
@@ -47,10 +48,13 @@ class Choice:
     """One of ``options`` (each as it appears in the answer, with its leading space if any).
 
     ``role`` names the label set (``"fine"``, ``"coarse"``): a bundle's calibration applies per role.
+    ``evidence``: the premises' probability of each option (empty: none), weighed in by the
+    calibration's premise weight.
     """
 
     options: tuple[str, ...]
     role: str = ""
+    evidence: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,17 +141,29 @@ def grammar_for(question, vocab: ClassVocab = GENERIC_VOCAB) -> tuple[Segment, .
     return None
 
 
-def grounded(grammar: Sequence[Segment] | None, names: Sequence[str]) -> tuple[Segment, ...] | None:
-    """``grammar`` with each AU list restricted to ``names`` (the AUs the premises list), in their order.
+def grounded(grammar: Sequence[Segment] | None, names: Sequence[str],
+             classes: dict[str, dict[str, float]] | None = None) -> tuple[Segment, ...] | None:
+    """``grammar`` with each AU list restricted to ``names`` (the AUs the premises list), in their order,
+    and each class choice given ``classes[role]`` (the premises' candidate probabilities) as evidence.
 
     An AU list keeps its own names where ``names`` are fewer than it must say (a plural question
-    about evidence that lists one AU), so the answer keeps its form.
+    about evidence that lists one AU), so the answer keeps its form. A label the candidates lack
+    has probability 0.
     """
     if grammar is None:
         return None
     kept = tuple(names)
-    return tuple(AUList(kept, seg.min_items, seg.max_items, seg.lead)
-                 if isinstance(seg, AUList) and len(kept) >= seg.min_items else seg for seg in grammar)
+    classes = classes or {}
+
+    def ground(seg: Segment) -> Segment:
+        if isinstance(seg, AUList) and len(kept) >= seg.min_items:
+            return AUList(kept, seg.min_items, seg.max_items, seg.lead)
+        if isinstance(seg, Choice) and classes.get(seg.role):
+            probs = classes[seg.role]
+            return Choice(seg.options, seg.role, tuple(float(probs.get(o.strip(), 0.0)) for o in seg.options))
+        return seg
+
+    return tuple(ground(seg) for seg in grammar)
 
 
 class _State:
@@ -258,12 +274,13 @@ class Decoder:
             elif isinstance(seg, Choice):
                 options = [self.ids(o) for o in seg.options]
                 labels = [o.strip() for o in seg.options]
-                prior = self.calibration.offsets.get(seg.role, {})
                 scored: list | None = [] if self.trace is not None and seg.role else None
                 best, after = self._choose(state, options, self._follow(grammar, i), advance=not last,
-                                           offsets=[prior.get(label, 0.0) for label in labels], scored=scored)
+                                           offsets=self.calibration.option_offsets(seg.role, labels, seg.evidence),
+                                           scored=scored)
                 if scored:
-                    self.trace.append({"role": seg.role, "labels": labels, "scores": scored[0]})
+                    entry = {"role": seg.role, "labels": labels, "scores": scored[0]}
+                    self.trace.append(entry | ({"evidence": list(seg.evidence)} if seg.evidence else {}))
                 text.append(seg.options[best])
                 state = after if after is not None else state
             else:

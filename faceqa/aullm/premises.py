@@ -6,9 +6,9 @@ tokens carry it as embeddings; prompt version 2 (``prompts/aullm_v2.txt``) also 
 - **AUs** (prefix, every question): the AUs of the graph's AU head with probability >= 0.5 (in
   FACS number order, as the datasets write them), with that probability as a percentage and the
   side (from the oracle AU channel when it is filled, else from the left/right motion strengths);
-  when fewer than two pass, the next most probable ones (at least 5%), so a plural question can
-  still be answered from the premises. AUs that a label names but that are not nodes of the
-  relation graph are passed through at 100%.
+  when fewer than two are stated, the next most probable ones (at least 5%), so a plural question
+  can still be answered from the premises. AUs that a label names but that are not nodes of the
+  relation graph are passed through at 100% (and count toward those two).
 - **Interval** (prefix, when known): onset, apex and offset frames and the duration.
 - **Candidates** (suffix, only for the questions about the emotion class): the fine classes the
   AU -> emotion deduction (:func:`~faceqa.facs.deduction.deduce`) gives the stated AUs, top
@@ -140,14 +140,6 @@ def build_premises(probs, node_aus: Sequence[int], nodes, extra: Sequence[AUCode
 
     probs = np.asarray(probs, dtype=np.float64)
     nodes = np.asarray(nodes, dtype=np.float64)
-    order = np.argsort(-probs, kind="stable")
-    listed: list[PremiseAU] = []
-    for i in order:
-        p = float(probs[i])
-        if p < FLOOR or (p < THRESHOLD and len(listed) >= MIN_LISTED):
-            break
-        au = int(node_aus[i])
-        listed.append(PremiseAU(au, au_by_number(au).name, round(p, 2), side_from_node(nodes[i])))
     nodes_set = set(int(a) for a in node_aus)
     seen: set[int] = set()
     passed = []
@@ -156,6 +148,14 @@ def build_premises(probs, node_aus: Sequence[int], nodes, extra: Sequence[AUCode
             continue
         seen.add(c.number)
         passed.append(PremiseAU(c.number, au_by_number(c.number).name, 1.0, _side_of_codes(extra, c.number)))
+    order = np.argsort(-probs, kind="stable")
+    listed: list[PremiseAU] = []
+    for i in order:
+        p = float(probs[i])
+        if p < FLOOR or (p < THRESHOLD and len(listed) + len(passed) >= MIN_LISTED):
+            break
+        au = int(node_aus[i])
+        listed.append(PremiseAU(au, au_by_number(au).name, round(p, 2), side_from_node(nodes[i])))
     stated = sorted([a for a in listed if a.confidence >= THRESHOLD] + passed, key=lambda a: a.au)
     weak = [a for a in listed if a.confidence < THRESHOLD]
     premises = Premises(stated + weak, interval)

@@ -92,6 +92,10 @@ def _calibration_text(cal: dict | None) -> str:
     fitted = " (each the best unweighted F1 of 0-2 on those clips)" if "fine_uf1_by_strength" in cal else ""
     text = (f"; class answers divide out the LLM's class priors measured on {cal['clips']} training clips, "
             + ", ".join(f"{s:g} x for {role}" for role, s in sorted(strength.items())) + fitted)
+    if any((weights := cal.get("premise_weight") or {}).values()):
+        text += ("; and add the premises' candidate log-probabilities (the AU -> emotion deduction), "
+                 + ", ".join(f"{w:g} x for {role}" for role, w in sorted(weights.items()))
+                 + " (fitted with the strength, 0-4)")
     if (f1 := cal.get("au_f1")):
         text += (f"; AU lists end where logit(end) - logit(\",\") >= {cal['stop_bias']:g}, fitted on the same clips' "
                  f"AU questions (AU F1 there {f1['uncalibrated']:.3f} at 0 -> {f1['fitted']:.3f})")

@@ -79,7 +79,8 @@ class TrainConfig:
             priors are measured after training (:mod:`faceqa.aullm.calibration`; 0: no calibration).
             The AU-list stop bias is fitted on the same clips.
         calibration_strength: how much of those priors the class answers divide out (1: all, 0: none),
-            or ``"fit"``: per label set, the strength that gives the best unweighted F1 on those clips.
+            or ``"fit"``: per label set, the strength and the weight of the premises' emotion
+            candidates (:mod:`faceqa.aullm.calibration`) that give the best unweighted F1 on those clips.
         model: the AULLM++ configuration.
     """
 
