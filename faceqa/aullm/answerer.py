@@ -5,13 +5,11 @@ questions, dataset=...)``:
 
 1. turns the clip's evidence into features: from the video evidence when there is one (the asked
    onset..offset interval), else from the facts' AU labels (the ``--au-labels`` mode: motion
-   synthesised from the labels with a fixed seed, so answers are reproducible); the facts' AUs
-   (the labels, or the evidence pass's AU read-out that the composer states too) fill the graph's
-   oracle AU channel, so that both answerers start from one read-out;
+   synthesised from the labels with a fixed seed, so answers are reproducible, plus the oracle
+   AU channel);
 2. runs the graph's AU head and writes the premises (:mod:`~faceqa.aullm.premises`: the AUs it
-   finds with confidence and side, the facts' AUs that are not graph nodes, the interval, and for
-   the emotion questions the candidates the AU -> emotion deduction gives those AUs), for bundles
-   whose prompt reads them (version 2);
+   finds with confidence and side, the interval, and for the emotion questions the candidates the
+   AU -> emotion deduction gives those AUs), for bundles whose prompt reads them (version 2);
 3. answers every question after one shared prefix, closed-set questions under constraints
    (:mod:`~faceqa.aullm.decoding`) with the class vocabulary of the question's dataset as the
    bundle saw it in training, or the generic MEGC vocabulary for a dataset it never saw; AU lists
@@ -122,14 +120,13 @@ class LLMAnswerer:
         return Route(False, f"held-out {metric} {llm:.3f} < composer {comp:.3f} ({where})")
 
     def features(self, facts, evidence) -> EvidenceFeatures:
-        """The evidence features for one clip: from video evidence if given, else from the facts' AUs;
-        the facts' AUs fill the oracle channel either way."""
+        """The evidence features for one clip: from video evidence if given, else from the facts' AUs."""
         nodes = self.model.node_aus
-        codes = label_codes(facts)
         if evidence is not None:
             frames = facts.frames or {}
             return features_from_evidence(evidence, nodes, frames.get("onset"), frames.get("offset"),
-                                          emotion=facts.emotion_scores, oracle=codes)
+                                          emotion=facts.emotion_scores)
+        codes = label_codes(facts)
         series = synthetic_displacement(codes, np.random.default_rng(0), distractors=0.0)
         return features_from_displacement(series, nodes, oracle=oracle_sides(codes))
 
@@ -138,7 +135,7 @@ class LLMAnswerer:
         from faceqa.aullm.features import collate
 
         probs = self.model.au_probabilities(collate([feats]))[0].cpu().numpy()
-        extra = label_codes(facts)
+        extra = label_codes(facts) if facts.source == "labels" else []
         frames = facts.frames or {}
         interval = None
         if frames.get("onset") is not None and frames.get("offset") is not None:

@@ -7,9 +7,8 @@ tokens carry it as embeddings; prompt version 2 (``prompts/aullm_v2.txt``) also 
   FACS number order, as the datasets write them), with that probability as a percentage and the
   side (from the oracle AU channel when it is filled, else from the left/right motion strengths);
   when fewer than two are stated, the next most probable ones (at least 5%), so a plural question
-  can still be answered from the premises. AUs that the facts state (a label, or the evidence
-  read-out) but that are not nodes of the relation graph are passed through at 100% (and count
-  toward those two).
+  can still be answered from the premises. AUs that a label names but that are not nodes of the
+  relation graph are passed through at 100% (and count toward those two).
 - **Interval** (prefix, when known): onset, apex and offset frames and the duration.
 - **Candidates** (suffix, only for the questions about the emotion class): the fine classes the
   AU -> emotion deduction (:func:`~faceqa.facs.deduction.deduce`) gives the stated AUs, top

@@ -10,10 +10,8 @@ the bundle's :class:`~faceqa.aullm.answerer.LLMAnswerer` and by the grounded
   code path);
 - ``video``: a stand-in for video evidence that needs no video: the motion the labelled AUs would
   produce (:func:`~faceqa.aullm.features.synthetic_displacement`, with weak distractor AUs and
-  noise); the composer reads facts from it with the evidence pass's own AU read-out
-  (:func:`~faceqa.evidence.spotting.active_aus`), the LLM features computed from it with that
-  read-out in the oracle AU channel (as :class:`~faceqa.aullm.answerer.LLMAnswerer` answers
-  video). It is generated
+  noise); the LLM reads features computed from it, the composer facts read from it with the
+  evidence pass's own AU read-out (:func:`~faceqa.evidence.spotting.active_aus`). It is generated
   data: it ranks the answerers on the same footing, it does not measure accuracy on real video.
 
 With ``lvqa``, the ME-LVQA question types (event counts, distinct AUs, N-th event type) are asked
@@ -162,8 +160,7 @@ def facts_from_motion(series: np.ndarray, convention: str | None = None, model=N
 def answer_clip(answerer, clip: LabelledExpression, mode: str, deduction_model=None, seed: int = 0,
                 composer=None) -> list[dict]:
     """One held-out clip's rows: its MEGC questions answered by the LLM and by the composer (same facts)."""
-    from faceqa.aullm.answerer import label_codes
-    from faceqa.aullm.features import features_from_displacement, oracle_sides, synthetic_displacement
+    from faceqa.aullm.features import features_from_displacement, synthetic_displacement
     from faceqa.megc.media import DATASET_CONVENTION
     from faceqa.qa.composer import Composer
     from faceqa.qa.facts import facts_from_labels
@@ -182,7 +179,7 @@ def answer_clip(answerer, clip: LabelledExpression, mode: str, deduction_model=N
     elif mode == "video":
         series = synthetic_displacement(list(clip.aus), rng)
         facts = facts_from_motion(series, convention, deduction_model)
-        feats = features_from_displacement(series, answerer.model.node_aus, oracle=oracle_sides(label_codes(facts)))
+        feats = features_from_displacement(series, answerer.model.node_aus)
     else:
         raise InvalidInputError(f"evidence mode must be 'labels' or 'video', got {mode!r}")
     questions = [e.question for e in examples]
