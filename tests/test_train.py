@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceqa.aullm.calibration import FORMAT, STRENGTHS
+from faceqa.aullm.calibration import FORMAT, STRENGTHS, WEIGHTS
 from faceqa.cli.main import main
 from faceqa.errors import InvalidInputError
 from faceqa.facs.annotations import LabelledExpression
@@ -209,6 +209,9 @@ def test_a_second_stage_starts_from_a_bundle_calibrates_and_rescores(shared_data
     assert sum(calibration["priors"]["coarse"].values()) == pytest.approx(1.0, abs=0.02)
     assert set(calibration["strength"]) == {"coarse", "fine"} and calibration["strength"]["fine"] in STRENGTHS
     assert calibration["format"] == FORMAT and math.isfinite(calibration["stop_bias"])
+    assert set(calibration["premise_weight"]) == {"coarse", "fine"}  # the premises' candidates were traced
+    assert all(w in WEIGHTS for w in calibration["premise_weight"].values())
+    assert set(calibration["fit"]["fine_uf1_by_premise_weight"]) == {str(w) for w in WEIGHTS}
     card = (bundle / "README.md").read_text()
     assert "Stage 1" in card and "Stage 2" in card and "calibration.json" in card
     scores = json.loads((bundle / "scores.json").read_text())
