@@ -106,18 +106,13 @@ def test_grounded_class_choices_carry_the_premises_and_the_weight_moves_the_answ
     """grounded() hands each class choice its candidates; the decoder traces them, and a weight on the
     runner-up's candidate probability makes it the answer."""
     from faceqa.aullm.decoding import Choice, grounded
-    from faceqa.aullm.features import collate, features_from_labels
 
     grammar = grounded(_coarse_grammar(), ["brow lowerer"], {"coarse": {"positive": 0.2, "negative": 0.8}})
     assert grammar == (Choice(("positive", "negative", "surprise"), "coarse", (0.2, 0.8, 0.0)),)
-    torch.manual_seed(0)
-    model = create_model(AULLMConfig(base_model=str(tiny_llm_dir), hidden=32))
-    feats = collate([features_from_labels(parse_aus("4+7"), model.node_aus, np.random.default_rng(0))])
+    model, feats = _tiny_model_and_clip(tiny_llm_dir)
     question = ["What is the coarse expression class?"]
     decoder = model.decoder()
-    decoder.trace = []
-    first = model.answer(feats, question, grammars=[grammar])[0]
-    (entry,) = decoder.trace
+    first, entry = _traced_answer(model, feats, question, grammar)
     assert entry["evidence"] == [0.2, 0.8, 0.0] and first == calibrated_choice(entry, {})
     other = next(lb for lb in entry["labels"] if lb != first)
     evidence = tuple(0.99 if lb == other else 0.01 for lb in entry["labels"])
@@ -141,16 +136,10 @@ def test_stop_bias_is_fitted_on_lists_decoded_to_their_end():
 
 def test_offsets_move_the_choice_and_the_bundle_carries_them(tiny_llm_dir, tmp_path):
     """The decoder's raw option scores are traced; a prior on the winner hands the answer to the runner-up."""
-    from faceqa.aullm.features import collate, features_from_labels
-
-    torch.manual_seed(0)
-    model = create_model(AULLMConfig(base_model=str(tiny_llm_dir), hidden=32))
-    feats = collate([features_from_labels(parse_aus("4+7"), model.node_aus, np.random.default_rng(0))])
+    model, feats = _tiny_model_and_clip(tiny_llm_dir)
     question = ["What is the coarse expression class?"]
     decoder = model.decoder()
-    decoder.trace = []
-    first = model.answer(feats, question, grammars=[_coarse_grammar()])[0]
-    (entry,) = decoder.trace
+    first, entry = _traced_answer(model, feats, question, _coarse_grammar())
     assert entry["role"] == "coarse" and entry["labels"] == ["positive", "negative", "surprise"]
     ranked = [entry["labels"][i] for i in np.argsort(entry["scores"])[::-1]]
     assert first == ranked[0]
@@ -171,11 +160,8 @@ def test_offsets_move_the_choice_and_the_bundle_carries_them(tiny_llm_dir, tmp_p
 def test_the_stop_bias_decides_where_an_au_list_ends(tiny_llm_dir):
     """Traced stop margins replay the decoder: a bias below the first margin stops there, above all never."""
     from faceqa.aullm.decoding import GENERIC_VOCAB, AUList
-    from faceqa.aullm.features import collate, features_from_labels
 
-    torch.manual_seed(0)
-    model = create_model(AULLMConfig(base_model=str(tiny_llm_dir), hidden=32))
-    feats = collate([features_from_labels(parse_aus("4+7"), model.node_aus, np.random.default_rng(0))])
+    model, feats = _tiny_model_and_clip(tiny_llm_dir)
     question = ["What are the action units?"]
     grammar = [(AUList(GENERIC_VOCAB.au_names[:5], 2, 5),)]
     decoder = model.decoder()
@@ -189,6 +175,24 @@ def test_the_stop_bias_decides_where_an_au_list_ends(tiny_llm_dir):
         decoder.calibration = Calibration(stop_bias=bias)
         assert model.answer(feats, question, grammars=grammar)[0] == ", ".join(stopped_list(entry, bias))
     decoder.trace = None
+
+
+def _tiny_model_and_clip(tiny_llm_dir):
+    """A tiny random AULLM++ model and one clip's features (4+7)."""
+    from faceqa.aullm.features import collate, features_from_labels
+
+    torch.manual_seed(0)
+    model = create_model(AULLMConfig(base_model=str(tiny_llm_dir), hidden=32))
+    return model, collate([features_from_labels(parse_aus("4+7"), model.node_aus, np.random.default_rng(0))])
+
+
+def _traced_answer(model, feats, question: list[str], grammar) -> tuple[str, dict]:
+    """The answer under ``grammar`` and its one traced choice (the decoder keeps tracing)."""
+    decoder = model.decoder()
+    decoder.trace = []
+    answer = model.answer(feats, question, grammars=[grammar])[0]
+    (entry,) = decoder.trace
+    return answer, entry
 
 
 def _coarse_grammar():
