@@ -80,11 +80,8 @@ class Calibration:
         return {role: role_offsets(per, self.strength.get(role, 1.0)) for role, per in self.priors.items()}
 
     def option_offsets(self, role: str, labels: Sequence[str], evidence: Sequence[float] = ()) -> list[float]:
-        """What is subtracted from each option's score: the weighted log prior minus the weighted log premise."""
-        prior = self.offsets.get(role, {})
-        return [o - p for o, p in zip([prior.get(label, 0.0) for label in labels],
-                                      premise_offsets(evidence, self.premise_weight.get(role, 0.0), len(labels)),
-                                      strict=True)]
+        """What the decoder subtracts from each option's score of a ``role`` choice (:func:`option_offsets`)."""
+        return option_offsets(self.offsets.get(role, {}), labels, evidence, self.premise_weight.get(role, 0.0))
 
 
 def label_priors(trace: Iterable[dict]) -> dict[str, dict[str, float]]:
@@ -120,11 +117,14 @@ def role_offsets(priors: dict[str, float], strength: float = 1.0) -> dict[str, f
     return {label: strength * math.log(max(float(p), FLOOR)) for label, p in priors.items()}
 
 
-def premise_offsets(evidence: Sequence[float], weight: float, n: int) -> list[float]:
-    """``weight * log(max(q, FLOOR))`` per option from the premises' probabilities ``evidence`` (0s without)."""
-    if not evidence or not weight:
-        return [0.0] * n
-    return [weight * math.log(max(float(q), FLOOR)) for q in evidence]
+def option_offsets(prior_offsets: dict[str, float], labels: Sequence[str], evidence: Sequence[float] = (),
+                   weight: float = 0.0) -> list[float]:
+    """What is subtracted from each option's score: its prior offset (:func:`role_offsets`) minus
+    ``weight * log(max(q, FLOOR))`` of the premises' probability ``q`` (``evidence``; none: 0)."""
+    out = [prior_offsets.get(label, 0.0) for label in labels]
+    if evidence and weight:
+        out = [o - weight * math.log(max(float(q), FLOOR)) for o, q in zip(out, evidence, strict=True)]
+    return out
 
 
 def offsets(priors: dict[str, dict[str, float]], strength: float = 1.0) -> dict[str, dict[str, float]]:
@@ -135,8 +135,8 @@ def offsets(priors: dict[str, dict[str, float]], strength: float = 1.0) -> dict[
 def calibrated_choice(entry: dict, offsets_of_role: dict[str, float], weight: float = 0.0) -> str:
     """The label a traced class choice takes under ``offsets_of_role`` and the premise ``weight``."""
     labels = entry["labels"]
-    scores = (np.asarray(entry["scores"]) - np.asarray([offsets_of_role.get(lb, 0.0) for lb in labels])
-              + np.asarray(premise_offsets(entry.get("evidence", ()), weight, len(labels))))
+    scores = np.asarray(entry["scores"]) - np.asarray(option_offsets(offsets_of_role, labels,
+                                                                     entry.get("evidence", ()), weight))
     return labels[int(np.argmax(scores))]
 
 
@@ -148,7 +148,7 @@ def stopped_list(entry: dict, bias: float) -> list[str]:
     return list(entry["said"])
 
 
-def fit_strength(entries: Sequence[dict], priors: dict[str, float], role: str) -> tuple[float, float, dict]:
+def fit_choice(entries: Sequence[dict], priors: dict[str, float], role: str) -> tuple[float, float, dict]:
     """The strength and premise weight (:data:`STRENGTHS` x :data:`WEIGHTS`) with the best unweighted
     F1 on ``entries`` (with ``gold``).
 
@@ -194,7 +194,7 @@ def fit_calibration(measured: Sequence[dict], strength: float | str = 1.0) -> tu
     """The calibration fitted on :func:`measure`'s entries, and what the fit found (for the card).
 
     ``strength``: one strength for every role (and no premise weight), or ``"fit"`` (per role, the
-    strength and the premise weight, see :func:`fit_strength`).
+    strength and the premise weight, see :func:`fit_choice`).
     """
     classes = [e for e in measured if e["role"] != STOP]
     if not classes:
@@ -203,8 +203,8 @@ def fit_calibration(measured: Sequence[dict], strength: float | str = 1.0) -> tu
     strengths, weights, report = {}, {}, {}
     for role in priors:
         if strength == "fit":
-            strengths[role], weights[role], tried = fit_strength([e for e in classes if e["role"] == role],
-                                                                 priors[role], role)
+            strengths[role], weights[role], tried = fit_choice([e for e in classes if e["role"] == role],
+                                                               priors[role], role)
             report[f"{role}_uf1_by_strength"] = tried["by_strength"]
             report[f"{role}_uf1_by_premise_weight"] = tried["by_premise_weight"]
         else:

@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+from faceqa.aullm.calibration import WEIGHTS
 from faceqa.qa.kinds import HEADLINE, KINDS, SCORED_KINDS
 from faceqa.train.config import TrainConfig
 
@@ -95,7 +96,7 @@ def _calibration_text(cal: dict | None) -> str:
     if any((weights := cal.get("premise_weight") or {}).values()):
         text += ("; and add the premises' candidate log-probabilities (the AU -> emotion deduction), "
                  + ", ".join(f"{w:g} x for {role}" for role, w in sorted(weights.items()))
-                 + " (fitted with the strength, 0-4)")
+                 + f" (fitted with the strength, 0-{max(WEIGHTS):g})")
     if (f1 := cal.get("au_f1")):
         text += (f"; AU lists end where logit(end) - logit(\",\") >= {cal['stop_bias']:g}, fitted on the same clips' "
                  f"AU questions (AU F1 there {f1['uncalibrated']:.3f} at 0 -> {f1['fitted']:.3f})")
