@@ -207,3 +207,21 @@ def test_au_lists_name_only_the_aus_the_premises_list(answerer):
     assert grounded(single, ["dimpler"])[0].names == ("dimpler",)
     assert grounded(plural, ["dimpler"]) == plural  # too few names for a plural answer: the FACS names stay
     assert isinstance(grounded(plural, ["dimpler", "lip pressor"])[0], AUList)
+
+
+def test_llm_and_composer_name_the_same_aus_of_the_demo_clip(answerer, tmp_path):
+    """One read-out: about the demo clip's event (video evidence), the LLM and the composer name the same AUs."""
+    from faceqa.demo import demo_clip
+    from faceqa.qa import FaceQA
+
+    spec = demo_clip(tmp_path / "clip")
+    event = spec.events[0]
+    llm = FaceQA(answerer="llm")
+    llm._llm, llm._llm_loaded, llm._llm_path = answerer, True, str(BUNDLE)
+    said = {}
+    for name, qa in (("llm", llm), ("composer", FaceQA(answerer="composer"))):
+        answer = qa.ask(str(tmp_path / "clip"), VQA[-1], fps=30, onset=event.onset - 3, offset=event.offset + 3)
+        assert answer.answerer == name
+        check_label(VQA[-1], answer.text)
+        said[name] = set(_names(COMPOUND.match(answer.text).group(1)))
+    assert said["llm"] == said["composer"] and "brow lowerer" in said["llm"]

@@ -7,9 +7,10 @@ questions, dataset=...)``:
    onset..offset interval), else from the facts' AU labels (the ``--au-labels`` mode: motion
    synthesised from the labels with a fixed seed, so answers are reproducible, plus the oracle
    AU channel);
-2. runs the graph's AU head and writes the premises (:mod:`~faceqa.aullm.premises`: the AUs it
-   finds with confidence and side, the interval, and for the emotion questions the candidates the
-   AU -> emotion deduction gives those AUs), for bundles whose prompt reads them (version 2);
+2. writes the premises (:mod:`~faceqa.aullm.premises`: the AUs with confidence and side, the
+   interval, and for the emotion questions the candidates the AU -> emotion deduction gives those
+   AUs), for bundles whose prompt reads them (version 2): from video, the evidence read-out that
+   the composer states too (one read-out); from AU labels, the graph's AU head;
 3. answers every question after one shared prefix, closed-set questions under constraints
    (:mod:`~faceqa.aullm.decoding`) with the class vocabulary of the question's dataset as the
    bundle saw it in training, or the generic MEGC vocabulary for a dataset it never saw; AU lists
@@ -38,7 +39,7 @@ from faceqa.aullm.features import (
     oracle_sides,
     synthetic_displacement,
 )
-from faceqa.aullm.premises import EMOTION_KINDS, Premises, build_premises
+from faceqa.aullm.premises import EMOTION_KINDS, Premises, build_premises, readout_premises
 from faceqa.facs.au_codes import AUCode
 from faceqa.resources import default_bundle
 
@@ -131,16 +132,19 @@ class LLMAnswerer:
         return features_from_displacement(series, nodes, oracle=oracle_sides(codes))
 
     def premises(self, facts, feats: EvidenceFeatures, deduction_model=None) -> Premises:
-        """The premises about the clip: the AU head's AUs, the interval, the emotion candidates."""
+        """The premises about the clip: its AUs (the video read-out, or the AU head on labels), the
+        interval, the emotion candidates."""
         from faceqa.aullm.features import collate
 
-        probs = self.model.au_probabilities(collate([feats]))[0].cpu().numpy()
-        extra = label_codes(facts) if facts.source == "labels" else []
         frames = facts.frames or {}
         interval = None
         if frames.get("onset") is not None and frames.get("offset") is not None:
             interval = {"onset": frames["onset"], "apex": frames.get("apex"), "offset": frames["offset"],
                         "fps": facts.fps}
+        if facts.source == "video":
+            return readout_premises(facts, interval)
+        probs = self.model.au_probabilities(collate([feats]))[0].cpu().numpy()
+        extra = label_codes(facts) if facts.source == "labels" else []
         return build_premises(probs, self.model.node_aus, feats.nodes.cpu().numpy(), extra, interval,
                               facts.convention, deduction_model)
 

@@ -3,15 +3,21 @@
 AULLM++ injects visual evidence "as actionable semantic premises". The content and instruction
 tokens carry it as embeddings; prompt version 2 (``prompts/aullm_v2.txt``) also writes it out:
 
-- **AUs** (prefix, every question): the AUs of the graph's AU head with probability >= 0.5 (in
-  FACS number order, as the datasets write them), with that probability as a percentage and the
-  side (from the oracle AU channel when it is filled, else from the left/right motion strengths);
-  when fewer than two are stated, the next most probable ones (at least 5%), so a plural question
-  can still be answered from the premises. AUs that a label names but that are not nodes of the
-  relation graph are passed through at 100% (and count toward those two).
+- **AUs** (prefix, every question): the AUs stated at 50% or more (in FACS number order, as the
+  datasets write them), with that confidence as a percentage and the side; when fewer than two are
+  stated, the next most probable ones (at least 5%), so a plural question can still be answered
+  from the premises. Where they come from depends on the evidence:
+
+  - AU labels (:func:`build_premises`): the graph's AU head, its probability as the confidence and
+    the side from the oracle AU channel; AUs that a label names but that are not nodes of the
+    relation graph are passed through at 100% (and count toward those two);
+  - video (:func:`readout_premises`): the evidence read-out that ``spot``, ``aus`` and the composer
+    state (one read-out for every answerer): its active AUs are stated, at 50% plus half their
+    intensity share (intensity C, 3 of 5, reads 80%), the others ranked below 50%.
 - **Interval** (prefix, when known): onset, apex and offset frames and the duration.
 - **Candidates** (suffix, only for the questions about the emotion class): the fine classes the
-  AU -> emotion deduction (:func:`~faceqa.facs.deduction.deduce`) gives the stated AUs, top
+  AU -> emotion deduction (:func:`~faceqa.facs.deduction.deduce`) gives the stated AUs (from video:
+  the AUs that carry the expression, as the composer deduces), top
   three with their probabilities, and the most probable coarse class (by summed probability,
   which can differ from the top fine class's coarse class).
 
@@ -163,4 +169,32 @@ def build_premises(probs, node_aus: Sequence[int], nodes, extra: Sequence[AUCode
         d = deduce([a.au for a in premises.stated], convention, model=deduction_model)
         premises.fine = {k: round(v, 4) for k, v in d.scores.items()}
         premises.coarse = {k: round(v, 4) for k, v in d.coarse_scores.items()}
+    return premises
+
+
+_SIDE_WORDS = {"L": "left", "R": "right", "both": "both"}
+
+
+def readout_premises(facts, interval: dict | None = None, candidates: bool = True) -> Premises:
+    """Premises from the evidence read-out of video ``facts`` (:func:`~faceqa.qa.facts.facts_from_evidence`).
+
+    The read-out's active AUs (``facts.aus``, score = intensity / 5) are stated at ``0.5 + score / 2``;
+    when fewer than :data:`MIN_LISTED`, the strongest others (``facts.ranked``) fill in at
+    ``score / 2`` (below the threshold, at least :data:`FLOOR`). The candidates are the facts' own
+    deduction (``fine_scores``, ``coarse_scores``), so the LLM weighs what the composer states.
+    """
+    stated = [PremiseAU(a.au, a.name, round(0.5 + 0.5 * min(a.score, 1.0), 2), _SIDE_WORDS.get(a.side or ""))
+              for a in facts.aus]
+    seen = {a.au for a in stated}
+    weak = []
+    for a in facts.ranked:
+        if len(stated) + len(weak) >= MIN_LISTED or 0.5 * a.score < FLOOR:
+            break
+        if a.au not in seen:
+            seen.add(a.au)
+            weak.append(PremiseAU(a.au, a.name, round(0.5 * min(a.score, 1.0), 2), _SIDE_WORDS.get(a.side or "")))
+    premises = Premises(sorted(stated, key=lambda a: a.au) + weak, interval)
+    if candidates:
+        premises.fine = {k: round(float(v), 4) for k, v in facts.fine_scores.items()}
+        premises.coarse = {k: round(float(v), 4) for k, v in facts.coarse_scores.items()}
     return premises

@@ -114,7 +114,8 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
         "",
         f"Base model: `{m.base_model}` ({m.dtype or 'default dtype'}); prompt `{m.prompt}`; {m.n_content_tokens} "
         f"content tokens (MGE-EFP), {m.n_instruction_tokens} instruction tokens (R-AUGNN)"
-        + (", premises as text (AU head's AUs with confidence and side, interval, emotion candidates)"
+        + (", premises as text (AUs with confidence and side: the AU head's from labels, the evidence read-out's "
+           "from video; interval, emotion candidates)"
            if m.prompt != "aullm_v1" else "")
         + f"; LoRA r={m.lora_r}, alpha={m.lora_alpha} on {', '.join(m.lora_targets)}; losses: LM + {m.au_weight} x "
         f"asymmetric AU loss + {m.ccr_weight} x CCR (every {cfg.ccr_every} steps). Closed-set answers are decoded "
