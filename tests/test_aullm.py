@@ -256,20 +256,20 @@ def test_premises_weak_fill_counts_passed_through_aus():
 
 
 def test_readout_premises_state_what_the_composer_states():
-    """From video, the premises are the evidence read-out: its active AUs stated (>= 50%, ordered by FACS
-    number, confidence rising with intensity), the strongest other AU filling in below 50%, and the
-    candidates the facts' own deduction."""
+    """From video, the premises are the evidence read-out: its AUs that carry the expression stated (>= 90%,
+    strongest first), a weaker active AU left out, the strongest other AU filling in below 50% when one is
+    stated, and the candidates the facts' own deduction."""
     from faceqa.aullm.premises import THRESHOLD, readout_premises
     from faceqa.qa.facts import AUFact, Facts
 
-    facts = Facts("video", aus=[AUFact(4, "brow lowerer", "both", 0.6), AUFact(7, "lid tightener", "R", 0.3)],
-                  ranked=[AUFact(4, "brow lowerer", "both", 0.6), AUFact(7, "lid tightener", "R", 0.3),
-                          AUFact(12, "lip corner puller", "L", 0.2)],
+    brow, lid, smile = (AUFact(4, "brow lowerer", "both", 0.6), AUFact(7, "lid tightener", "R", 0.3),
+                        AUFact(12, "lip corner puller", "L", 0.2))
+    facts = Facts("video", aus=[brow, lid, smile], ranked=[brow, lid, smile],
                   fine_scores={"anger": 0.7, "disgust": 0.3}, coarse_scores={"negative": 1.0})
     p = readout_premises(facts, {"onset": 3, "apex": 6, "offset": 9, "fps": 30.0})
-    assert [(a.au, a.confidence, a.side) for a in p.aus] == [(4, 0.8, "both"), (7, 0.65, "right")]
+    assert [(a.au, a.confidence, a.side) for a in p.aus] == [(4, 0.96, "both"), (7, 0.93, "right")]
     assert all(a.confidence >= THRESHOLD for a in p.aus) and p.fine == facts.fine_scores
-    assert p.text() == "AUs: brow lowerer 80% both, lid tightener 65% right.\nInterval: frames 3-9, apex 6, 0.20 s."
-    facts.aus = facts.aus[:1]  # one active AU: the strongest other one fills in, below the threshold
-    assert [(a.au, a.confidence) for a in readout_premises(facts, candidates=False).aus] == [(4, 0.8), (7, 0.15)]
+    assert p.text() == "AUs: brow lowerer 96% both, lid tightener 93% right.\nInterval: frames 3-9, apex 6, 0.20 s."
+    facts.aus = [brow]  # one active AU: the strongest other one fills in, below the threshold
+    assert [(a.au, a.confidence) for a in readout_premises(facts, candidates=False).aus] == [(4, 0.96), (7, 0.15)]
     assert readout_premises(Facts("video"), candidates=False).text() == "AUs: none."

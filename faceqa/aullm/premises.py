@@ -3,17 +3,18 @@
 AULLM++ injects visual evidence "as actionable semantic premises". The content and instruction
 tokens carry it as embeddings; prompt version 2 (``prompts/aullm_v2.txt``) also writes it out:
 
-- **AUs** (prefix, every question): the AUs stated at 50% or more (in FACS number order, as the
-  datasets write them), with that confidence as a percentage and the side; when fewer than two are
-  stated, the next most probable ones (at least 5%), so a plural question can still be answered
-  from the premises. Where they come from depends on the evidence:
+- **AUs** (prefix, every question): the AUs stated at 50% or more (from labels in FACS number
+  order, as the datasets write them; from video strongest first), with that confidence as a
+  percentage and the side; when fewer than two are stated, the next most probable ones (at least
+  5%), so a plural question can still be answered from the premises. Where they come from depends on the evidence:
 
   - AU labels (:func:`build_premises`): the graph's AU head, its probability as the confidence and
     the side from the oracle AU channel; AUs that a label names but that are not nodes of the
     relation graph are passed through at 100% (and count toward those two);
   - video (:func:`readout_premises`): the evidence read-out that ``spot``, ``aus`` and the composer
-    state (one read-out for every answerer): its active AUs are stated, at 50% plus half their
-    intensity share (intensity C, 3 of 5, reads 80%), the others ranked below 50%.
+    state (one read-out for every answerer): the active AUs that carry the expression are stated,
+    strongest first, at 90% plus a tenth of their intensity share (intensity C, 3 of 5, reads 96%),
+    the others ranked below 50%.
 - **Interval** (prefix, when known): onset, apex and offset frames and the duration.
 - **Candidates** (suffix, only for the questions about the emotion class): the fine classes the
   AU -> emotion deduction (:func:`~faceqa.facs.deduction.deduce`) gives the stated AUs (from video:
@@ -178,13 +179,19 @@ _SIDE_WORDS = {"L": "left", "R": "right", "both": "both"}
 def readout_premises(facts, interval: dict | None = None, candidates: bool = True) -> Premises:
     """Premises from the evidence read-out of video ``facts`` (:func:`~faceqa.qa.facts.facts_from_evidence`).
 
-    The read-out's active AUs (``facts.aus``, score = intensity / 5) are stated at ``0.5 + score / 2``;
-    when fewer than :data:`MIN_LISTED`, the strongest others (``facts.ranked``) fill in at
-    ``score / 2`` (below the threshold, at least :data:`FLOOR`). The candidates are the facts' own
-    deduction (``fine_scores``, ``coarse_scores``), so the LLM weighs what the composer states.
+    Stated: the read-out's active AUs (``facts.aus``, score = intensity / 5) that carry the
+    expression (at least :data:`~faceqa.evidence.spotting.EMOTION_RELATIVE` of the strongest, the
+    AUs the composer deduces the emotion from), strongest first, at ``0.9 + score / 10`` (as sure as
+    the AU head states a labelled AU, the order kept in the figures). When fewer than
+    :data:`MIN_LISTED`, the next strongest AUs (``facts.ranked``) fill in at ``score / 2`` (below
+    the threshold, at least :data:`FLOOR`). The candidates are the facts' own deduction
+    (``fine_scores``, ``coarse_scores``), so the LLM weighs what the composer states.
     """
-    stated = [PremiseAU(a.au, a.name, round(0.5 + 0.5 * min(a.score, 1.0), 2), _SIDE_WORDS.get(a.side or ""))
-              for a in facts.aus]
+    from faceqa.evidence.spotting import EMOTION_RELATIVE
+
+    top = max((a.score for a in facts.aus), default=0.0)
+    stated = [PremiseAU(a.au, a.name, round(0.9 + 0.1 * min(a.score, 1.0), 2), _SIDE_WORDS.get(a.side or ""))
+              for a in facts.aus if a.score >= EMOTION_RELATIVE * top]
     seen = {a.au for a in stated}
     weak = []
     for a in facts.ranked:
@@ -193,7 +200,7 @@ def readout_premises(facts, interval: dict | None = None, candidates: bool = Tru
         if a.au not in seen:
             seen.add(a.au)
             weak.append(PremiseAU(a.au, a.name, round(0.5 * min(a.score, 1.0), 2), _SIDE_WORDS.get(a.side or "")))
-    premises = Premises(sorted(stated, key=lambda a: a.au) + weak, interval)
+    premises = Premises(sorted(stated, key=lambda a: -a.confidence) + weak, interval)
     if candidates:
         premises.fine = {k: round(float(v), 4) for k, v in facts.fine_scores.items()}
         premises.coarse = {k: round(float(v), 4) for k, v in facts.coarse_scores.items()}
