@@ -6,7 +6,8 @@ tokens carry it as embeddings; prompt version 2 (``prompts/aullm_v2.txt``) also 
 - **AUs** (prefix, every question): the AUs stated at 50% or more (from labels in FACS number
   order, as the datasets write them; from video strongest first), with that confidence as a
   percentage and the side; when fewer than two are stated, the next most probable ones (at least
-  5%), so a plural question can still be answered from the premises. Where they come from depends on the evidence:
+  5%), so a plural question can still be answered from the premises. Where they come from depends
+  on the evidence:
 
   - AU labels (:func:`build_premises`): the graph's AU head, its probability as the confidence and
     the side from the oracle AU channel; AUs that a label names but that are not nodes of the
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from faceqa.evidence.spotting import EMOTION_RELATIVE
 from faceqa.facs.au_codes import AUCode
 from faceqa.facs.units import au_by_number
 
@@ -187,8 +189,6 @@ def readout_premises(facts, interval: dict | None = None, candidates: bool = Tru
     the threshold, at least :data:`FLOOR`). The candidates are the facts' own deduction
     (``fine_scores``, ``coarse_scores``), so the LLM weighs what the composer states.
     """
-    from faceqa.evidence.spotting import EMOTION_RELATIVE
-
     top = max((a.score for a in facts.aus), default=0.0)
     stated = [PremiseAU(a.au, a.name, round(0.9 + 0.1 * min(a.score, 1.0), 2), _SIDE_WORDS.get(a.side or ""))
               for a in facts.aus if a.score >= EMOTION_RELATIVE * top]
