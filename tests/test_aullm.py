@@ -257,7 +257,7 @@ def test_premises_weak_fill_counts_passed_through_aus():
 
 def test_readout_premises_state_what_the_composer_states():
     """From video, the premises are the evidence read-out: its AUs that carry the expression stated (>= 90%,
-    strongest first), a weaker active AU left out, the strongest other AU filling in below 50% when one is
+    strongest first), a weaker active AU left out, the strongest other AU as an unwritten fill when one is
     stated, and the candidates the facts' own deduction."""
     from faceqa.aullm.premises import THRESHOLD, readout_premises
     from faceqa.qa.facts import AUFact, Facts
@@ -270,6 +270,8 @@ def test_readout_premises_state_what_the_composer_states():
     assert [(a.au, a.confidence, a.side) for a in p.aus] == [(4, 0.96, "both"), (7, 0.93, "right")]
     assert all(a.confidence >= THRESHOLD for a in p.aus) and p.fine == facts.fine_scores
     assert p.text() == "AUs: brow lowerer 96% both, lid tightener 93% right.\nInterval: frames 3-9, apex 6, 0.20 s."
-    facts.aus = [brow]  # one active AU: the strongest other one fills in, below the threshold
-    assert [(a.au, a.confidence) for a in readout_premises(facts, candidates=False).aus] == [(4, 0.96), (7, 0.15)]
+    facts.aus = [brow]  # one active AU: the strongest other one fills in, not written
+    alone = readout_premises(facts, candidates=False)
+    assert [(a.au, a.confidence) for a in alone.aus + alone.fill] == [(4, 0.96), (7, 0.15)]
+    assert alone.text() == "AUs: brow lowerer 96% both."
     assert readout_premises(Facts("video"), candidates=False).text() == "AUs: none."

@@ -14,7 +14,7 @@ questions, dataset=...)``:
 3. answers every question after one shared prefix, closed-set questions under constraints
    (:mod:`~faceqa.aullm.decoding`) with the class vocabulary of the question's dataset as the
    bundle saw it in training, or the generic MEGC vocabulary for a dataset it never saw; AU lists
-   name only AUs the premises list, and class choices weigh in the premises' candidates as the
+   name only AUs the premises list (or their unwritten fill), and class choices weigh in the premises' candidates as the
    bundle's calibration says (:func:`~faceqa.aullm.decoding.grounded`).
 
 ``route(kind, source, dataset)`` says whether the LLM should answer a question type: only where
@@ -164,7 +164,7 @@ class LLMAnswerer:
         if not self.model.uses_premises:
             return self.model.answer(feats, list(questions), grammars=grammars)
         premises = self.premises(facts, feats, deduction_model)
-        names = [a.name for a in premises.aus]
+        names = [a.name for a in premises.aus + premises.fill]
         classes = {"fine": premises.fine, "coarse": premises.coarse}
         grammars = [grounded(g, names, classes) for g in grammars]
         cands = premises.candidates_text()

@@ -14,8 +14,9 @@ tokens carry it as embeddings; prompt version 2 (``prompts/aullm_v2.txt``) also 
     relation graph are passed through at 100% (and count toward those two);
   - video (:func:`readout_premises`): the evidence read-out that ``spot``, ``aus`` and the composer
     state (one read-out for every answerer): the active AUs that carry the expression are stated,
-    strongest first, at 90% plus a tenth of their intensity share (intensity C, 3 of 5, reads 96%),
-    the others ranked below 50%.
+    strongest first, at 90% plus a tenth of their intensity share (intensity C, 3 of 5, reads 96%);
+    the fill is not written (listed weak AUs made the LLM say "yes" to them) but a plural answer
+    may still name it.
 - **Interval** (prefix, when known): onset, apex and offset frames and the duration.
 - **Candidates** (suffix, only for the questions about the emotion class): the fine classes the
   AU -> emotion deduction (:func:`~faceqa.facs.deduction.deduce`) gives the stated AUs (from video:
@@ -73,6 +74,7 @@ class Premises:
     interval: dict | None = None  # onset, apex, offset (frames), fps
     fine: dict[str, float] = field(default_factory=dict)
     coarse: dict[str, float] = field(default_factory=dict)
+    fill: list[PremiseAU] = field(default_factory=list)  # not written: names a plural answer may add
 
     @property
     def stated(self) -> list[PremiseAU]:
@@ -107,7 +109,7 @@ class Premises:
     def to_dict(self) -> dict:
         """Plain dict (JSON-ready)."""
         return {"aus": [a.__dict__ for a in self.aus], "interval": self.interval, "fine": self.fine,
-                "coarse": self.coarse}
+                "coarse": self.coarse, "fill": [a.__dict__ for a in self.fill]}
 
 
 def _pct(p: float) -> str:
@@ -185,9 +187,10 @@ def readout_premises(facts, interval: dict | None = None, candidates: bool = Tru
     expression (at least :data:`~faceqa.evidence.spotting.EMOTION_RELATIVE` of the strongest, the
     AUs the composer deduces the emotion from), strongest first, at ``0.9 + score / 10`` (as sure as
     the AU head states a labelled AU, the order kept in the figures). When fewer than
-    :data:`MIN_LISTED`, the next strongest AUs (``facts.ranked``) fill in at ``score / 2`` (below
-    the threshold, at least :data:`FLOOR`). The candidates are the facts' own deduction
-    (``fine_scores``, ``coarse_scores``), so the LLM weighs what the composer states.
+    :data:`MIN_LISTED`, the next strongest AUs (``facts.ranked``, at least :data:`FLOOR` at
+    ``score / 2``) are the ``fill``: names a plural answer may use, not written in the text. The
+    candidates are the facts' own deduction (``fine_scores``, ``coarse_scores``), so the LLM weighs
+    what the composer states.
     """
     top = max((a.score for a in facts.aus), default=0.0)
     stated = [PremiseAU(a.au, a.name, round(0.9 + 0.1 * min(a.score, 1.0), 2), _SIDE_WORDS.get(a.side or ""))
@@ -200,7 +203,7 @@ def readout_premises(facts, interval: dict | None = None, candidates: bool = Tru
         if a.au not in seen:
             seen.add(a.au)
             weak.append(PremiseAU(a.au, a.name, round(0.5 * min(a.score, 1.0), 2), _SIDE_WORDS.get(a.side or "")))
-    premises = Premises(sorted(stated, key=lambda a: -a.confidence) + weak, interval)
+    premises = Premises(sorted(stated, key=lambda a: -a.confidence), interval, fill=weak)
     if candidates:
         premises.fine = {k: round(float(v), 4) for k, v in facts.fine_scores.items()}
         premises.coarse = {k: round(float(v), 4) for k, v in facts.coarse_scores.items()}
