@@ -14,8 +14,8 @@ questions, dataset=...)``:
 3. answers every question after one shared prefix, closed-set questions under constraints
    (:mod:`~faceqa.aullm.decoding`) with the class vocabulary of the question's dataset as the
    bundle saw it in training, or the generic MEGC vocabulary for a dataset it never saw; AU lists
-   name only AUs the premises list (or their unwritten fill), and class choices weigh in the premises' candidates as the
-   bundle's calibration says (:func:`~faceqa.aullm.decoding.grounded`).
+   name only AUs the premises list (or their unwritten fill), and class choices weigh in the
+   premises' candidates as the bundle's calibration says (:func:`~faceqa.aullm.decoding.grounded`).
 
 ``route(kind, source, dataset)`` says whether the LLM should answer a question type: only where
 the bundle's held-out score for that type (``scores.json`` -> ``routing``) is at least the

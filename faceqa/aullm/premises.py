@@ -183,7 +183,7 @@ _SIDE_WORDS = {"L": "left", "R": "right", "both": "both"}
 def readout_premises(facts, interval: dict | None = None, candidates: bool = True) -> Premises:
     """Premises from the evidence read-out of video ``facts`` (:func:`~faceqa.qa.facts.facts_from_evidence`).
 
-    Stated: the read-out's active AUs (``facts.aus``, score = intensity / 5) that carry the
+    Stated: the read-out's active AUs (``facts.aus``, score = intensity / 5, at most 1) that carry the
     expression (at least :data:`~faceqa.evidence.spotting.EMOTION_RELATIVE` of the strongest, the
     AUs the composer deduces the emotion from), strongest first, at ``0.9 + score / 10`` (as sure as
     the AU head states a labelled AU, the order kept in the figures). When fewer than
@@ -192,18 +192,20 @@ def readout_premises(facts, interval: dict | None = None, candidates: bool = Tru
     candidates are the facts' own deduction (``fine_scores``, ``coarse_scores``), so the LLM weighs
     what the composer states.
     """
+    def said(a, confidence: float) -> PremiseAU:
+        return PremiseAU(a.au, a.name, round(confidence, 2), _SIDE_WORDS.get(a.side or ""))
+
     top = max((a.score for a in facts.aus), default=0.0)
-    stated = [PremiseAU(a.au, a.name, round(0.9 + 0.1 * min(a.score, 1.0), 2), _SIDE_WORDS.get(a.side or ""))
-              for a in facts.aus if a.score >= EMOTION_RELATIVE * top]
+    stated = [said(a, 0.9 + 0.1 * a.score) for a in facts.aus if a.score >= EMOTION_RELATIVE * top]
     seen = {a.au for a in stated}
-    weak = []
+    fill = []
     for a in facts.ranked:
-        if len(stated) + len(weak) >= MIN_LISTED or 0.5 * a.score < FLOOR:
+        if len(stated) + len(fill) >= MIN_LISTED or 0.5 * a.score < FLOOR:
             break
         if a.au not in seen:
             seen.add(a.au)
-            weak.append(PremiseAU(a.au, a.name, round(0.5 * min(a.score, 1.0), 2), _SIDE_WORDS.get(a.side or "")))
-    premises = Premises(sorted(stated, key=lambda a: -a.confidence), interval, fill=weak)
+            fill.append(said(a, 0.5 * a.score))
+    premises = Premises(sorted(stated, key=lambda a: -a.confidence), interval, fill=fill)
     if candidates:
         premises.fine = {k: round(float(v), 4) for k, v in facts.fine_scores.items()}
         premises.coarse = {k: round(float(v), 4) for k, v in facts.coarse_scores.items()}
