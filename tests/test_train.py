@@ -49,6 +49,23 @@ def test_subject_split_holds_out_whole_subjects(shared_data):
     assert {c.dataset for c in test} == {c.dataset for c in clips}
 
 
+def test_others_clips_follow_their_subject_and_keep_the_split(shared_data):
+    from faceqa.train.loop import split
+
+    cfg = TrainConfig(data_root=str(shared_data))
+    train, held = split(cfg)
+    cfg.others = True
+    train_o, held_o = split(cfg)
+    assert held_o[:len(held)] == held and train_o[:len(train)] == train  # the split without them is kept
+    others = [c for c in train_o + held_o if c.fine == "others"]
+    assert len(others) == len(train_o) + len(held_o) - len(train) - len(held) > 100
+    assert all(c.dataset.startswith("casme3") and c.coarse is None for c in others)
+    held_subjects = {subject_key(c) for c in held}
+    assert {subject_key(c) for c in held_o} == held_subjects
+    assert {subject_key(c) for c in train_o}.isdisjoint(held_subjects)
+    assert not any(e.kind in ("coarse", "compound") for c in others for e in qa_examples(c, np.random.default_rng(0)))
+
+
 def test_au_set_f1():
     def au_set_f1(pred: str, truth: str) -> float:
         return set_f1(read_au_set(pred)[0], read_au_set(truth)[0])

@@ -126,7 +126,9 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
         "",
         f"- Mode: **{cfg.mode}**" + (" (annotation-evidence: motion features synthesised from the AU labels, "
                                      "no video was seen)" if cfg.mode == "annotations" else " (evidence from video)"),
-        f"- Data: {', '.join(cfg.sources)} (from `{cfg.data_root}`); {info['train_clips']} training clips, "
+        f"- Data: {', '.join(cfg.sources)} (from `{cfg.data_root}`"
+        + ("; CAS(ME)^3's `others` clips included, each with its subject" if cfg.others else "")
+        + f"); {info['train_clips']} training clips, "
         f"{info['held_out_clips']} held-out clips from {len(info['held_out_subjects'])} held-out subjects "
         f"({held}, seed {cfg.seed}); "
         f"{_scored(info.get('scored_clips', info['held_out_clips']), info['held_out_clips'])} held-out clips scored"

@@ -41,6 +41,8 @@ class TrainConfig:
             computed from the clips under ``media_root``).
         media_root: clip folders/videos named by the MEGC clip id (media mode).
         sources: label sources in ``data_root`` (``megc2025``, ``casme3``).
+        others: also train on and score CAS(ME)^3's clips labelled ``others`` (left out by default);
+            they follow their subject's side of a split dealt without them.
         qa_files: further training files in MEGC ME-VQA JSONL format (e.g. your own licensed data).
         fps: frame rate of frame folders under ``media_root`` (SAMM/CASME II: 200; default 30).
         holdout: fraction of each dataset's subjects held out for evaluation.
@@ -89,6 +91,7 @@ class TrainConfig:
     mode: str = "annotations"
     media_root: str | None = None
     sources: list[str] = field(default_factory=lambda: ["megc2025", "casme3"])
+    others: bool = False
     qa_files: list[str] = field(default_factory=list)
     fps: float | None = None
     holdout: float = 0.2

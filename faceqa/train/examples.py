@@ -60,6 +60,12 @@ def load_clips(data_root: str | Path, sources: tuple[str, ...] = ("megc2025", "c
     return clips
 
 
+def casme3_others(data_root: str | Path) -> list[LabelledExpression]:
+    """The CAS(ME)^3 part A micro-expressions labelled ``others`` (no coarse class), which
+    :func:`load_clips` leaves out."""
+    return [c for c in read_casme3_part_a(Path(data_root) / CASME3_ME_CSV) if c.fine == "others"]
+
+
 def _names(aus: tuple[AUCode, ...]) -> str:
     return format_au_names(aus)
 

@@ -51,7 +51,7 @@ from faceqa.train.batches import Deductions, annotation_features, au_targets, ma
 from faceqa.train.card import loss_curve, model_card
 from faceqa.train.config import TrainConfig
 from faceqa.train.evaluate import evaluate_answerers, lvqa_videos, routing_table
-from faceqa.train.examples import load_clips, qa_examples, split_by_subject, subject_key
+from faceqa.train.examples import casme3_others, load_clips, qa_examples, split_by_subject, subject_key
 
 
 def _schedule(cfg: TrainConfig):
@@ -64,12 +64,19 @@ def _schedule(cfg: TrainConfig):
 
 
 def split(cfg: TrainConfig):
-    """(train clips, held-out clips) by subject, per the config (first fold when ``folds`` > 0)."""
+    """(train clips, held-out clips) by subject, per the config (first fold when ``folds`` > 0).
+
+    With ``others``, CAS(ME)^3's ``others`` clips join the side of their subject; the subjects are
+    dealt without them, so the split is the one a run without them has (subjects that have only
+    ``others`` clips train)."""
     clips = load_clips(cfg.data_root, tuple(cfg.sources), tuple(cfg.qa_files))
     if cfg.folds:
         held = subject_folds([subject_key(c) for c in clips], cfg.folds, cfg.seed)[0]
-        return [c for c in clips if subject_key(c) not in held], [c for c in clips if subject_key(c) in held]
-    return split_by_subject(clips, cfg.holdout, cfg.seed)
+    else:
+        held = {subject_key(c) for c in split_by_subject(clips, cfg.holdout, cfg.seed)[1]}
+    if cfg.others and "casme3" in cfg.sources:
+        clips += casme3_others(cfg.data_root)
+    return [c for c in clips if subject_key(c) not in held], [c for c in clips if subject_key(c) in held]
 
 
 def held_out_sample(clips: list, n: int, seed: int) -> list:
