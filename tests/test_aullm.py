@@ -208,6 +208,37 @@ def test_answerer_contract_with_a_bundle(model, tmp_path, monkeypatch):
     assert not route.llm and "no held-out score" in route.reason  # a bundle without scores never routes to the LLM
 
 
+def test_coarse_answers_follow_the_fine_answer_where_the_dataset_has_fine_classes(model):
+    """As the composer does: the coarse class is the fine answer's (MEGC's map), in the compound sentence too;
+    a dataset trained on coarse labels only (SMIC) answers the coarse question directly."""
+    from faceqa.aullm.answerer import LLMAnswerer
+    from faceqa.aullm.decoding import ClassVocab
+    from faceqa.facs.emotion_classes import COARSE_OF
+    from faceqa.qa.facts import facts_from_labels
+
+    vocab = {"samm": ClassVocab(fine=("happiness", "anger", "surprise")),
+             "smic": ClassVocab.from_dict({"fine": [], "coarse": ["positive", "negative", "surprise"]})}
+    assert vocab["samm"].coarse_from_fine and not vocab["smic"].coarse_from_fine
+    answerer = LLMAnswerer(model, vocab)
+    decoder = model.decoder()
+    compound = ("What are the action units present, and based on them, what is the fine-grained expression and the "
+                "coarse expression class?")
+    for codes in ("4+R7", "12", "1+2+5"):
+        facts = facts_from_labels(parse_aus(codes))
+        decoder.trace = []
+        (coarse,) = answerer.answer(facts, None, ["What is the coarse expression class?"], dataset="samm")
+        assert [e["role"] for e in decoder.trace] == ["coarse", "fine"]  # the fine question asked as well
+        fine = answerer.answer(facts, None, ["What is the fine-grained expression class?"], dataset="samm")[0]
+        assert coarse == COARSE_OF[fine]
+        sentence = answerer.answer(facts, None, [compound], dataset="samm")[0]
+        said_fine, said_coarse = sentence.rstrip(".").split("class is ")[1:]
+        assert said_coarse == COARSE_OF[said_fine.split(",")[0]]
+        decoder.trace = []
+        answerer.answer(facts, None, ["What is the coarse expression class?"], dataset="smic")
+        assert [e["role"] for e in decoder.trace] == ["coarse"]
+    decoder.trace = None
+
+
 def test_vision_encoder_feeds_the_content_tokens(tiny_llm_dir, tmp_path, astronaut):
     """A tiny random ViT (Auto classes, saved locally) embeds the aligned face crops into MGE-EFP."""
     from transformers import ViTConfig, ViTModel

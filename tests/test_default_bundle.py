@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from faceqa.facs.au_codes import parse_aus
-from faceqa.facs.emotion_classes import COARSE_CLASSES, FINE_CLASSES
+from faceqa.facs.emotion_classes import COARSE_CLASSES, COARSE_OF, FINE_CLASSES
 from faceqa.facs.units import action_units
 from faceqa.models import is_available
 
@@ -95,6 +95,11 @@ def test_every_megc_question_type_gets_a_valid_label(answerer):
             assert v.fine == FINE_CLASSES and v.coarse == COARSE_CLASSES
         for q, a in zip(VQA, answers, strict=True):
             check_label(q, a, v.fine or FINE_CLASSES, v.coarse)
+        if v.coarse_from_fine and COARSE_OF[answers[1]]:  # the coarse answer is the fine answer's class
+            assert answers[0] == COARSE_OF[answers[1]], (dataset, answers[:2])
+        for sentence in answers[-2:]:
+            fine, coarse = COMPOUND.match(sentence).group(2, 3)
+            assert coarse == (COARSE_OF[fine] or coarse), sentence
     events = [LabelledExpression("casme3_a", "spNO.1", "a", tuple(parse_aus("4")), onset=10, apex=15, offset=20,
                                  expression_type="micro"),
               LabelledExpression("casme3_a", "spNO.1", "a", tuple(parse_aus("12+6")), onset=40, apex=60, offset=90,

@@ -15,7 +15,9 @@ questions, dataset=...)``:
    (:mod:`~faceqa.aullm.decoding`) with the class vocabulary of the question's dataset as the
    bundle saw it in training, or the generic MEGC vocabulary for a dataset it never saw; AU lists
    name only AUs the premises list (or their unwritten fill), and class choices weigh in the
-   premises' candidates as the bundle's calibration says (:func:`~faceqa.aullm.decoding.grounded`).
+   premises' candidates as the bundle's calibration says (:func:`~faceqa.aullm.decoding.grounded`);
+4. where the dataset has fine classes, a coarse answer is the coarse class of the LLM's own fine
+   answer, the rule the composer follows, so the two answers never disagree.
 
 ``route(kind, source, dataset)`` says whether the LLM should answer a question type: only where
 the bundle's held-out score for that type (``scores.json`` -> ``routing``) is at least the
@@ -155,20 +157,36 @@ class LLMAnswerer:
 
     def answer_features(self, feats: EvidenceFeatures, facts, questions: list[str], dataset: str | None = None,
                         deduction_model=None) -> list[str]:
-        """Answers from ready features (the training evaluation's path; :meth:`answer` builds them)."""
-        from faceqa.qa.questions import parse_question
+        """Answers from ready features (the training evaluation's path; :meth:`answer` builds them).
+
+        Where the dataset has fine classes (:attr:`~faceqa.aullm.decoding.ClassVocab.coarse_from_fine`),
+        a coarse answer is the coarse class of the LLM's fine answer (asked as well when the
+        questions lack it), as the composer derives its coarse class from its fine one; a fine
+        answer without a coarse class (``others``) leaves the direct coarse answer."""
+        from faceqa.facs.emotion_classes import COARSE_OF
+        from faceqa.qa.questions import FINE_QUESTION, parse_question
 
         parsed = [parse_question(q) for q in questions]
         vocab = self.vocab_for(dataset)
+        derive = vocab.coarse_from_fine and any(q.kind == "coarse" for q in parsed)
+        if derive and not any(q.kind == "fine" for q in parsed):
+            parsed.append(parse_question(FINE_QUESTION))
+        answers = self._answer(feats, facts, parsed, vocab, deduction_model)
+        kinds = [q.kind for q in parsed]
+        coarse = COARSE_OF.get(answers[kinds.index("fine")]) if derive else None
+        return [coarse if coarse and k == "coarse" else a for k, a in zip(kinds, answers, strict=True)][:len(questions)]
+
+    def _answer(self, feats: EvidenceFeatures, facts, parsed: list, vocab: ClassVocab, deduction_model) -> list[str]:
+        questions = [q.text for q in parsed]
         grammars = [grammar_for(q, vocab) for q in parsed]
         if not self.model.uses_premises:
-            return self.model.answer(feats, list(questions), grammars=grammars)
+            return self.model.answer(feats, questions, grammars=grammars)
         premises = self.premises(facts, feats, deduction_model)
         names = [a.name for a in premises.aus + premises.fill]
         classes = {"fine": premises.fine, "coarse": premises.coarse}
         grammars = [grounded(g, names, classes) for g in grammars]
         cands = premises.candidates_text()
-        return self.model.answer(feats, list(questions), premises=premises.text(),
+        return self.model.answer(feats, questions, premises=premises.text(),
                                  candidates=[cands if q.kind in EMOTION_KINDS else "" for q in parsed],
                                  grammars=grammars)
 

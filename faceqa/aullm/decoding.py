@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import torch
 
 from faceqa.aullm.calibration import STOP, Calibration
-from faceqa.facs.emotion_classes import COARSE_CLASSES, FINE_CLASSES
+from faceqa.facs.emotion_classes import COARSE_CLASSES, COARSE_OF, FINE_CLASSES
 from faceqa.facs.units import action_units, au_by_number
 
 
@@ -77,6 +77,9 @@ class ClassVocab:
     fine: tuple[str, ...] = FINE_CLASSES
     coarse: tuple[str, ...] = COARSE_CLASSES
     aus: tuple[int, ...] = field(default_factory=lambda: tuple(a.number for a in action_units() if a.number < 50))
+    coarse_from_fine: bool = True
+    """The coarse answer is the fine answer's coarse class (MEGC's map), as for any dataset with fine
+    labels; False for one whose training clips had coarse labels only (SMIC), answered directly."""
 
     @property
     def au_names(self) -> tuple[str, ...]:
@@ -92,7 +95,7 @@ class ClassVocab:
         """Inverse of :meth:`to_dict` (missing keys take the generic vocabulary)."""
         generic = cls()
         return cls(tuple(d.get("fine") or generic.fine), tuple(d.get("coarse") or generic.coarse),
-                   tuple(int(a) for a in (d.get("aus") or generic.aus)))
+                   tuple(int(a) for a in (d.get("aus") or generic.aus)), bool(d.get("fine", True)))
 
 
 GENERIC_VOCAB = ClassVocab()
@@ -164,6 +167,16 @@ def grounded(grammar: Sequence[Segment] | None, names: Sequence[str],
         return seg
 
     return tuple(ground(seg) for seg in grammar)
+
+
+def implied_coarse(choice: Choice, fine: str | None) -> Choice:
+    """A coarse ``choice`` narrowed to the coarse class of ``fine`` (when ``fine`` has one among its options)."""
+    coarse = COARSE_OF.get(fine or "")
+    keep = [i for i, o in enumerate(choice.options) if o.strip() == coarse]
+    if choice.role != "coarse" or not keep:
+        return choice
+    return Choice(tuple(choice.options[i] for i in keep), choice.role,
+                  tuple(choice.evidence[i] for i in keep) if choice.evidence else ())
 
 
 class _State:
@@ -263,8 +276,12 @@ class Decoder:
         return self.end_id
 
     def run(self, state: _State, grammar: Sequence[Segment]) -> str:
-        """The answer text for ``grammar`` from ``state`` (the cache after the question)."""
+        """The answer text for ``grammar`` from ``state`` (the cache after the question).
+
+        A coarse choice after a fine one in the same answer (the compound sentence) says the fine
+        class's coarse class (MEGC's map), where it has one."""
         text = []
+        fine = None
         for i, seg in enumerate(grammar):
             last = i == len(grammar) - 1
             if isinstance(seg, Literal):
@@ -272,6 +289,7 @@ class Decoder:
                 if not last:
                     state = self._feed(state, self.ids(seg.text))
             elif isinstance(seg, Choice):
+                seg = implied_coarse(seg, fine)
                 options = [self.ids(o) for o in seg.options]
                 labels = [o.strip() for o in seg.options]
                 scored: list | None = [] if self.trace is not None and seg.role else None
@@ -282,6 +300,7 @@ class Decoder:
                     entry = {"role": seg.role, "labels": labels, "scores": scored[0]}
                     self.trace.append(entry | ({"evidence": list(seg.evidence)} if seg.evidence else {}))
                 text.append(seg.options[best])
+                fine = labels[best] if seg.role == "fine" else fine
                 state = after if after is not None else state
             else:
                 state, said = self._au_list(state, seg, self._follow(grammar, i), last)

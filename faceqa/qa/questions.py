@@ -36,6 +36,9 @@ from faceqa.errors import InvalidInputError
 from faceqa.facs.units import ActionUnit, action_units, au_by_number, normalise_name
 from faceqa.qa.kinds import KINDS
 
+FINE_QUESTION = "What is the fine-grained expression class?"
+"""MEGC's wording of the fine-class question."""
+
 
 @dataclass(frozen=True)
 class Target:

@@ -119,7 +119,8 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
            if m.prompt != "aullm_v1" else "")
         + f"; LoRA r={m.lora_r}, alpha={m.lora_alpha} on {', '.join(m.lora_targets)}; losses: LM + {m.au_weight} x "
         f"asymmetric AU loss + {m.ccr_weight} x CCR (every {cfg.ccr_every} steps). Closed-set answers are decoded "
-        "under constraints (class list, FACS names, no repeated AU)"
+        "under constraints (class list, FACS names, no repeated AU; a coarse answer is the coarse class of the fine "
+        "answer where the dataset has fine classes)"
         + _calibration_text(info.get("calibration")) + ".",
         "",
         "## Training",

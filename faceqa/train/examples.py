@@ -18,9 +18,10 @@ from faceqa.facs.annotations import CASME3_ME_CSV, LabelledExpression, read_casm
 from faceqa.facs.au_codes import AUCode, format_au_names
 from faceqa.facs.units import au_by_number
 from faceqa.megc.io import MEGC2025_TRAIN_QA, read_qa_labels
+from faceqa.qa.questions import FINE_QUESTION
 
 Q_COARSE = "What is the coarse expression class?"
-Q_FINE = "What is the fine-grained expression class?"
+Q_FINE = FINE_QUESTION
 Q_AUS = ("What is the action unit?", "What are the action units?")
 Q_PRESENT = "Is the action unit {au} shown on the face?"
 Q_SIDE = "Is the action unit {au} located on the left or right face?"
