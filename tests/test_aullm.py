@@ -217,7 +217,8 @@ def test_coarse_answers_follow_the_fine_answer_where_the_dataset_has_fine_classe
     from faceqa.qa.facts import facts_from_labels
 
     vocab = {"samm": ClassVocab(fine=("happiness", "anger", "surprise")),
-             "smic": ClassVocab.from_dict({"fine": [], "coarse": ["positive", "negative", "surprise"]})}
+             "smic": ClassVocab.from_dict({"fine": [], "coarse": ["positive", "negative", "surprise"]}),
+             "casme3": ClassVocab(fine=("others",))}
     assert vocab["samm"].coarse_from_fine and not vocab["smic"].coarse_from_fine
     answerer = LLMAnswerer(model, vocab)
     decoder = model.decoder()
@@ -227,15 +228,17 @@ def test_coarse_answers_follow_the_fine_answer_where_the_dataset_has_fine_classe
         facts = facts_from_labels(parse_aus(codes))
         decoder.trace = []
         (coarse,) = answerer.answer(facts, None, ["What is the coarse expression class?"], dataset="samm")
-        assert [e["role"] for e in decoder.trace] == ["coarse", "fine"]  # the fine question asked as well
+        assert [e["role"] for e in decoder.trace] == ["fine"]  # the fine question asked in its place
         fine = answerer.answer(facts, None, ["What is the fine-grained expression class?"], dataset="samm")[0]
         assert coarse == COARSE_OF[fine]
         sentence = answerer.answer(facts, None, [compound], dataset="samm")[0]
         said_fine, said_coarse = sentence.rstrip(".").split("class is ")[1:]
         assert said_coarse == COARSE_OF[said_fine.split(",")[0]]
-        decoder.trace = []
-        answerer.answer(facts, None, ["What is the coarse expression class?"], dataset="smic")
-        assert [e["role"] for e in decoder.trace] == ["coarse"]
+        for dataset in ("smic", "casme3"):  # no fine classes; a fine answer (others) without a coarse class
+            decoder.trace = []
+            answer = answerer.answer(facts, None, ["What is the coarse expression class?"], dataset=dataset)
+            assert answer[0] in vocab["smic"].coarse
+            assert [e["role"] for e in decoder.trace] == (["coarse"] if dataset == "smic" else ["fine", "coarse"])
     decoder.trace = None
 
 

@@ -162,21 +162,27 @@ class LLMAnswerer:
         Where the dataset has fine classes (:attr:`~faceqa.aullm.decoding.ClassVocab.coarse_from_fine`),
         a coarse answer is the coarse class of the LLM's fine answer (asked as well when the
         questions lack it), as the composer derives its coarse class from its fine one; a fine
-        answer without a coarse class (``others``) leaves the direct coarse answer."""
+        answer without a coarse class (``others``) leaves the coarse question to be decoded itself."""
         from faceqa.facs.emotion_classes import COARSE_OF
         from faceqa.qa.questions import FINE_QUESTION, parse_question
 
         parsed = [parse_question(q) for q in questions]
         vocab = self.vocab_for(dataset)
-        derive = vocab.coarse_from_fine and any(q.kind == "coarse" for q in parsed)
-        if derive and not any(q.kind == "fine" for q in parsed):
-            parsed.append(parse_question(FINE_QUESTION))
-        answers = self._answer(feats, facts, parsed, vocab, deduction_model)
-        kinds = [q.kind for q in parsed]
-        coarse = COARSE_OF.get(answers[kinds.index("fine")]) if derive else None
-        return [coarse if coarse and k == "coarse" else a for k, a in zip(kinds, answers, strict=True)][:len(questions)]
+        if vocab.coarse_from_fine and any(q.kind == "coarse" for q in parsed):
+            rest = [q for q in parsed if q.kind != "coarse"]
+            if not any(q.kind == "fine" for q in rest):
+                rest.append(parse_question(FINE_QUESTION))
+            said = self.decode(feats, facts, rest, vocab, deduction_model)
+            coarse = COARSE_OF.get(said[[q.kind for q in rest].index("fine")])
+            if coarse:
+                others = iter(said)
+                return [coarse if q.kind == "coarse" else next(others) for q in parsed]
+        return self.decode(feats, facts, parsed, vocab, deduction_model)
 
-    def _answer(self, feats: EvidenceFeatures, facts, parsed: list, vocab: ClassVocab, deduction_model) -> list[str]:
+    def decode(self, feats: EvidenceFeatures, facts, parsed: list, vocab: ClassVocab,
+               deduction_model=None) -> list[str]:
+        """Every parsed question decoded as asked, under its grammar in ``vocab`` (no coarse class derived
+        from the fine one: the choices :func:`~faceqa.aullm.calibration.measure` records)."""
         questions = [q.text for q in parsed]
         grammars = [grammar_for(q, vocab) for q in parsed]
         if not self.model.uses_premises:

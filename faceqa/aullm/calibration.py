@@ -258,6 +258,7 @@ def measure(answerer, clips, deductions=None, progress: bool = True) -> list[dic
     from faceqa.aullm.answerer import dataset_key
     from faceqa.megc.media import DATASET_CONVENTION
     from faceqa.qa.facts import facts_from_labels
+    from faceqa.qa.questions import parse_question
     from faceqa.train.evaluate import clip_rng
     from faceqa.train.examples import qa_examples
 
@@ -275,7 +276,8 @@ def measure(answerer, clips, deductions=None, progress: bool = True) -> list[dic
             facts = facts_from_labels(list(clip.aus), clip=clip.clip, convention=DATASET_CONVENTION.get(ds or ""),
                                       model=model)
             decoder.trace = []
-            answerer.answer_features(answerer.features(facts, None), facts, [e.question for e in examples], ds, model)
+            answerer.decode(answerer.features(facts, None), facts, [parse_question(e.question) for e in examples],
+                            answerer.vocab_for(ds), model)
             if len(decoder.trace) != len(examples):
                 raise RuntimeError(f"calibration: {len(decoder.trace)} traced choices for {len(examples)} questions")
             measured += [entry | {"gold": e.answer} for entry, e in zip(decoder.trace, examples, strict=True)]
