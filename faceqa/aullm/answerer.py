@@ -175,8 +175,8 @@ class LLMAnswerer:
             said = self.decode(feats, facts, rest, vocab, deduction_model)
             coarse = COARSE_OF.get(said[[q.kind for q in rest].index("fine")])
             if coarse:
-                others = iter(said)
-                return [coarse if q.kind == "coarse" else next(others) for q in parsed]
+                rest_said = iter(said)
+                return [coarse if q.kind == "coarse" else next(rest_said) for q in parsed]
         return self.decode(feats, facts, parsed, vocab, deduction_model)
 
     def decode(self, feats: EvidenceFeatures, facts, parsed: list, vocab: ClassVocab,
