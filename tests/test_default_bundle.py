@@ -14,7 +14,8 @@ from faceqa.facs.emotion_classes import COARSE_CLASSES, COARSE_OF, FINE_CLASSES
 from faceqa.facs.units import action_units
 from faceqa.models import is_available
 
-BUNDLE = Path(__file__).resolve().parents[1] / "adapters" / "default"
+REPO = Path(__file__).resolve().parents[1]
+BUNDLE = REPO / "adapters" / "default"
 FACS_NAMES = {a.name for a in action_units()}
 VQA = ["What is the coarse expression class?", "What is the fine-grained expression class?",
        "What is the action unit?", "What are the action units?",
@@ -230,3 +231,33 @@ def test_llm_and_composer_name_the_same_aus_of_the_demo_clip(answerer, tmp_path)
         check_label(VQA[-1], answer.text)
         said[name] = set(_names(COMPOUND.match(answer.text).group(1)))
     assert said["llm"] == said["composer"] and "brow lowerer" in said["llm"]
+
+
+def test_both_answerers_are_scored_on_hand_labelled_real_events(answerer, shared_data):
+    """The real-video side-by-side (scripts/evaluate_real_answers.py): questions from the labels, both
+    answerers' answers from one evidence pass, scores that follow from them; a missing video is recorded."""
+    from dataclasses import replace
+
+    from faceqa.evidence.labelled_events import load_labelled_clips
+    from faceqa.qa.labelled_answers import answer_events, event_questions, score_rows
+
+    clip = load_labelled_clips(REPO / "tests" / "data" / "real_events.json")["single_face"]
+    (event,) = clip.events
+    questions = event_questions(event, 0)
+    assert [(k, r) for k, _, r in questions] == [("aus", "cheek raiser, lip corner puller, lips part"),
+                                                 ("au_present", "yes"), ("au_present", "no")]
+    assert [q for _, q, _ in questions[1:]] == ["Is the action unit lip corner puller shown on the face?",
+                                                "Is the action unit inner brow raiser shown on the face?"]
+    gone = replace(clip, name="gone", path="videos/no_such_clip.mp4")
+    rows = answer_events([clip, gone], shared_data, bundle=BUNDLE, progress=False)
+    assert [r["clip"] for r in rows] == ["single_face"] * 3 + ["gone"]
+    assert "no_such_clip.mp4" in rows[-1]["error"]
+    for r in rows[:3]:
+        assert r["llm_answerer"] == "llm" and r["composer_answerer"] == "composer"
+        check_label(r["question"], r["llm"])
+        check_label(r["question"], r["composer"])
+    scores = score_rows(rows)
+    llm_names = set(_names(rows[0]["llm"]))
+    expected = 2 * len(llm_names & {"cheek raiser", "lip corner puller", "lips part"}) / (len(llm_names) + 3)
+    assert scores["llm"]["au_f1"] == pytest.approx(expected, abs=1e-4)
+    assert scores["llm"]["presence_questions"] == 2 and scores["composer"]["au_lists"] == 1
