@@ -23,9 +23,8 @@ from pathlib import Path
 from faceqa.evidence.au_intensity import INTENSITY_AUS
 from faceqa.evidence.labelled_events import LabelledClip, LabelledEvent
 from faceqa.facs.units import au_by_number
+from faceqa.qa.questions import PRESENCE_CANDIDATES
 
-ASKED_ABSENT = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 24, 25, 26)
-"""The AUs an absence question may name (the MEGC training questions' candidates)."""
 ANSWERERS = ("llm", "composer")
 
 
@@ -38,7 +37,7 @@ def event_questions(event: LabelledEvent, index: int) -> list[tuple[str, str, st
     measured = [a for a in event.aus if a in INTENSITY_AUS]
     if measured:
         out.append(("au_present", f"Is the action unit {au_by_number(measured[0]).name} shown on the face?", "yes"))
-    absent = [a for a in ASKED_ABSENT if a not in aus]
+    absent = [a for a in PRESENCE_CANDIDATES if a not in aus]
     pick = absent[(7 * index) % len(absent)]
     out.append(("au_present", f"Is the action unit {au_by_number(pick).name} shown on the face?", "no"))
     return out

@@ -38,6 +38,8 @@ from faceqa.qa.kinds import KINDS
 
 FINE_QUESTION = "What is the fine-grained expression class?"
 """MEGC's wording of the fine-class question."""
+PRESENCE_CANDIDATES = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 24, 25, 26)
+"""The AUs a presence question about an absent AU may name (as the training questions do)."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from faceqa.facs.annotations import CASME3_ME_CSV, LabelledExpression, read_casm
 from faceqa.facs.au_codes import AUCode, format_au_names
 from faceqa.facs.units import au_by_number
 from faceqa.megc.io import MEGC2025_TRAIN_QA, read_qa_labels
-from faceqa.qa.questions import FINE_QUESTION
+from faceqa.qa.questions import FINE_QUESTION, PRESENCE_CANDIDATES
 
 Q_COARSE = "What is the coarse expression class?"
 Q_FINE = FINE_QUESTION
@@ -72,8 +72,7 @@ def _names(aus: tuple[AUCode, ...]) -> str:
 
 
 def qa_examples(clip: LabelledExpression, rng: np.random.Generator,
-                candidates: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 24, 25, 26)
-                ) -> list[QAExample]:
+                candidates: tuple[int, ...] = PRESENCE_CANDIDATES) -> list[QAExample]:
     """The MEGC questions ``clip``'s labels answer, with answers in MEGC wording."""
     out = []
     if clip.coarse:
