@@ -123,15 +123,17 @@ def test_grounded_class_choices_carry_the_premises_and_the_weight_moves_the_answ
 
 
 def test_stop_bias_is_fitted_on_lists_decoded_to_their_end():
-    """Lists that stop one AU early at 0 (margin 0.5 >= 0) are completed by a bias above 0.5, not beyond 3."""
+    """Lists that stop one AU early at 0 (margin 0.5 >= 0) are completed by a bias above 0.5, not beyond 3: the
+    bias is the middle of the stretch of biases that does both."""
     three = {"role": STOP, "said": ["brow lowerer", "lid tightener", "inner brow raiser"],
              "margins": [(2, 0.5)], "gold": "brow lowerer, lid tightener, inner brow raiser"}
     two = {"role": STOP, "said": ["brow lowerer", "lid tightener", "lip corner puller"],
            "margins": [(2, 3.0)], "gold": "brow lowerer, lid tightener"}
     assert stopped_list(three, 0.0) == three["said"][:2] and stopped_list(three, 0.6) == three["said"]
     bias, f1 = fit_stop_bias([three, three, two])
-    assert 0.5 < bias <= 3.0 and f1["fitted"] == 1.0 > f1["uncalibrated"]
-    assert fit_stop_bias([two]) == (0.0, {"uncalibrated": 1.0, "fitted": 1.0})  # ties go to the bias nearest 0
+    assert bias == 1.75 and f1["fitted"] == 1.0 > f1["uncalibrated"]  # midway between the margins it must pass
+    assert fit_stop_bias([two]) == (2.0, {"uncalibrated": 1.0, "fitted": 1.0})  # 3.0 bounds it above only
+    assert fit_stop_bias([three]) == (1.5, {"uncalibrated": 0.8, "fitted": 1.0})  # 0.5 bounds it below only
 
 
 def test_offsets_move_the_choice_and_the_bundle_carries_them(tiny_llm_dir, tmp_path):

@@ -41,6 +41,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,8 @@ LIST_KINDS = ("aus",)
 """Question kinds whose answers are AU lists (their stop bias is fitted)."""
 STOP = "stop"
 """The trace role of an AU list's stop decisions."""
+STOP_PAD = 1.0
+"""Half the length (logits) taken for a run of best stop biases that no recorded margin bounds on one side."""
 STRENGTHS = tuple(i / 4 for i in range(9))
 """Strengths tried when the strength is fitted: 0 to 2 in steps of 0.25."""
 WEIGHTS = tuple(i / 2 for i in range(9))
@@ -169,25 +172,39 @@ def fit_choice(entries: Sequence[dict], priors: dict[str, float], role: str) -> 
 
 
 def fit_stop_bias(entries: Sequence[dict]) -> tuple[float, dict[str, float]]:
-    """The stop bias with the best mean AU F1 on ``entries`` (lists decoded to their end, with ``gold``).
+    """The stop bias with the best mean AU F1 on ``entries`` (lists decoded to their end, with ``gold``),
+    as far from the margins on either side as those clips allow.
 
-    The candidates are 0 and a hair above each recorded margin (every distinct outcome); ties go
-    to the bias nearest 0. Returns it and ``{"uncalibrated", "fitted"}`` mean AU F1.
+    A list stops at its first margin >= the bias, so the F1 changes only at the recorded margins:
+    each stretch between two neighbouring margins is scored once. Of the best stretches, the run of
+    neighbours holding the one nearest 0 is kept and the bias is its middle (a run open at one end is
+    taken to end 2 x :data:`STOP_PAD` past the outermost margin), so that on new clips a list ends neither
+    earlier nor later than the calibration clips needed. Returns it and ``{"uncalibrated", "fitted"}``
+    mean AU F1 (at 0 and at the bias).
     """
     from faceqa.megc.evaluate import score_kind
 
     if not entries:
         return 0.0, {}
     gold = [e["gold"] for e in entries]
-    candidates = sorted({0.0} | {round(m + 1e-3, 4) for e in entries for _, m in e["margins"]}, key=abs)
 
     def f1(bias: float) -> float:
         return score_kind("aus", gold, [", ".join(stopped_list(e, bias)) for e in entries])["f1"]
 
-    scored = {b: f1(b) for b in candidates}
-    best = max(scored.values())
-    bias = next(b for b in candidates if scored[b] == best)
-    return bias, {"uncalibrated": round(scored[0.0], 4), "fitted": round(best, 4)}
+    margins = sorted({m for e in entries for _, m in e["margins"]})
+    if not margins:
+        return 0.0, {"uncalibrated": round(f1(0.0), 4), "fitted": round(f1(0.0), 4)}
+    bounds = [margins[0] - 2 * STOP_PAD, *margins, margins[-1] + 2 * STOP_PAD]
+    scored = [f1((a + b) / 2) for a, b in pairwise(bounds)]
+    best = max(scored)
+    k = min((i for i, v in enumerate(scored) if v == best), key=lambda i: abs(bounds[i] + bounds[i + 1]))
+    lo, hi = k, k
+    while lo > 0 and scored[lo - 1] == best:
+        lo -= 1
+    while hi + 1 < len(scored) and scored[hi + 1] == best:
+        hi += 1
+    bias = round((bounds[lo] + bounds[hi + 1]) / 2, 4)
+    return bias, {"uncalibrated": round(f1(0.0), 4), "fitted": round(f1(bias), 4)}
 
 
 def fit_calibration(measured: Sequence[dict], strength: float | str = 1.0) -> tuple[Calibration, dict]:
