@@ -159,6 +159,12 @@ def sample_step(info: MediaInfo, every: int) -> int:
     return max(1, round(info.fps / every / SAMPLES_PER_SECOND))
 
 
+def default_pipeline() -> FacePipeline:
+    """The tracker :func:`analyze_clip` uses when given none: up to 10 faces, no per-frame expression or
+    quality (build it once and pass it to analyse many clips without reloading its models)."""
+    return FacePipeline(max_faces=10, emotion=None, quality=False)
+
+
 def analyze_clip(source: MediaSource, fps: float | None = None, start: int | None = None, end: int | None = None,
                  every: int = 1, mode: str = "auto", pipeline: FacePipeline | None = None, expression: str = "fer",
                  progress: bool = False, cache: ClipCache | None = CLIP_CACHE) -> ClipAnalysis:
@@ -175,7 +181,7 @@ def analyze_clip(source: MediaSource, fps: float | None = None, start: int | Non
     """
     media = open_media(source, fps=fps, start=start, end=end, every=every)
     resolved = resolve_mode(mode, len(media), media.info.fps)
-    pipe = pipeline or FacePipeline(max_faces=10, emotion=None, quality=False)
+    pipe = pipeline or default_pipeline()
     key = clip_key(source, media, every, resolved, (*pipe.settings, expression)) if cache is not None else None
     found = cache.get(key) if key is not None else None
     if found is not None:

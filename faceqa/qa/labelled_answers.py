@@ -54,9 +54,10 @@ def answer_events(clips: Iterable[LabelledClip], data_dir: str | Path, bundle: s
 
     from faceqa.errors import FaceQAError
     from faceqa.qa.api import FaceQA
-    from faceqa.qa.clip import analyze_clip
+    from faceqa.qa.clip import analyze_clip, default_pipeline
 
     asked = {name: FaceQA(answerer=name, bundle=bundle) for name in ANSWERERS}
+    pipeline = default_pipeline()  # its models load once for every event
     work = [(c, i, e) for c in clips for i, e in enumerate(c.events) if not e.uncertain]
     rows: list[dict] = []
     for clip, i, event in tqdm(work, desc="labelled events", unit="event", disable=not progress):
@@ -65,7 +66,7 @@ def answer_events(clips: Iterable[LabelledClip], data_dir: str | Path, bundle: s
         questions = event_questions(event, i)
         try:
             analysis = analyze_clip(Path(data_dir) / clip.path, fps=clip.fps, start=event.onset, end=event.offset,
-                                    mode="clip")
+                                    mode="clip", pipeline=pipeline)
             facts = analysis.facts(event.onset, event.offset, clip=clip.name)
             said = {name: qa.answer_facts(facts, [q for _, q, _ in questions], analysis.evidence)
                     for name, qa in asked.items()}
