@@ -245,9 +245,11 @@ def test_a_second_stage_starts_from_a_bundle_calibrates_and_rescores(shared_data
 
 
 def test_config_refuses_bad_stage_two_values():
-    for bad in ({"balance": 1.5}, {"eval_workers": 0}, {"calibration_strength": -1.0}, {"calibration_strength": "all"}):
+    for bad in ({"balance": 1.5}, {"eval_workers": 0}, {"calibration_strength": -1.0}, {"calibration_strength": "all"},
+                {"calibration_clips": -1}, {"calibration_clips": "every"}, {"calibration_clips": True}):
         with pytest.raises(InvalidInputError, match=next(iter(bad))):
             TrainConfig.from_dict(bad)
+    assert TrainConfig.from_dict({"calibration_clips": "all"}).calibration_clips == "all"
 
 
 def test_the_card_lists_every_stage_of_a_chain(tmp_path):

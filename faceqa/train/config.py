@@ -77,9 +77,9 @@ class TrainConfig:
         balance: clips are drawn with weight ``1 / n ** balance``, n the training clips of their
             (dataset, class): 0 uniform over clips, 1 uniform over classes.
         eval_workers: processes the held-out evaluation runs in (each loads the bundle; 1: in this one).
-        calibration_clips: training clips (a seeded sample by dataset share) on which the LLM's class
-            priors are measured after training (:mod:`faceqa.aullm.calibration`; 0: no calibration).
-            The AU-list stop bias is fitted on the same clips.
+        calibration_clips: training clips (a seeded sample by dataset share, or ``"all"`` of them) on
+            which the LLM's class priors are measured after training (:mod:`faceqa.aullm.calibration`;
+            0: no calibration). The AU-list stop bias is fitted on the same clips.
         calibration_strength: how much of those priors the class answers divide out (1: all, 0: none),
             or ``"fit"``: per label set, the strength and the weight of the premises' emotion
             candidates (:mod:`faceqa.aullm.calibration`) that give the best unweighted F1 on those clips.
@@ -124,7 +124,7 @@ class TrainConfig:
     init_bundle: str | None = None
     init_config: str | None = None
     balance: float = 0.0
-    calibration_clips: int = 0
+    calibration_clips: int | str = 0
     calibration_strength: float | str = 1.0
     model: AULLMConfig = field(default_factory=AULLMConfig)
 
@@ -153,8 +153,9 @@ class TrainConfig:
             raise InvalidInputError(f"{source}: balance must be in [0, 1], got {cfg.balance}")
         if cfg.eval_workers < 1:
             raise InvalidInputError(f"{source}: eval_workers must be >= 1, got {cfg.eval_workers}")
-        if cfg.calibration_clips < 0:
-            raise InvalidInputError(f"{source}: calibration_clips must be >= 0, got {cfg.calibration_clips}")
+        clips = cfg.calibration_clips
+        if clips != "all" and (isinstance(clips, (str, bool)) or clips < 0):
+            raise InvalidInputError(f"{source}: calibration_clips must be a number >= 0 or \"all\", got {clips!r}")
         strength = cfg.calibration_strength
         if strength != "fit" and (isinstance(strength, (str, bool)) or strength < 0):
             raise InvalidInputError(f"{source}: calibration_strength must be a number >= 0 or \"fit\", "

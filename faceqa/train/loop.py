@@ -322,12 +322,13 @@ def finish(cfg: TrainConfig, core, train_clips: list, test_clips: list, deductio
     calibration = None
     (bundle / "calibration.json").unlink(missing_ok=True)  # a re-scored bundle keeps no stale priors
     if cfg.calibration_clips:
-        sample = held_out_sample(train_clips, cfg.calibration_clips, cfg.seed)
+        every = cfg.calibration_clips == "all"
+        sample = train_clips if every else held_out_sample(train_clips, cfg.calibration_clips, cfg.seed)
         fitted, report = fit_calibration(measure(answerer, sample, deductions, progress), cfg.calibration_strength)
         core.decoder().calibration = fitted
         calibration = {"clips": len(sample)} | report
-        save_calibration(bundle, fitted, f"{len(sample)} training clips (seeded sample by dataset share), "
-                         "AU-label evidence", report)
+        drawn = "every training clip" if every else "training clips (seeded sample by dataset share)"
+        save_calibration(bundle, fitted, f"{len(sample)} {drawn}, AU-label evidence", report)
     test = held_out_sample(test_clips, cfg.eval_clips, cfg.seed)
     held_keys = sorted({subject_key(c) for c in test_clips})
     media = cfg.mode == "media"
