@@ -125,6 +125,9 @@ def test_scores_json_follows_from_the_held_out_answers(answerer):
     for m in modes:
         assert recomputed[m] == scores[m]
     assert routing_table(recomputed) == scores["routing"]
+    overall = recomputed["labels"]["overall"]  # the shipped LLM holds its place: at least the composer's
+    for kind, metric in (("coarse", "uf1"), ("fine", "uf1"), ("aus", "f1")):
+        assert overall[kind]["llm"][metric] >= overall[kind]["composer"][metric], kind
     clips = {row_clip(r) for r in rows if r["mode"] == "labels" and r["kind"] in ("coarse", "fine")}
     assert len(clips) == scores["split"]["scored_clips"] <= scores["split"]["held_out_clips"]
     assert len({r["dataset"] for r in rows if r["mode"] == "labels"}) == 3  # CAS(ME)^3, SAMM and SMIC all scored
