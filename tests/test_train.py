@@ -15,6 +15,7 @@ from faceqa.errors import InvalidInputError
 from faceqa.facs.annotations import LabelledExpression
 from faceqa.facs.au_codes import parse_aus
 from faceqa.megc.evaluate import read_au_set, read_compound, set_f1
+from faceqa.train.card import score_tables
 from faceqa.train.config import TrainConfig
 from faceqa.train.evaluate import compare, kind_metrics, routing_table
 from faceqa.train.examples import load_clips, qa_examples, split_by_subject, subject_key
@@ -93,6 +94,37 @@ def test_held_out_figures_compare_both_answerers_and_route():
     assert table["casme3"]["au_present"]["answerer"] == "composer"
     assert 0 < per["overall"]["text"]["llm"]["bleu4"] <= 1
 
+
+
+def test_unseen_datasets_are_routed_by_the_datasets_answered_like_them():
+    """A dataset the bundle never saw is answered with fine classes (its coarse answer follows the fine one), so
+    it is routed by the held-out figures of the datasets answered that way, not by a pool that includes SMIC,
+    whose coarse questions (no fine classes) are answered directly; old bundles fall back to the overall pool."""
+    from faceqa.aullm.answerer import UNSEEN, LLMAnswerer
+    from faceqa.aullm.decoding import ClassVocab
+    from faceqa.train.evaluate import answered_like_unseen, score_modes
+
+    def row(ds, ref, llm, comp, i):
+        return {"mode": "labels", "dataset": ds, "clip": f"{ds}{i}", "kind": "coarse", "reference": ref, "llm": llm,
+                "composer": comp}
+
+    rows = [row("samm", "negative", "positive", "negative", 0), row("samm", "positive", "positive", "positive", 1),
+            *(row("smic", ref, ref, "surprise", i) for i, ref in enumerate(("negative", "positive", "negative")))]
+    vocab = {"samm": ClassVocab(fine=("anger", "happiness")),
+             "smic": ClassVocab.from_dict({"fine": [], "coarse": ["negative", "positive", "surprise"]})}
+    assert answered_like_unseen(vocab) == ["samm"]
+    scores = score_modes(rows, answered_like_unseen(vocab))
+    assert list(scores["labels"]) == ["overall", UNSEEN, "samm", "smic"]
+    assert scores["labels"][UNSEEN]["coarse"]["n"] == 2 and scores["labels"]["overall"]["coarse"]["n"] == 5
+    assert "unseen datasets (2 clips with fine classes)" in "\n".join(score_tables(scores))
+    routing = routing_table(scores)
+    answerer = LLMAnswerer(None, vocab, routing)
+    route = answerer.route("coarse", "labels", "casme2")
+    assert not route.llm and UNSEEN in route.reason  # the pool of all datasets would have said LLM
+    assert answerer.route("coarse", "labels", "smic").llm
+    del routing["labels"][UNSEEN]
+    assert answerer.route("coarse", "labels", "casme2").llm  # a bundle scored without the scope: the overall pool
+    assert score_modes(rows)["labels"].keys() == {"overall", "samm", "smic"}
 
 def test_compound_answers_are_read_part_by_part():
     ref = ("The action units present are: brow lowerer, lid tightener. Therefore, the fine-grained expression class "

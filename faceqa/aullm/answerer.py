@@ -22,7 +22,9 @@ questions, dataset=...)``:
 ``route(kind, source, dataset)`` says whether the LLM should answer a question type: only where
 the bundle's held-out score for that type (``scores.json`` -> ``routing``) is at least the
 composer's on the same clips, under the same kind of evidence (AU labels or video) and for the
-same dataset when the bundle was scored on it (else over all its held-out clips).
+same dataset when the bundle was scored on it; else over the held-out clips of the datasets it
+answers as it answers one it never saw (those with fine classes, ``unseen`` in the table; a bundle
+scored before that scope existed: over all its held-out clips).
 """
 
 from __future__ import annotations
@@ -85,13 +87,20 @@ class Route:
     reason: str
 
 
+UNSEEN = "unseen"
+"""The routing scope for questions about a dataset the bundle never saw: the held-out clips of the
+datasets it answers the way it answers an unseen one (with fine classes, so that a coarse answer is
+the coarse class of the fine one; :func:`faceqa.train.evaluate.answered_like_unseen`)."""
+
+
 class LLMAnswerer:
     """A loaded bundle answering questions about one clip at a time.
 
     Args:
         model: the :class:`~faceqa.aullm.model.AULLM`.
         vocab: dataset -> class vocabulary seen in training (``vocab.json``).
-        routing: evidence mode -> dataset (or ``overall``) -> question kind -> ``{"llm": x, "composer": y}``.
+        routing: evidence mode -> dataset (or ``unseen``, ``overall``) -> question kind ->
+            ``{"llm": x, "composer": y}``.
     """
 
     def __init__(self, model, vocab: dict[str, ClassVocab] | None = None, routing: dict | None = None):
@@ -110,7 +119,7 @@ class LLMAnswerer:
         mode = evidence_mode(source)
         table = self.routing.get(mode) or {}
         key = dataset_key(dataset)
-        scope = key if key in table else "overall"
+        scope = key if key in table else UNSEEN if UNSEEN in table else "overall"
         entry = (table.get(scope) or {}).get(kind)
         if entry is None or entry.get("llm") is None:
             return Route(False, f"no held-out score of the LLM for {kind} questions ({mode} evidence)")

@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+from faceqa.aullm.answerer import UNSEEN
 from faceqa.aullm.calibration import WEIGHTS
 from faceqa.qa.kinds import HEADLINE, KINDS, SCORED_KINDS
 from faceqa.train.config import TrainConfig
@@ -64,7 +65,8 @@ def score_tables(scores: dict) -> list[str]:
         lines += [f"### {MODE_NAMES[mode].capitalize()}", "",
                   "| dataset | question type | n | LLM | composer | answers (auto) |", "|---|---|---|---|---|---|"]
         for scope, per in per_scope.items():
-            label = f"{scope} ({per.get('clips', 0)} clips)" if scope == "overall" else scope
+            label = (f"{scope} ({per.get('clips', 0)} clips)" if scope == "overall" else
+                     f"unseen datasets ({per.get('clips', 0)} clips with fine classes)" if scope == UNSEEN else scope)
             for kind in SCORED_KINDS:
                 if kind not in per:
                     continue
@@ -187,7 +189,10 @@ def model_card(cfg: TrainConfig, scores: dict, info: dict, training: dict | None
     lines += ["## Routing", "",
               "`answerer=\"auto\"` (the default of `faceqa ask`, `faceqa megc predict`, the tools and chat) reads "
               "`routing` in `scores.json`: for a question of a dataset scored here, that dataset's figures; for any "
-              "other dataset, the overall ones (and the generic MEGC class vocabulary for constrained decoding). "
+              "other dataset, the *unseen datasets* figures: those over the held-out clips of the datasets with fine "
+              "classes, which the bundle answers as it answers a dataset it never saw (the generic MEGC class "
+              "vocabulary for constrained decoding has fine classes, and a coarse answer is the coarse class of the "
+              "fine one). "
               "Question types without an LLM figure (free-form questions, ME-VQA v2 analysis) go to the composer.",
               ""]
     composer_kinds = sorted({k for mode in scores.values() if isinstance(mode, dict)

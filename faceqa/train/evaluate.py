@@ -37,12 +37,12 @@ to 4 places; its headline (:data:`~faceqa.qa.kinds.HEADLINE`) decides routing:
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-from faceqa.aullm.answerer import dataset_key
+from faceqa.aullm.answerer import UNSEEN, dataset_key
 from faceqa.errors import InvalidInputError
 from faceqa.facs.annotations import LabelledExpression
 from faceqa.qa.kinds import HEADLINE, SCORED_KINDS, kind_spec
@@ -95,6 +95,26 @@ def compare(rows: list[dict]) -> dict:
         refs = [r["reference"] for r in sel]
         per["text"] = {who: text_metrics(refs, [r[who] for r in sel]) for who in ANSWERERS}
         out[scope] = per
+    return out
+
+
+def answered_like_unseen(vocab: dict) -> list[str]:
+    """The datasets of a bundle's class vocabulary (dataset -> :class:`~faceqa.aullm.decoding.ClassVocab`)
+    whose questions it answers as it answers a dataset it never saw (the generic vocabulary has fine classes)."""
+    return sorted(ds for ds, v in vocab.items() if v.coarse_from_fine)
+
+
+def score_modes(rows: list[dict], like_unseen: Sequence[str] = ()) -> dict:
+    """Per evidence mode, :func:`compare` of its rows, with an :data:`UNSEEN` scope after ``overall``: the
+    figures over the rows of the datasets in ``like_unseen`` (none: no such scope)."""
+    out: dict = {}
+    for mode in sorted({r["mode"] for r in rows}):
+        sel = [r for r in rows if r["mode"] == mode]
+        per = compare(sel)
+        like = [r for r in sel if r["dataset"] in like_unseen]
+        if like:
+            per = {"overall": per.pop("overall"), UNSEEN: compare(like)["overall"]} | per
+        out[mode] = per
     return out
 
 
@@ -284,8 +304,7 @@ def evaluate_answerers(answerer, clips: list[LabelledExpression], deduction_mode
     bar.close()
     if not rows:
         raise InvalidInputError("no held-out question to score")
-    scores = {mode: compare([r for r in rows if r["mode"] == mode]) for mode in modes}
-    return scores, rows
+    return score_modes(rows, answered_like_unseen(answerer.vocab)), rows
 
 
 _WORKER: dict = {}
