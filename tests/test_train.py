@@ -95,7 +95,6 @@ def test_held_out_figures_compare_both_answerers_and_route():
     assert 0 < per["overall"]["text"]["llm"]["bleu4"] <= 1
 
 
-
 def test_unseen_datasets_are_routed_by_the_datasets_answered_like_them():
     """A dataset the bundle never saw is answered with fine classes (its coarse answer follows the fine one), so
     it is routed by the held-out figures of the datasets answered that way, not by a pool that includes SMIC,
@@ -125,6 +124,7 @@ def test_unseen_datasets_are_routed_by_the_datasets_answered_like_them():
     del routing["labels"][UNSEEN]
     assert answerer.route("coarse", "labels", "casme2").llm  # a bundle scored without the scope: the overall pool
     assert score_modes(rows)["labels"].keys() == {"overall", "samm", "smic"}
+
 
 def test_compound_answers_are_read_part_by_part():
     ref = ("The action units present are: brow lowerer, lid tightener. Therefore, the fine-grained expression class "
