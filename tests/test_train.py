@@ -144,6 +144,24 @@ def test_config_refuses_unknown_keys(tmp_path):
         TrainConfig.load(tmp_path / "bad2.toml")
 
 
+
+def test_the_shipped_configs_load_and_chain():
+    """configs/: every recipe parses; the shipped bundle's stages chain through init_config to stage 1, and the
+    shipped stage and the one-GPU recipe calibrate on every training clip."""
+    folder = Path(__file__).resolve().parents[1] / "configs"
+    configs = {f.name: TrainConfig.load(f) for f in sorted(folder.glob("*.toml"))}
+    assert {"default_bundle.toml", "gpu_qwen0.5b.toml"} <= set(configs)
+    name, chain = "default_bundle.toml", []
+    while name:
+        chain.append(name)
+        cfg = configs[name]
+        name = cfg.init_config and Path(cfg.init_config).name
+        if name:
+            assert Path(cfg.init_bundle).resolve() == (Path(configs[name].output_dir) / "bundle").resolve()
+    assert len(chain) == 4 and configs[chain[-1]].init_bundle is None
+    for shipped in ("default_bundle.toml", "gpu_qwen0.5b.toml"):
+        assert configs[shipped].calibration_clips == "all" and configs[shipped].others
+
 def _tiny_config(tmp_path, shared_data, tiny_llm_dir, **extra) -> TrainConfig:
     base = {"output_dir": str(tmp_path / "out"), "data_root": str(shared_data), "steps": 8, "batch_size": 2,
             "questions_per_clip": 3, "head_steps": 4, "head_batch_size": 8, "save_every": 4, "log_every": 1,
