@@ -56,6 +56,13 @@ def _fmt(x) -> str:
     return f"{x:.3f}" if isinstance(x, int | float) else "-"
 
 
+def _scope_label(scope: str, clips: int) -> str:
+    """A score table's first column: the dataset, or the pooled scope with its clip count."""
+    if scope == "overall":
+        return f"overall ({clips} clips)"
+    return f"unseen datasets ({clips} clips with fine classes)" if scope == UNSEEN else scope
+
+
 def score_tables(scores: dict) -> list[str]:
     """Markdown tables: per evidence mode and dataset, each question type's LLM and composer figures."""
     lines: list[str] = []
@@ -65,8 +72,7 @@ def score_tables(scores: dict) -> list[str]:
         lines += [f"### {MODE_NAMES[mode].capitalize()}", "",
                   "| dataset | question type | n | LLM | composer | answers (auto) |", "|---|---|---|---|---|---|"]
         for scope, per in per_scope.items():
-            label = (f"{scope} ({per.get('clips', 0)} clips)" if scope == "overall" else
-                     f"unseen datasets ({per.get('clips', 0)} clips with fine classes)" if scope == UNSEEN else scope)
+            label = _scope_label(scope, per.get("clips", 0))
             for kind in SCORED_KINDS:
                 if kind not in per:
                     continue

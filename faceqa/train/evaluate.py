@@ -100,8 +100,11 @@ def compare(rows: list[dict]) -> dict:
 
 def answered_like_unseen(vocab: dict) -> list[str]:
     """The datasets of a bundle's class vocabulary (dataset -> :class:`~faceqa.aullm.decoding.ClassVocab`)
-    whose questions it answers as it answers a dataset it never saw (the generic vocabulary has fine classes)."""
-    return sorted(ds for ds, v in vocab.items() if v.coarse_from_fine)
+    whose questions it answers as it answers a dataset it never saw (coarse from fine, or not, as the generic
+    vocabulary)."""
+    from faceqa.aullm.decoding import GENERIC_VOCAB
+
+    return sorted(ds for ds, v in vocab.items() if v.coarse_from_fine == GENERIC_VOCAB.coarse_from_fine)
 
 
 def score_modes(rows: list[dict], like_unseen: Sequence[str] = ()) -> dict:
