@@ -14,7 +14,7 @@ from faceqa.evidence.face_geometry import MEASURES, CanonicalFace, face_measures
 from faceqa.evidence.generated_eval import score_generated_clips
 from faceqa.evidence.regions import region_keys
 from faceqa.evidence.spotting import SpotConfig, intervals_from_signal, noise_level, side_of, spot_intervals
-from faceqa.evidence.talking import spans, talking_mask
+from faceqa.evidence.talking import TalkingConfig, spans, talking_mask
 from faceqa.perception import FacePipeline
 from faceqa.synth import ClipSpec, Distractors, InjectedAU, InjectedEvent, make_clip
 
@@ -172,6 +172,21 @@ def test_talking_mask_finds_speech_rhythm_but_not_one_wide_open_mouth():
     mask = talking_mask(mouth, fps)
     assert mask[40:110].all() and not mask[:20].any() and not mask[150:].any()
     assert spans(mask)[0][0] <= 35
+
+
+def test_talking_needs_a_voice_where_the_sound_has_one():
+    """Syllable-rate mouth motion with a voice elsewhere in the sound but none during it is not talking
+    (pulling faces); with the voice during it, it is; a track without any voice vetoes nothing."""
+    fps = 30.0
+    tt = np.arange(300) / fps
+    mouth = np.full(300, 0.01)
+    mouth[30:120] += 0.08 * (0.5 - 0.5 * np.cos(2 * np.pi * 4 * tt[30:120]))
+    voice_later = np.where(np.arange(300) >= 200, 0.9, 0.0)
+    assert not talking_mask(mouth, fps, speech=voice_later)[40:110].any()
+    voice_during = np.where((np.arange(300) >= 60) & (np.arange(300) < 70), 0.4, 0.0) + voice_later
+    assert talking_mask(mouth, fps, speech=voice_during)[40:110].all()
+    assert talking_mask(mouth, fps, speech=np.zeros(300))[40:110].all()
+    assert not talking_mask(mouth, fps, TalkingConfig(voice_veto=0.5), speech=voice_during)[40:110].any()
 
 
 def test_still_image_repeated_gives_no_event(tmp_path, face, pipe):

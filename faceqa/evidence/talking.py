@@ -5,7 +5,11 @@ audio holds speech while their mouth moves.
   the pose-normalised mesh) that stands at least ``prominence`` above the troughs around it. Runs
   of at least ``min_syllables`` such maxima, each within ``max_gap_s`` of the previous one, are
   talking; the span reaches ``pad_s`` beyond the first and last syllable. A single wide-open mouth
-  (a jaw drop, a scream, a yawn) is one maximum, not a run, so it is not talking.
+  (a jaw drop, a scream, a yawn) is one maximum, not a run, so it is not talking. Where the video
+  has sound that carries a voice (speech probability at least ``speech_threshold`` somewhere), a
+  run during which that probability never reaches ``voice_veto`` is not talking either: the mouth
+  moves at syllable rate but nobody speaks (pulling faces, chewing, miming to silence). A track
+  with no voice anywhere (muted, music only) vetoes nothing.
 - Voice: where the video's audio track holds speech (probability at least ``speech_threshold``,
   :mod:`~faceqa.perception.voice`) and the mouth opening varies by at least ``moving`` within
   ``moving_s`` (someone else talking over a still face is not this person talking).
@@ -20,7 +24,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class TalkingConfig:
-    """Syllable detection: prominence (IOD), spacing and run length."""
+    """Syllable detection: prominence (IOD), spacing and run length; the audio's say (see the module docstring)."""
 
     prominence: float = 0.05
     min_syllables: int = 3
@@ -30,6 +34,7 @@ class TalkingConfig:
     speech_threshold: float = 0.5
     moving: float = 0.02
     moving_s: float = 0.6
+    voice_veto: float = 0.3
 
 
 def talking_mask(mouth_open: np.ndarray, fps: float, config: TalkingConfig = TalkingConfig(),
@@ -45,10 +50,14 @@ def talking_mask(mouth_open: np.ndarray, fps: float, config: TalkingConfig = Tal
     if valid.sum() < 3:
         return mask
     filled = np.interp(np.arange(len(x)), np.flatnonzero(valid), x[valid])
+    voiced = None
     if speech is not None:
+        speech = np.asarray(speech, np.float64)
+        if (speech >= config.speech_threshold).any():
+            voiced = speech >= config.voice_veto
         width = max(1, int(round(config.moving_s * fps)))
         moving = maximum_filter1d(filled, width) - minimum_filter1d(filled, width) >= config.moving
-        mask |= (np.asarray(speech) >= config.speech_threshold) & moving
+        mask |= (speech >= config.speech_threshold) & moving
     peaks, _ = find_peaks(filled, prominence=config.prominence,
                           distance=max(1, int(round(config.min_gap_s * fps))))
     if len(peaks) < config.min_syllables:
@@ -57,8 +66,9 @@ def talking_mask(mouth_open: np.ndarray, fps: float, config: TalkingConfig = Tal
     pad = int(round(config.pad_s * fps))
     runs = np.split(peaks, np.flatnonzero(np.diff(peaks) > gap) + 1)
     for run in runs:
-        if len(run) >= config.min_syllables:
-            mask[max(0, run[0] - pad): min(len(x), run[-1] + pad + 1)] = True
+        a, b = max(0, run[0] - pad), min(len(x), run[-1] + pad + 1)
+        if len(run) >= config.min_syllables and (voiced is None or voiced[a:b].any()):
+            mask[a:b] = True
     return mask & valid
 
 
