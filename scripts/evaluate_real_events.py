@@ -1,7 +1,7 @@
 """Spotting and AU read-out on the hand-labelled real clips (tests/data/real_events.json).
 
     python scripts/evaluate_real_events.py [--split tune|report|all] [--clips d3 d10] [--mode auto]
-                                           [--data ../shared/data] [--json out.json] [--verbose]
+                                           [--data ../shared/data] [--json out.json] [--plot DIR] [--verbose]
 
 Prints, per clip and overall for each split: events labelled / predicted, hits at IoU >= 0.5
 (MEGC's criterion), precision, recall, F1, the share of hits whose named AUs include a labelled
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the evidence pass on the labelled clips and print the scores."""
     from faceqa.evidence.extract import extract_evidence
     from faceqa.evidence.labelled_events import ClipScore, load_labelled_clips, score_clip
+    from faceqa.evidence.labelled_plot import plot_labelled_clip
     from faceqa.perception import FacePipeline
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", help="the shared data folder (default ../shared/data or $FACEQA_TEST_DATA)")
     ap.add_argument("--labels", default=str(LABELS))
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--plot", metavar="DIR", help="save a picture of each scored clip in this folder")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     data = _data_dir(args.data)
@@ -66,7 +68,11 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             t0 = time.perf_counter()
             ev = extract_evidence(data / clip.path, mode=args.mode, pipeline=pipe)
-            score = score_clip(clip, predicted_events(ev))
+            predicted = predicted_events(ev)
+            score = score_clip(clip, predicted, talking_frames=ev.table["frame"][ev.table["talking"].astype(bool)])
+            if args.plot:
+                Path(args.plot).mkdir(parents=True, exist_ok=True)
+                plot_labelled_clip(ev.table, clip, predicted, score, Path(args.plot) / f"{name}.png")
             total = total + score
             rows[name] = score.summary() | {"mode": ev.mode, "seconds": round(time.perf_counter() - t0, 1)}
             _print_row(name, rows[name])
@@ -87,7 +93,12 @@ def _print_row(name: str, r: dict) -> None:
     print(f"{name:>24}: labelled {r['labelled']:>2} predicted {r['predicted']:>2} hits {r['hits']:>2} "
           f"P {r['precision']:.2f} R {r['recall']:.2f} F1 {r['f1']:.2f} | AU-correct {r['au_share']:.2f} of hits, "
           f"recall {r['au_recall']:.2f} | talking {r['talking_s']:.0f} s, false there "
-          f"{r['false_in_talking']} ({'-' if rate is None else f'{rate:.2f}'}/min)")
+          f"{r['false_in_talking']} ({'-' if rate is None else f'{rate:.2f}'}/min) | talking frames "
+          f"marked {r['talking_frames_marked']}, P {_share(r['talking_precision'])} R {_share(r['talking_recall'])}")
+
+
+def _share(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
 
 
 def _print_details(score) -> None:

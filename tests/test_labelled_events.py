@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from faceqa.errors import InvalidInputError
@@ -56,3 +57,31 @@ def test_a_bad_label_file_names_the_clip_and_field(tmp_path):
         load_labelled_clips(bad)
     with pytest.raises(InvalidInputError, match="not found"):
         load_labelled_clips(tmp_path / "none.json")
+
+
+def test_talking_frames_are_scored_against_the_labelled_spans():
+    s = score_clip(_clip(), [], talking_frames=range(80, 110))  # labelled talking 90-119
+    assert (s.talk_frames_hit, s.talk_frames_extra, s.talk_frames_missed) == (20, 10, 10)
+    assert s.talking_precision == pytest.approx(2 / 3) and s.talking_recall == pytest.approx(2 / 3)
+    total = s + score_clip(_clip(), [], talking_frames=[])
+    assert total.talking_recall == pytest.approx(20 / 60) and total.talking_precision == pytest.approx(2 / 3)
+    unscored = score_clip(_clip(), [])
+    assert unscored.talking_precision is None and unscored.summary()["talking_recall"] is None
+
+
+def test_a_scored_clip_is_pictured_with_each_spotted_event_judged(tmp_path):
+    import pandas as pd
+
+    from faceqa.evidence.au_intensity import intensity_columns
+    from faceqa.evidence.labelled_plot import outcome, plot_labelled_clip
+
+    predicted = [PredictedEvent(11, 19, (12,)), PredictedEvent(71, 75, (1,)), PredictedEvent(0, 5, (2,))]
+    score = score_clip(_clip(), predicted, talking_frames=range(90, 120))
+    assert [outcome(score, p) for p in predicted] == ["hit", "don't care", "false"]
+    frames = np.arange(120)
+    table = pd.DataFrame({"frame": frames, "talking": frames >= 90}
+                         | {c: np.where((frames >= 10) & (frames <= 20), 3.0, 0.0) for c in intensity_columns()})
+    out = plot_labelled_clip(table, _clip(), predicted, score, tmp_path / "c.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
+    with pytest.raises(InvalidInputError, match="plot is saved as"):
+        plot_labelled_clip(table, _clip(), predicted, score, tmp_path / "c.unknownext")

@@ -15,7 +15,9 @@ Scoring (:func:`score_clip`), per clip:
   as a hit nor as a false event, and an uncertain event left unmatched is not a miss;
 - a hit is *AU-correct* when the predicted AUs include at least one labelled AU;
 - a false event "in talking" is an unmatched prediction whose interval lies mostly (> half its
-  frames) inside labelled talking spans; the rate is per minute of labelled talking.
+  frames) inside labelled talking spans; the rate is per minute of labelled talking;
+- talking itself is scored frame by frame when the frames the evidence pass marked as talking are
+  given: precision and recall of those frames against the labelled talking spans.
 """
 
 from __future__ import annotations
@@ -123,6 +125,9 @@ class ClipScore:
     false_in_talking: int = 0
     talking_s: float = 0.0
     dont_care: int = 0
+    talk_frames_hit: int = 0
+    talk_frames_extra: int = 0
+    talk_frames_missed: int = 0
     matched: list[tuple[LabelledEvent, PredictedEvent, float]] = field(default_factory=list)
     false: list[PredictedEvent] = field(default_factory=list)
     missed: list[LabelledEvent] = field(default_factory=list)
@@ -162,29 +167,53 @@ class ClipScore:
         """False events inside talking per minute of labelled talking (None without talking)."""
         return self.false_in_talking / (self.talking_s / 60.0) if self.talking_s else None
 
+    @property
+    def talking_precision(self) -> float | None:
+        """Share of the frames marked talking that lie in labelled talking (None when none were marked)."""
+        marked = self.talk_frames_hit + self.talk_frames_extra
+        return self.talk_frames_hit / marked if marked else None
+
+    @property
+    def talking_recall(self) -> float | None:
+        """Share of the labelled talking frames marked talking (None without labelled talking)."""
+        labelled = self.talk_frames_hit + self.talk_frames_missed
+        return self.talk_frames_hit / labelled if labelled else None
+
     def __add__(self, other: ClipScore) -> ClipScore:
         return ClipScore(self.hits + other.hits, self.au_hits + other.au_hits, self.false_events + other.false_events,
                          self.misses + other.misses, self.false_in_talking + other.false_in_talking,
                          self.talking_s + other.talking_s, self.dont_care + other.dont_care,
+                         self.talk_frames_hit + other.talk_frames_hit,
+                         self.talk_frames_extra + other.talk_frames_extra,
+                         self.talk_frames_missed + other.talk_frames_missed,
                          self.matched + other.matched, self.false + other.false, self.missed + other.missed)
 
     def summary(self) -> dict:
         """The figures as a flat dict (rounded)."""
         rate = self.false_per_talking_min
+
+        def rounded(x: float | None) -> float | None:
+            return None if x is None else round(x, 3)
+
         return {"labelled": self.hits + self.misses, "predicted": self.hits + self.false_events,
                 "hits": self.hits, "au_hits": self.au_hits, "false": self.false_events, "missed": self.misses,
                 "dont_care": self.dont_care, "precision": round(self.precision, 3), "recall": round(self.recall, 3),
                 "f1": round(self.f1, 3), "au_recall": round(self.au_recall, 3), "au_share": round(self.au_share, 3),
                 "talking_s": round(self.talking_s, 1), "false_in_talking": self.false_in_talking,
-                "false_per_talking_min": None if rate is None else round(rate, 2)}
+                "false_per_talking_min": None if rate is None else round(rate, 2),
+                "talking_frames_marked": self.talk_frames_hit + self.talk_frames_extra,
+                "talking_precision": rounded(self.talking_precision), "talking_recall": rounded(self.talking_recall)}
 
 
 def _inside(a: int, b: int, spans: Iterable[tuple[int, int]]) -> int:
     return sum(max(0, min(b, y) - max(a, x) + 1) for x, y in spans)
 
 
-def score_clip(clip: LabelledClip, predicted: Sequence[PredictedEvent], iou_threshold: float = 0.5) -> ClipScore:
-    """Match predictions to the clip's labelled events and count hits, AU hits, misses and false events."""
+def score_clip(clip: LabelledClip, predicted: Sequence[PredictedEvent], iou_threshold: float = 0.5,
+               talking_frames: Iterable[int] | None = None) -> ClipScore:
+    """Match predictions to the clip's labelled events and count hits, AU hits, misses and false events;
+    with ``talking_frames`` (the frame indices the evidence pass marked as talking), also count the
+    talking frames marked inside, outside and missing from the labelled talking spans."""
     # the emotion field carries each interval's index, so equal spans stay apart
     truth = [Interval("v", e.onset, e.offset, "macro", str(i)) for i, e in enumerate(clip.events)]
     preds = [Interval("v", p.onset, p.offset, "macro", str(i)) for i, p in enumerate(predicted)]
@@ -215,4 +244,10 @@ def score_clip(clip: LabelledClip, predicted: Sequence[PredictedEvent], iou_thre
         if not e.uncertain:
             score.misses += 1
             score.missed.append(e)
+    if talking_frames is not None:
+        marked = {int(f) for f in talking_frames}
+        labelled = {f for a, b in clip.talking for f in range(a, b + 1)}
+        score.talk_frames_hit = len(marked & labelled)
+        score.talk_frames_extra = len(marked - labelled)
+        score.talk_frames_missed = len(labelled - marked)
     return score
