@@ -9,9 +9,8 @@ import numpy as np
 
 from faceqa.evidence.au_intensity import INTENSITY_AUS
 from faceqa.evidence.labelled_events import ClipScore, LabelledClip, PredictedEvent
-from faceqa.evidence.plot import check_plot_path
+from faceqa.evidence.plot import save_figure
 from faceqa.evidence.talking import spans
-from faceqa.safeio import atomic_output
 
 ROWS = ("labelled", "spotted", "talking (labelled)", "talking (detected)")
 """The lanes under the curves, top to bottom."""
@@ -81,11 +80,4 @@ def plot_labelled_clip(table, clip: LabelledClip, predicted: list[PredictedEvent
     ax.set_title(f"{clip.name} ({clip.split}): P {s['precision']:.2f} R {s['recall']:.2f} F1 {s['f1']:.2f}, "
                  f"{s['hits']} hit(s), {s['false']} false, {s['missed']} missed", fontsize=10)
     ax.set_xlim(0, max(clip.n_frames, int(frames.max(initial=0)) + 1))
-    fig.tight_layout()
-    try:
-        path = check_plot_path(path)
-        with atomic_output(path) as tmp:
-            fig.savefig(tmp, dpi=100, format=path.suffix.lower().lstrip("."))
-    finally:
-        plt.close(fig)
-    return path
+    return save_figure(fig, path)

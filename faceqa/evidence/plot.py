@@ -23,6 +23,21 @@ def check_plot_path(path: str | Path) -> Path:
     return path
 
 
+def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
+    """Lay out and save a matplotlib figure at ``path`` (checked by :func:`check_plot_path`, written
+    atomically), then close it, saved or not."""
+    import matplotlib.pyplot as plt
+
+    try:
+        fig.tight_layout()
+        path = check_plot_path(path)
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format=path.suffix.lower().lstrip("."))
+    finally:
+        plt.close(fig)
+    return path
+
+
 def plot_timeline(evidence, path: str | Path, top: int = 6, title: str | None = None) -> Path:
     """Save a PNG of the ``top`` AUs (those named in events first, then by mean intensity; both sides)
     on the A-E intensity scale, and the spotting signal, with the events shaded (red micro, blue
@@ -71,11 +86,4 @@ def plot_timeline(evidence, path: str | Path, top: int = 6, title: str | None = 
     ax_sig.legend(fontsize=7, loc="upper left")
     ax.set_title(title or f"{Path(evidence.info.path).name}: {len(evidence.events)} event(s) "
                           "(red: micro, blue: macro)", fontsize=10)
-    fig.tight_layout()
-    try:
-        path = check_plot_path(path)
-        with atomic_output(path) as tmp:
-            fig.savefig(tmp, dpi=110, format=path.suffix.lower().lstrip("."))
-    finally:
-        plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
