@@ -56,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     data = _data_dir(args.data)
     clips = load_labelled_clips(args.labels)
+    if args.plot:
+        try:
+            Path(args.plot).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            sys.exit(f"--plot {args.plot}: cannot make that folder ({e.strerror or e})")
     pipe = FacePipeline(emotion=None, quality=False)
     report: dict = {}
     for split in ("tune", "report"):
@@ -71,7 +76,6 @@ def main(argv: list[str] | None = None) -> int:
             predicted = predicted_events(ev)
             score = score_clip(clip, predicted, talking_frames=ev.table["frame"][ev.table["talking"].astype(bool)])
             if args.plot:
-                Path(args.plot).mkdir(parents=True, exist_ok=True)
                 plot_labelled_clip(ev.table, clip, predicted, score, Path(args.plot) / f"{name}.png")
             total = total + score
             rows[name] = score.summary() | {"mode": ev.mode, "seconds": round(time.perf_counter() - t0, 1)}

@@ -85,3 +85,23 @@ def test_a_scored_clip_is_pictured_with_each_spotted_event_judged(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
     with pytest.raises(InvalidInputError, match="plot is saved as"):
         plot_labelled_clip(table, _clip(), predicted, score, tmp_path / "c.unknownext")
+
+
+def test_the_evaluation_script_scores_and_pictures_a_real_clip(shared_data, tmp_path):
+    """scripts/evaluate_real_events.py on the shortest labelled clip: figures in the JSON (talking frames
+    included) and one picture per clip; a --plot path that cannot be a folder is refused in one line."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("evaluate_real_events", LABELS.parents[2] / "scripts"
+                                                  / "evaluate_real_events.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "figures.json"
+    args = ["--clips", "single_face", "--data", str(shared_data), "--json", str(out), "--plot", str(tmp_path / "p")]
+    assert script.main(args) == 0
+    row = json.loads(out.read_text())["tune"]["single_face"]
+    assert row["labelled"] == 1 and row["hits"] + row["missed"] == 1
+    assert row["talking_frames_marked"] == 0 and row["talking_precision"] is None
+    assert (tmp_path / "p" / "single_face.png").stat().st_size > 10_000
+    with pytest.raises(SystemExit, match="cannot make that folder"):
+        script.main(["--clips", "single_face", "--data", str(shared_data), "--plot", str(out / "x")])
