@@ -73,6 +73,24 @@ def test_roi_crop_round_trip():
     assert np.allclose(back, pts, atol=1e-3)
 
 
+def test_the_iris_model_sees_each_eye_upright_with_its_outer_corner_first(astronaut):
+    """The eye crops are fed as the iris model expects: its eye contour comes back with the upper lid
+    above the lower lid and its first point on the eye's outer corner, for both eyes, and each iris
+    centre lies between its eye's lids and corners."""
+    from faceqa.perception.mesh import eye_contours
+
+    lm = FaceMesh()(astronaut, roi_from_detection(largest_face(astronaut))).landmarks
+    for (contour, iris), (outer, inner, upper, lower) in zip(eye_contours(astronaut, lm),
+                                                             ((33, 133, 159, 145), (263, 362, 386, 374)), strict=True):
+        width = np.linalg.norm(lm[outer, :2] - lm[inner, :2])
+        assert contour[12, 1] < contour[4, 1]  # the upper lid's middle above the lower lid's
+        assert np.linalg.norm(contour[0, :2] - lm[outer, :2]) < 0.2 * width
+        assert np.linalg.norm(contour[8, :2] - lm[inner, :2]) < 0.2 * width
+        assert np.linalg.norm(contour[12, :2] - lm[upper, :2]) < 0.1 * width
+        assert lm[upper, 1] < iris[0, 1] < lm[lower, 1] and min(lm[outer, 0], lm[inner, 0]) < iris[0, 0] < max(
+            lm[outer, 0], lm[inner, 0])
+
+
 def test_mesh_on_upright_and_rotated_face(astronaut):
     mesh = FaceMesh(iris=True)
     det = largest_face(astronaut)

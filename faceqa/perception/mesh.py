@@ -5,6 +5,10 @@ frame's landmarks when tracking), as MediaPipe's face-landmark graph does. Landm
 MediaPipe's: 33/133 are the outer/inner corners of the subject's right eye (image left), 263/362
 the left eye's, 1 the nose tip, 152 the chin, 10 the forehead top; 468-472 are the right iris
 (centre first) and 473-477 the left iris.
+
+The iris model runs on a crop along each eye from its image-left corner to its image-right one,
+with the subject's left eye mirrored, so that both look like the eye it was trained on (outer
+corner on the crop's left, upper lid on top), as MediaPipe's iris graph feeds it.
 """
 
 from __future__ import annotations
@@ -71,20 +75,25 @@ class FaceMesh:
         pts = invert_points(m, raw.reshape(468, 3))
         score = float(1.0 / (1.0 + np.exp(-np.clip(flag.reshape(-1)[0], -80, 80))))
         if self.iris:
-            pts = np.concatenate([pts, self._irises(image, pts)], axis=0)
+            pts = np.concatenate([pts, *(iris for _, iris in eye_contours(image, pts))], axis=0)
         return MeshResult(pts, score, roi)
 
-    def _irises(self, image: np.ndarray, pts: np.ndarray) -> np.ndarray:
-        out = []
-        for a, b, flip in ((RIGHT_EYE_OUTER, RIGHT_EYE_INNER, True), (LEFT_EYE_INNER, LEFT_EYE_OUTER, False)):
-            p, q = pts[a, :2], pts[b, :2]
-            box = (min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1]))
-            roi = roi_from_points(p if not flip else q, q if not flip else p, box, _IRIS_ROI_SCALE)
-            roi = ROI(roi.cx, roi.cy, abs(q[0] - p[0]) * _IRIS_ROI_SCALE + 1e-3, roi.angle)
-            patch, m = roi.crop(image, IRIS_INPUT, flip=flip)
-            _, iris = get_model("iris")(patch.astype(np.float32)[None] * (1.0 / 255.0))
-            out.append(invert_points(m, iris.reshape(5, 3)))
-        return np.concatenate(out, axis=0)
+
+def eye_contours(image: np.ndarray, pts: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per eye (the subject's right, then left): the iris model's 71 eye-contour points and 5 iris
+    points, in image pixels, for the mesh landmarks ``pts`` of an RGB uint8 image. The crop runs
+    along the eye from its image-left corner to its image-right one; the subject's left eye is
+    mirrored, so its outer corner is on the crop's left like the right eye's."""
+    out = []
+    for a, b, flip in ((RIGHT_EYE_OUTER, RIGHT_EYE_INNER, False), (LEFT_EYE_INNER, LEFT_EYE_OUTER, True)):
+        p, q = pts[a, :2], pts[b, :2]
+        box = (min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1]))
+        roi = roi_from_points(p, q, box, _IRIS_ROI_SCALE)
+        roi = ROI(roi.cx, roi.cy, float(np.linalg.norm(q - p)) * _IRIS_ROI_SCALE + 1e-3, roi.angle)
+        patch, m = roi.crop(image, IRIS_INPUT, flip=flip)
+        contour, iris = get_model("iris")(patch.astype(np.float32)[None] * (1.0 / 255.0))
+        out.append((invert_points(m, contour.reshape(-1, 3)), invert_points(m, iris.reshape(5, 3))))
+    return out
 
 
 def draw_mesh(image: np.ndarray, landmarks: np.ndarray, color: tuple[int, int, int] = (0, 255, 0)) -> np.ndarray:
