@@ -55,6 +55,50 @@ def test_alignment_takes_out_head_motion(face, pipe):
     assert aligned < 0.35 * raw
 
 
+def test_region_flow_is_each_region_median_minus_the_rigid_skin_median(face, pipe):
+    """The vectorised pooling gives, per FACS region, the plain median of the flow inside its disc
+    minus that of the rigid reference skin."""
+    from faceqa.evidence.motion import RegionalMotion
+
+    aligner = FaceAligner(128)
+    crop, lm = aligner.align(cv2.cvtColor(face, cv2.COLOR_RGB2GRAY), pipe.analyze_image(face)[0].landmarks)
+    motion = RegionalMotion(30.0, 128, aligner.iod)
+    motion.update(crop, lm)
+    flow = np.random.default_rng(0).normal(0, 1, (128, 128, 2)).astype(np.float32)
+    motion._flow = lambda a, b: flow
+    pooled = motion._pooled(crop, crop)
+    flat = flow.reshape(-1, 2)
+    regions = [motion._index[k, :n] for k, n in enumerate(motion._counts)]
+    expected = np.stack([np.median(flat[r], axis=0) for r in regions[:-1]]) - np.median(flat[regions[-1]], axis=0)
+    assert pooled.shape == (len(region_keys()), 2) and np.allclose(pooled, expected, atol=1e-6)
+
+
+def test_a_failure_in_the_measuring_thread_reaches_the_caller(tmp_path, face, pipe, monkeypatch):
+    """The face measures run on a worker thread; an error there is raised by ``finish`` (or by a
+    later ``add``) as itself, and the thread is gone afterwards."""
+    import threading
+
+    from faceqa.evidence.extract import EvidenceCollector, EvidenceExtractor
+    from faceqa.media import open_media
+
+    make_clip(face, ClipSpec(20, 30.0, []), tmp_path / "clip")
+    calls = []
+
+    def broken(self, image, landmarks):
+        calls.append(1)
+        raise RuntimeError("measure failed")
+
+    monkeypatch.setattr(EvidenceExtractor, "update", broken)
+    media = open_media(tmp_path / "clip", fps=30)
+    collector = EvidenceCollector(30.0)
+    with pytest.raises(RuntimeError, match="measure failed"):  # from add, once a few frames wait
+        for frame, records in pipe.stream(media):
+            collector.add(frame, records)
+    with pytest.raises(RuntimeError, match="measure failed"):  # from finish, for those still waiting
+        collector.finish(media.info)
+    assert calls and not any(t.name.startswith("faceqa-evidence") for t in threading.enumerate())
+
+
 def test_au_activity_formula_directions():
     keys = region_keys()
     disp = np.zeros((1, len(keys), 2), np.float32)

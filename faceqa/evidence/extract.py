@@ -22,6 +22,8 @@ reference, single-frame spikes taken out) over the interval; ``faceqa spot``, ``
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
@@ -217,6 +219,8 @@ class EvidenceExtractor:
         return disp, geom - self._geom0, face_measures(self._canonical(landmarks))
 
 
+MAX_PENDING = 8
+"""Frames whose face measures may wait on the worker thread (bounds the images held)."""
 MIN_FACE_PX = 60.0
 """Faces smaller than this (pixels, the record's size) are too small to read AUs from: a wide shot's
 tiny faces give no evidence instead of noise."""
@@ -253,9 +257,12 @@ class EvidenceCollector:
         self.baseline_s, self.config, self.keep_faces = baseline_s, config, keep_faces
         self._ext = EvidenceExtractor(fps, flow=flow)
         self._follow = face_id
+        self._segment = -1
         self._blank = np.zeros((self._ext.size, self._ext.size), np.uint8)
         self._rows: dict[str, list] = {k: [] for k in ("frame", "time", "fid", "seg", "pose", "disp", "geom", "face")}
         self._faces: list[np.ndarray] = []
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faceqa-evidence")
+        self._pending: deque[tuple[int, Future]] = deque()
 
     def add(self, frame, records: list) -> None:
         """Take one frame (:class:`~faceqa.media.Frame`) and its face records from the perception stream."""
@@ -277,19 +284,36 @@ class EvidenceCollector:
                 self._faces.append(self._blank)
             self._follow = self.face_id
             return
-        ext = self._ext
-        if rec.face_id != self._follow or ext.segment < 0 or rows["seg"][-1] == -1:  # new face, or found again
-            ext.start_segment()
+        # a new face, or the face found again, starts a new reference
+        new_segment = rec.face_id != self._follow or self._segment < 0 or rows["seg"][-1] == -1
+        if new_segment:
+            self._segment += 1
             self._follow = rec.face_id
-        d, g, m = ext.update(frame.image, rec.landmarks)
-        if self.keep_faces:
-            self._faces.append(ext.last_face)
         rows["fid"].append(rec.face_id)
-        rows["seg"].append(ext.segment)
+        rows["seg"].append(self._segment)
         rows["pose"].append(rec.pose)
-        rows["disp"].append(d)
-        rows["geom"].append(g)
-        rows["face"].append(m)
+        for key in ("disp", "geom", "face"):
+            rows[key].append(None)
+        if self.keep_faces:
+            self._faces.append(self._blank)
+        # the face's own measures run on one worker thread, in order, while the next frame is decoded
+        # and tracked; a few frames at most wait for it
+        job = self._worker.submit(self._measure, new_segment, frame.image, rec.landmarks)
+        self._pending.append((len(rows["frame"]) - 1, job))
+        while len(self._pending) > MAX_PENDING:
+            self._collect()
+
+    def _measure(self, new_segment: bool, image: np.ndarray, landmarks: np.ndarray) -> tuple:
+        if new_segment:
+            self._ext.start_segment()
+        return *self._ext.update(image, landmarks), self._ext.last_face
+
+    def _collect(self) -> None:
+        row, job = self._pending.popleft()
+        d, g, m, face = job.result()
+        self._rows["disp"][row], self._rows["geom"][row], self._rows["face"][row] = d, g, m
+        if self.keep_faces:
+            self._faces[row] = face
 
     def finish(self, info: MediaInfo, speech: np.ndarray | None = None) -> Evidence:
         """The :class:`Evidence` of every frame added so far (``info`` describes the source; ``speech``:
@@ -298,6 +322,12 @@ class EvidenceCollector:
 
         from faceqa.errors import InvalidInputError
 
+        try:
+            while self._pending:
+                self._collect()
+        finally:
+            self._pending.clear()
+            self._worker.shutdown(wait=True)
         rows, fps, config = self._rows, self.fps, self.config
         if not rows["frame"]:
             raise InvalidInputError(f"{info.path or 'media'}: no frames were read")

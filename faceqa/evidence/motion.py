@@ -66,22 +66,31 @@ class RegionalMotion:
         self._key: np.ndarray | None = None
         self._key_disp: np.ndarray | None = None
         self._since_key = 0
-        self._masks: list[np.ndarray] = []
-        self._ref_mask: np.ndarray | None = None
+        self._index: np.ndarray | None = None
+        self._counts: np.ndarray | None = None
 
     def _build_masks(self, aligned_landmarks: np.ndarray) -> None:
-        self._masks = []
+        masks = []
         for name, side in self.keys:
             region = REGION_BY_NAME[name]
             centre = aligned_landmarks[list(region.landmarks("R" if side == "C" else side))].mean(0)
-            self._masks.append(_disc(self.size, centre, region.radius * self.iod))
+            masks.append(_disc(self.size, centre, region.radius * self.iod))
         ref = [_disc(self.size, aligned_landmarks[i], 0.08 * self.iod) for i in REFERENCE_REGION]
-        self._ref_mask = np.unique(np.concatenate(ref))
+        masks.append(np.unique(np.concatenate(ref)))
+        # one padded (regions, pixels) index table, so every region's median is one vectorised sort
+        self._counts = np.array([len(m) for m in masks])
+        self._index = np.zeros((len(masks), int(self._counts.max())), np.int64)
+        for k, m in enumerate(masks):
+            self._index[k, :len(m)] = m
 
     def _pooled(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        flow = self._flow(a, b).reshape(-1, 2)
-        ref = np.median(flow[self._ref_mask], axis=0)
-        return np.stack([np.median(flow[m], axis=0) for m in self._masks]) - ref
+        flow = self._flow(a, b).reshape(-1, 2).astype(np.float64)
+        values = flow[self._index]  # (regions + 1, pixels, 2)
+        values[np.arange(values.shape[1])[None, :] >= self._counts[:, None]] = np.inf  # padding sorts last
+        values.sort(axis=1)
+        rows = np.arange(len(self._counts))
+        medians = (values[rows, (self._counts - 1) // 2] + values[rows, self._counts // 2]) / 2.0
+        return medians[:-1] - medians[-1]
 
     def update(self, face: np.ndarray, aligned_landmarks: np.ndarray) -> np.ndarray:
         """Region displacements (K, 2) in inter-ocular distances (x right, y down in the aligned face)."""
