@@ -239,7 +239,10 @@ class EvidenceCollector:
     """The evidence pass as a consumer of a perception stream: ``add`` each frame, then ``finish``.
 
     This lets one decoding pass feed several consumers (evidence, expression, identity, quality);
-    :func:`extract_evidence` is the loop for when evidence is all that is wanted.
+    :func:`extract_evidence` is the loop for when evidence is all that is wanted. The face's
+    measures (alignment, flow, geometry) run on one worker thread while the caller decodes and
+    tracks the next frames; ``finish`` collects them (an error there is raised by ``add`` or
+    ``finish``) and ends the thread.
 
     Args:
         fps: the source's frame rate.
@@ -261,7 +264,7 @@ class EvidenceCollector:
         self._blank = np.zeros((self._ext.size, self._ext.size), np.uint8)
         self._rows: dict[str, list] = {k: [] for k in ("frame", "time", "fid", "seg", "pose", "disp", "geom", "face")}
         self._faces: list[np.ndarray] = []
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faceqa-evidence")
+        self._worker: ThreadPoolExecutor | None = None
         self._pending: deque[tuple[int, Future]] = deque()
 
     def add(self, frame, records: list) -> None:
@@ -297,7 +300,9 @@ class EvidenceCollector:
         if self.keep_faces:
             self._faces.append(self._blank)
         # the face's own measures run on one worker thread, in order, while the next frame is decoded
-        # and tracked; a few frames at most wait for it
+        # and tracked; a few frames at most wait for it, and finish collects them and ends the thread
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faceqa-evidence")
         job = self._worker.submit(self._measure, new_segment, frame.image, rec.landmarks)
         self._pending.append((len(rows["frame"]) - 1, job))
         while len(self._pending) > MAX_PENDING:
@@ -327,7 +332,9 @@ class EvidenceCollector:
                 self._collect()
         finally:
             self._pending.clear()
-            self._worker.shutdown(wait=True)
+            if self._worker is not None:
+                self._worker.shutdown(wait=True)
+                self._worker = None
         rows, fps, config = self._rows, self.fps, self.config
         if not rows["frame"]:
             raise InvalidInputError(f"{info.path or 'media'}: no frames were read")
