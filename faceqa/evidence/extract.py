@@ -219,7 +219,7 @@ class EvidenceExtractor:
         return disp, geom - self._geom0, face_measures(self._canonical(landmarks))
 
 
-MAX_PENDING = 8
+MAX_PENDING = 2
 """Frames whose face measures may wait on the worker thread (bounds the images held)."""
 MIN_FACE_PX = 60.0
 """Faces smaller than this (pixels, the record's size) are too small to read AUs from: a wide shot's
