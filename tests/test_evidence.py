@@ -68,7 +68,7 @@ def test_region_flow_is_each_region_median_minus_the_rigid_skin_median(face, pip
     motion._flow = lambda a, b: flow
     pooled = motion._pooled(crop, crop)
     flat = flow.reshape(-1, 2)
-    regions = [motion._index[k, :n] for k, n in enumerate(motion._counts)]
+    regions = [index[~padding] for index, padding in zip(motion._index, motion._padding, strict=True)]
     expected = np.stack([np.median(flat[r], axis=0) for r in regions[:-1]]) - np.median(flat[regions[-1]], axis=0)
     assert pooled.shape == (len(region_keys()), 2) and np.allclose(pooled, expected, atol=1e-6)
 

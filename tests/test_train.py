@@ -144,7 +144,6 @@ def test_config_refuses_unknown_keys(tmp_path):
         TrainConfig.load(tmp_path / "bad2.toml")
 
 
-
 def test_the_shipped_configs_load_and_chain():
     """configs/: every recipe parses; the shipped bundle's stages chain through init_config to stage 1, and the
     shipped stage and the one-GPU recipe calibrate on every training clip."""
@@ -161,6 +160,7 @@ def test_the_shipped_configs_load_and_chain():
     assert len(chain) == 4 and configs[chain[-1]].init_bundle is None
     for shipped in ("default_bundle.toml", "gpu_qwen0.5b.toml"):
         assert configs[shipped].calibration_clips == "all" and configs[shipped].others
+
 
 def _tiny_config(tmp_path, shared_data, tiny_llm_dir, **extra) -> TrainConfig:
     base = {"output_dir": str(tmp_path / "out"), "data_root": str(shared_data), "steps": 8, "batch_size": 2,

@@ -192,8 +192,9 @@ def fit_stop_bias(entries: Sequence[dict]) -> tuple[float, dict[str, float]]:
         return score_kind("aus", gold, [", ".join(stopped_list(e, bias)) for e in entries])["f1"]
 
     margins = sorted({m for e in entries for _, m in e["margins"]})
+    at_zero = round(f1(0.0), 4)
     if not margins:
-        return 0.0, {"uncalibrated": round(f1(0.0), 4), "fitted": round(f1(0.0), 4)}
+        return 0.0, {"uncalibrated": at_zero, "fitted": at_zero}
     bounds = [margins[0] - 2 * STOP_PAD, *margins, margins[-1] + 2 * STOP_PAD]
     scored = [f1((a + b) / 2) for a, b in pairwise(bounds)]
     best = max(scored)
@@ -203,8 +204,8 @@ def fit_stop_bias(entries: Sequence[dict]) -> tuple[float, dict[str, float]]:
         lo -= 1
     while hi + 1 < len(scored) and scored[hi + 1] == best:
         hi += 1
-    bias = round((bounds[lo] + bounds[hi + 1]) / 2, 4)
-    return bias, {"uncalibrated": round(f1(0.0), 4), "fitted": round(f1(bias), 4)}
+    bias = round((bounds[lo] + bounds[hi + 1]) / 2, 4)  # inside the run of best stretches: its F1 is the best
+    return bias, {"uncalibrated": at_zero, "fitted": round(best, 4)}
 
 
 def fit_calibration(measured: Sequence[dict], strength: float | str = 1.0) -> tuple[Calibration, dict]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from faceqa.evidence.au_intensity import INTENSITY_AUS
 from faceqa.evidence.labelled_events import ClipScore, LabelledClip, PredictedEvent
-from faceqa.evidence.plot import save_figure
+from faceqa.evidence.plot import intensity_axis, save_figure
 from faceqa.evidence.talking import spans
 
 ROWS = ("labelled", "spotted", "talking (labelled)", "talking (detected)")
@@ -52,9 +52,7 @@ def plot_labelled_clip(table, clip: LabelledClip, predicted: list[PredictedEvent
     for i, au in enumerate(_chosen_aus(table, clip, predicted, top)):
         both = np.fmax(table[f"au_{au}_L"].to_numpy(float), table[f"au_{au}_R"].to_numpy(float))
         ax.plot(frames, both, color=colors(i), lw=1.1, label=f"AU{au} {au_by_number(au).name}")
-    ax.set_yticks([0, 1, 2, 3, 4, 5], ["0", "1 A", "2 B", "3 C", "4 D", "5 E"])
-    ax.set_ylabel("AU intensity (FACS A-E)")
-    ax.grid(axis="y", alpha=0.3)
+    intensity_axis(ax)
     ax.legend(fontsize=7, ncol=3, loc="upper left")
     lane = {name: len(ROWS) - 1 - k for k, name in enumerate(ROWS)}
 

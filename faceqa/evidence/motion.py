@@ -67,7 +67,8 @@ class RegionalMotion:
         self._key_disp: np.ndarray | None = None
         self._since_key = 0
         self._index: np.ndarray | None = None
-        self._counts: np.ndarray | None = None
+        self._padding: np.ndarray | None = None
+        self._middle: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _build_masks(self, aligned_landmarks: np.ndarray) -> None:
         masks = []
@@ -78,18 +79,20 @@ class RegionalMotion:
         ref = [_disc(self.size, aligned_landmarks[i], 0.08 * self.iod) for i in REFERENCE_REGION]
         masks.append(np.unique(np.concatenate(ref)))
         # one padded (regions, pixels) index table, so every region's median is one vectorised sort
-        self._counts = np.array([len(m) for m in masks])
-        self._index = np.zeros((len(masks), int(self._counts.max())), np.int64)
+        counts = np.array([len(m) for m in masks])
+        self._index = np.zeros((len(masks), int(counts.max())), np.int64)
         for k, m in enumerate(masks):
             self._index[k, :len(m)] = m
+        self._padding = np.arange(self._index.shape[1])[None, :] >= counts[:, None]
+        self._middle = (np.arange(len(masks)), (counts - 1) // 2, counts // 2)
 
     def _pooled(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         flow = self._flow(a, b).reshape(-1, 2).astype(np.float64)
         values = flow[self._index]  # (regions + 1, pixels, 2)
-        values[np.arange(values.shape[1])[None, :] >= self._counts[:, None]] = np.inf  # padding sorts last
+        values[self._padding] = np.inf  # padding sorts last
         values.sort(axis=1)
-        rows = np.arange(len(self._counts))
-        medians = (values[rows, (self._counts - 1) // 2] + values[rows, self._counts // 2]) / 2.0
+        rows, low, high = self._middle
+        medians = (values[rows, low] + values[rows, high]) / 2.0
         return medians[:-1] - medians[-1]
 
     def update(self, face: np.ndarray, aligned_landmarks: np.ndarray) -> np.ndarray:

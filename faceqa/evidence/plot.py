@@ -23,6 +23,13 @@ def check_plot_path(path: str | Path) -> Path:
     return path
 
 
+def intensity_axis(ax) -> None:
+    """Label a matplotlib axis with the FACS A-E intensity scale (0-5), with light horizontal grid lines."""
+    ax.set_yticks([0, 1, 2, 3, 4, 5], ["0", "1 A", "2 B", "3 C", "4 D", "5 E"])
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_ylabel("AU intensity (FACS A-E)")
+
+
 def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
     """Lay out and save a matplotlib figure at ``path`` (checked by :func:`check_plot_path`, written
     atomically), then close it, saved or not."""
@@ -78,9 +85,7 @@ def plot_timeline(evidence, path: str | Path, top: int = 6, title: str | None = 
     top_value = max(5.5, float(np.nanmax(t[[f"au_{au}_{s}" for au in chosen for s in "LR"]].to_numpy(),
                                          initial=0.0)) + 0.3)
     ax.set_ylim(0, top_value + 0.6)
-    ax.set_yticks([0, 1, 2, 3, 4, 5], ["0", "1 A", "2 B", "3 C", "4 D", "5 E"])
-    ax.grid(axis="y", alpha=0.3)
-    ax.set_ylabel("AU intensity (FACS A-E)")
+    intensity_axis(ax)
     ax.legend(fontsize=7, ncol=2, loc="upper left")
     ax_sig.set_xlabel("time (s)" + ("; grey: talking" if talking.any() else ""))
     ax_sig.legend(fontsize=7, loc="upper left")

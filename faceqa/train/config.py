@@ -153,13 +153,10 @@ class TrainConfig:
             raise InvalidInputError(f"{source}: balance must be in [0, 1], got {cfg.balance}")
         if cfg.eval_workers < 1:
             raise InvalidInputError(f"{source}: eval_workers must be >= 1, got {cfg.eval_workers}")
-        clips = cfg.calibration_clips
-        if clips != "all" and (isinstance(clips, (str, bool)) or clips < 0):
-            raise InvalidInputError(f"{source}: calibration_clips must be a number >= 0 or \"all\", got {clips!r}")
-        strength = cfg.calibration_strength
-        if strength != "fit" and (isinstance(strength, (str, bool)) or strength < 0):
-            raise InvalidInputError(f"{source}: calibration_strength must be a number >= 0 or \"fit\", "
-                                    f"got {strength!r}")
+        for name, keyword in (("calibration_clips", "all"), ("calibration_strength", "fit")):
+            value = getattr(cfg, name)
+            if value != keyword and (isinstance(value, (str, bool)) or value < 0):
+                raise InvalidInputError(f"{source}: {name} must be a number >= 0 or \"{keyword}\", got {value!r}")
         if cfg.mixed_precision not in ("no", "bf16", "fp16"):
             raise InvalidInputError(f"{source}: mixed_precision must be no, bf16 or fp16")
         return cfg
