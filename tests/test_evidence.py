@@ -204,7 +204,8 @@ def test_grouping_keeps_an_expression_together_and_a_change_apart():
     events = spot_intervals(signals, fps, SpotConfig())
     assert len(events) == 2
     (a1, _, b1), (a2, _, b2) = events
-    assert abs(a1 - 20) <= 5 and abs(b1 - 110) <= 5 and abs(a2 - 100) <= 5 and abs(b2 - 280) <= 5
+    assert abs(a1 - 20) <= 5 and abs(b2 - 280) <= 5
+    assert 100 <= b1 < a2 <= 110  # the sad face ends where the smile takes over, in their overlap
 
 
 def test_talking_mask_finds_speech_rhythm_but_not_one_wide_open_mouth():
@@ -270,6 +271,7 @@ def test_generated_clips_without_distractors(tmp_path, face, pipe):
 
 def test_generated_clips_with_overlapping_distractors(tmp_path, face, pipe):
     """Six clips (30 fps) with overlapping talking, head turns, blinks and posed expressions: a floor that
-    guards against spotting getting worse (measured on seeds 0-5: F1 0.40, precision 0.38, recall 0.43)."""
+    guards against spotting getting worse (measured on seeds 0-5: F1 0.31, precision 0.33, recall 0.29;
+    0.40 / 0.38 / 0.43 before expressions were split by configuration, which the real clips favour)."""
     s = score_generated_clips(face, range(6), tmp_path, pipe, distractors=True)
     assert s.spotting.overall.f1 >= 0.3, s.summary()

@@ -39,6 +39,7 @@ from faceqa.evidence.au_intensity import (
     measurements,
     noise_levels,
 )
+from faceqa.evidence.configurations import drop_repeats
 from faceqa.evidence.face_geometry import MEASURES, CanonicalFace, face_measures
 from faceqa.evidence.mesh_features import FEATURES, mesh_features
 from faceqa.evidence.motion import RegionalMotion
@@ -417,13 +418,13 @@ def analyse_segments(y: np.ndarray, mouth: np.ndarray, pose: np.ndarray, frames:
         talking[idx] = talking_mask(mouth[idx], fps, speech=None if speech is None else speech[idx])
         signals = au_signals(intensity[idx], fps, pose[idx], talking[idx], config)
         signal[idx] = signals.max(axis=1)
-        for a, apex, b in spot_intervals(signals, fps, config):
+        for a, apex, b in spot_intervals(signals, fps, config, talking[idx]):
             i0, i1 = idx[a], idx[b]
             in_talk = bool(talking[i0:i1 + 1].mean() > 0.5)
             aus = active_aus(read_interval(intensity, i0, i1), config, talking=in_talk)
             if aus:  # motion that no AU explains is not an expression
                 events.append(make_event(frames, times, i0, idx[apex], i1, signal[idx[apex]], aus, in_talk))
-    return intensity, talking, signal, sorted(events, key=lambda e: e.onset)
+    return intensity, talking, signal, drop_repeats(sorted(events, key=lambda e: e.onset))
 
 
 def resolve_mode(mode: str, n_frames: int, fps: float) -> str:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from faceqa.evidence.au_intensity import INTENSITY_AUS, MOUTH_AUS, letter
+from faceqa.evidence.configurations import split_configurations
 from faceqa.facs.units import au_by_number
 
 if TYPE_CHECKING:
@@ -43,6 +44,9 @@ TALK_AUS = frozenset({12})
 other mouth movement there is taken as speech."""
 LID_AUS = frozenset({5, 6, 7})
 """AUs whose measures a blink moves; ignored in frames where the eyes blink."""
+EMOTION_RELATIVE = 0.5
+"""The AUs that carry an expression (and that an emotion is deduced from) reach this share of the
+strongest AU's intensity."""
 
 
 @dataclass
@@ -122,6 +126,8 @@ class SpotConfig:
     talk_percentile: float = 20.0
     talk_factor: float = 1.5
     group_iou: float = 0.3
+    split_penalty: float = 15.0
+    split_min_s: float = 0.1
 
 
 DEFAULT_CONFIG = SpotConfig()
@@ -259,12 +265,46 @@ def group_intervals(per_au: list[list[tuple[int, int, int]]], signal: np.ndarray
 
 
 def spot_intervals(signals: np.ndarray, fps: float, config: SpotConfig = DEFAULT_CONFIG,
-                   ) -> list[tuple[int, int, int]]:
-    """(onset, apex, offset) rows of the expression events in per-AU signals (T, n_aus) (:func:`au_signals`):
-    each AU's own intervals (:func:`intervals_from_signal`), grouped into events (:func:`group_intervals`)."""
+                   talking: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+    """(onset, apex, offset) rows of the expression events in per-AU signals (T, n_aus) (:func:`au_signals`).
+
+    Each AU's own intervals (:func:`intervals_from_signal`) are grouped (:func:`group_intervals`);
+    each run of overlapping groups is then read as the expressions it holds
+    (:func:`~faceqa.evidence.configurations.split_configurations`), unless the person talks
+    (``talking`` (T,) mask) through most of it: then the groups stay as they are.
+    """
+    from scipy.ndimage import median_filter
+
     per_au = [intervals_from_signal(signals[:, j], fps, config) for j in range(signals.shape[1])]
-    events = group_intervals(per_au, signals.max(axis=1), config.group_iou)
-    return [(a, apex, b) for a, apex, b in events if (b - a + 1) / fps >= config.min_duration_s]
+    groups = [(a, apex, b) for a, apex, b in group_intervals(per_au, signals.max(axis=1), config.group_iou)
+              if (b - a + 1) / fps >= config.min_duration_s]
+    x = np.clip(np.nan_to_num(signals), 0.0, 5.0)
+    if len(x) >= 3:
+        x = median_filter(x, size=(3, 1), mode="nearest")
+    strongest = x.max(axis=1)
+    talk = np.zeros(len(x), bool) if talking is None else np.asarray(talking, bool)
+    min_len = max(1, int(round(config.split_min_s * fps)))
+    min_event = max(1, int(np.ceil(config.min_duration_s * fps - 1e-9)))
+    out = []
+    for s0, s1 in _runs(groups):
+        if talk[s0:s1 + 1].mean() > 0.5:
+            out += [g for g in groups if s0 <= g[0] <= s1]
+            continue
+        for a, b in split_configurations(x[s0:s1 + 1], config.split_penalty, min_len, config.au_threshold,
+                                         EMOTION_RELATIVE, min_event):
+            out.append((s0 + a, s0 + a + int(np.argmax(strongest[s0 + a:s0 + b + 1])), s0 + b))
+    return sorted(out)
+
+
+def _runs(groups: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """The inclusive row ranges covered by overlapping or touching groups."""
+    runs: list[list[int]] = []
+    for a, _, b in sorted(groups):
+        if runs and a <= runs[-1][1] + 1:
+            runs[-1][1] = max(runs[-1][1], b)
+        else:
+            runs.append([a, b])
+    return [(a, b) for a, b in runs]
 
 
 def make_event(frames: np.ndarray, times: np.ndarray, a: int, apex: int, b: int, peak: float,
@@ -303,10 +343,6 @@ def active_aus(row: np.ndarray, config: SpotConfig = DEFAULT_CONFIG, include_dis
     out = [ActiveAU(au, side, round(min(1.0, top / 5.0), 4), round(top, 3)) for top, au, side in cands
            if top >= config.au_threshold and top >= config.au_relative * strongest]
     return sorted(out, key=lambda a: (-a.intensity, a.au))
-
-
-EMOTION_RELATIVE = 0.5
-"""The AUs an emotion is deduced from reach this share of the strongest active AU's intensity."""
 
 
 def expression_aus(aus: Sequence[ActiveAU]) -> list[int]:

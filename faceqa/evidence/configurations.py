@@ -1,0 +1,126 @@
+"""Splitting a run of expressive frames into the expressions it holds, and dropping repeats.
+
+The per-AU peak picking of :mod:`~faceqa.evidence.spotting` finds *where* the face is expressive;
+when one expression turns straight into another (a grin into a frown, with no rest between), the
+grouped intervals chain into one long event, or a short event sits inside a long one. This module
+reads such a run as a sequence of *configurations*:
+
+1. :func:`piecewise_constant` fits the AU-intensity vectors of the run (T, n_aus) with constant
+   pieces, exactly (optimal partitioning, PELT-pruned): each new piece must lower the squared error
+   by ``penalty`` (intensity units squared, summed over the AUs) and last ``min_len`` frames;
+2. :func:`split_configurations` keeps the pieces in which some AU's mean reaches ``active``, and
+   joins neighbouring kept pieces that show the same expression: the main AU of one is among the
+   AUs that carry the other (at least ``relative`` of its strongest), so an expression that grows or
+   adds an AU stays one event while a change of main AU starts a new one; a piece too short to be
+   an event joins its neighbour, and the first and last kept pieces reach to the run's ends (quiet
+   pieces there are the rise and the fall);
+3. :func:`drop_repeats` removes an event that lies at least half inside a longer one naming every
+   AU it names, as the same expression spotted twice (a short event that adds an AU stays).
+
+A run during which the person mostly talks is not split (see :func:`spot_intervals
+<faceqa.evidence.spotting.spot_intervals>`): speech keeps moving the face, so changes of
+configuration there are not evidence of a new expression.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from faceqa.evidence.spotting import Event
+
+
+def piecewise_constant(x: np.ndarray, penalty: float, min_len: int = 1) -> list[tuple[int, int]]:
+    """The exact least-squares fit of ``x`` (T, D) by constant pieces, ``penalty`` per piece.
+
+    Returns the pieces as half-open row ranges ``(start, stop)`` covering 0..T in order; every piece
+    is at least ``min_len`` rows long (a shorter ``x`` is one piece). Optimal partitioning with PELT
+    pruning (Killick et al. 2012), so it stays near linear in T on real signals.
+    """
+    x = np.asarray(x, float)
+    if x.ndim == 1:
+        x = x[:, None]
+    n = len(x)
+    min_len = max(1, int(min_len))
+    if n < 2 * min_len:
+        return [(0, n)] if n else []
+    s1 = np.vstack([np.zeros(x.shape[1]), np.cumsum(x, axis=0)])
+    s2 = np.r_[0.0, np.cumsum((x ** 2).sum(axis=1))]
+    best = np.full(n + 1, np.inf)
+    best[0] = -penalty
+    back = np.zeros(n + 1, int)
+    cand = np.zeros(0, int)
+    pruned: deque[tuple[int, np.ndarray]] = deque()
+    for b in range(min_len, n + 1):
+        cand = np.r_[cand, b - min_len] if np.isfinite(best[b - min_len]) else cand
+        while pruned and pruned[0][0] <= b:  # a cut before b + min_len could still need them
+            cand = np.setdiff1d(cand, pruned.popleft()[1], assume_unique=True)
+        cost = s2[b] - s2[cand] - ((s1[b] - s1[cand]) ** 2).sum(axis=1) / (b - cand)
+        total = best[cand] + cost + penalty
+        k = int(np.argmin(total))
+        best[b], back[b] = total[k], cand[k]
+        pruned.append((b + min_len, cand[best[cand] + cost > best[b]]))
+    pieces, b = [], n
+    while b > 0:
+        pieces.append((int(back[b]), b))
+        b = back[b]
+    return pieces[::-1]
+
+
+def carrying(means: np.ndarray, relative: float) -> set[int]:
+    """Indices of the AUs that carry an expression: at least ``relative`` of the strongest."""
+    return set(np.flatnonzero(means >= relative * means.max()).tolist())
+
+
+def same_expression(first: np.ndarray, second: np.ndarray, relative: float) -> bool:
+    """Whether two AU-intensity vectors show one expression: the main (strongest) AU of either is
+    among the AUs that carry the other."""
+    return (int(np.argmax(first)) in carrying(second, relative)
+            or int(np.argmax(second)) in carrying(first, relative))
+
+
+def split_configurations(x: np.ndarray, penalty: float, min_len: int, active: float, relative: float,
+                         min_event: int = 1) -> list[tuple[int, int]]:
+    """The expressions in a run of AU intensities ``x`` (T, n_aus), as inclusive row ranges (a, b).
+
+    Steps 1-2 of the module docstring: constant pieces of at least ``min_len`` rows, the active
+    ones, the outer ones reaching to the run's ends; neighbours join when they show the same
+    expression or when either is shorter than ``min_event`` rows (too short to be one of its own).
+    Events still shorter than ``min_event`` are left out.
+    """
+    kept = [[a, b, x[a:b].sum(axis=0)] for a, b in piecewise_constant(x, penalty, min_len)
+            if x[a:b].mean(axis=0).max() >= active]
+    if not kept:
+        return []
+    kept[0][0], kept[-1][1] = 0, len(x)  # the run's edges are where the rise began and the fall ended
+    out: list[list] = []
+    for a, b, total in kept:
+        if out and out[-1][1] == a:
+            prev_a, prev_b, prev_total = out[-1]
+            if (min(prev_b - prev_a, b - a) < min_event
+                    or same_expression(prev_total / (prev_b - prev_a), total / (b - a), relative)):
+                out[-1] = [prev_a, b, prev_total + total]
+                continue
+        out.append([a, b, total])
+    return [(a, b - 1) for a, b, _ in out if b - a >= min_event]
+
+
+def drop_repeats(events: Sequence[Event], inside: float = 0.5) -> list[Event]:
+    """``events`` without those lying at least ``inside`` of their length within a longer event that
+    names every AU they name: the same expression spotted twice, not a new one."""
+    dropped: set[int] = set()
+    for i, inner in enumerate(events):
+        length = inner.offset - inner.onset + 1
+        named = {a.au for a in inner.aus}
+        for j, outer in enumerate(events):
+            if j == i or j in dropped or outer.offset - outer.onset + 1 <= length:
+                continue
+            overlap = min(inner.offset, outer.offset) - max(inner.onset, outer.onset) + 1
+            if overlap >= inside * length and named <= {a.au for a in outer.aus}:
+                dropped.add(i)
+                break
+    return [e for i, e in enumerate(events) if i not in dropped]

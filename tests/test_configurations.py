@@ -1,0 +1,87 @@
+"""Reading a run of expressive frames as the expressions it holds (faceqa.evidence.configurations)."""
+
+import numpy as np
+import pytest
+
+from faceqa.evidence.au_intensity import INTENSITY_AUS
+from faceqa.evidence.configurations import drop_repeats, piecewise_constant, same_expression, split_configurations
+from faceqa.evidence.spotting import ActiveAU, Event, SpotConfig, spot_intervals
+
+
+def _brute_force(x: np.ndarray, penalty: float, min_len: int) -> float:
+    """The least penalised squared error over every partition into pieces of >= min_len rows."""
+    n = len(x)
+    best = np.full(n + 1, np.inf)
+    best[0] = -penalty
+    for b in range(1, n + 1):
+        for a in range(0, b - min_len + 1):
+            piece = x[a:b]
+            best[b] = min(best[b], best[a] + ((piece - piece.mean(axis=0)) ** 2).sum() + penalty)
+    return best[n]
+
+
+def _cost(x: np.ndarray, pieces: list[tuple[int, int]], penalty: float) -> float:
+    return sum(((x[a:b] - x[a:b].mean(axis=0)) ** 2).sum() for a, b in pieces) + penalty * (len(pieces) - 1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_pruned_fit_is_the_exact_optimum(seed):
+    rng = np.random.default_rng(seed)
+    x = np.repeat(rng.uniform(0, 4, (6, 3)), rng.integers(2, 9, 6), axis=0) + rng.normal(0, 0.4, (1, 3))
+    x = x + rng.normal(0, 0.5, x.shape)
+    penalty, min_len = float(rng.uniform(0.5, 6)), int(rng.integers(1, 4))
+    pieces = piecewise_constant(x, penalty, min_len)
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(x)
+    assert all(b0 == a1 for (_, b0), (a1, _) in zip(pieces[:-1], pieces[1:], strict=True))
+    assert min(b - a for a, b in pieces) >= min_len
+    assert _cost(x, pieces, penalty) == pytest.approx(_brute_force(x, penalty, min_len))
+
+
+def test_steps_are_found_where_they_are_and_the_penalty_decides_how_many():
+    x = np.r_[np.zeros(20), np.full(15, 3.0), np.full(25, 1.0)][:, None]
+    x = x + np.random.default_rng(0).normal(0, 0.1, x.shape)
+    assert piecewise_constant(x, 5.0, 3) == [(0, 20), (20, 35), (35, 60)]
+    assert piecewise_constant(x, 1e4, 3) == [(0, 60)]
+    assert piecewise_constant(x[:4], 5.0, 3) == [(0, 4)]
+
+
+def test_one_expression_growing_stays_whole_and_a_new_main_au_starts_another():
+    j = {au: INTENSITY_AUS.index(au) for au in (4, 6, 12)}
+    x = np.zeros((90, len(INTENSITY_AUS)))
+    x[0:8, j[12]] = 0.5  # a smile rising,
+    x[8:30, j[12]] = 2.0
+    x[30:50, j[12]], x[30:50, j[6]] = 4.0, 2.5  # broadening with the cheeks raised: the same smile
+    x[50:80, j[4]] = 3.0  # then a frown: a new expression, fading out
+    x[80:90, j[4]] = 0.5
+    assert split_configurations(x, 5.0, 3, active=1.0, relative=0.5) == [(0, 49), (50, 89)]
+    assert same_expression(x[10], x[40], 0.5) and not same_expression(x[40], x[60], 0.5)
+
+
+def test_spotting_splits_a_chain_of_faces_unless_the_person_talks_through_it():
+    fps = 30.0
+    j = {au: INTENSITY_AUS.index(au) for au in (1, 2, 4, 12)}
+    signals = np.zeros((200, len(INTENSITY_AUS)))
+    signals[20:60, j[12]] = 3.0  # smile, brows up, frown back to back, each 40 frames
+    signals[60:100, j[1]] = 3.0
+    signals[100:140, j[4]] = 3.0
+    signals[20:140, j[2]] = 2.2  # held through all three: the AUs' intervals chain into one group
+    apart = spot_intervals(signals, fps, SpotConfig())
+    assert [(a, b) for a, _, b in apart] == [(20, 59), (60, 99), (100, 139)]
+    talking = np.zeros(200, bool)
+    talking[10:150] = True
+    kept = spot_intervals(signals, fps, SpotConfig(), talking)
+    assert [(a, b) for a, _, b in kept] == [(20, 139)]
+
+
+def _event(onset: int, offset: int, aus: dict[int, float]) -> Event:
+    active = [ActiveAU(au, "both", v / 5, v) for au, v in sorted(aus.items(), key=lambda kv: -kv[1])]
+    return Event(onset, onset, offset, onset / 30, onset / 30, offset / 30, "macro", 1.0, active)
+
+
+def test_an_expression_spotted_twice_inside_itself_is_dropped_a_new_au_is_kept():
+    outer = _event(100, 160, {1: 4.0, 2: 3.5, 5: 2.0, 12: 1.2})
+    repeat = _event(120, 130, {1: 3.0, 12: 2.8})  # brows up again, with the half-smile the outer names
+    other = _event(135, 145, {6: 1.5, 1: 3.0})  # the cheeks rise: an AU the outer does not name
+    half_out = _event(150, 175, {2: 3.0})  # 11 of 26 frames inside: not a repeat
+    kept = drop_repeats([outer, repeat, other, half_out])
+    assert kept == [outer, other, half_out]
