@@ -13,14 +13,20 @@ any AU that makes an expression:
   AUs count as always; outside talking a jaw drop is an expression like any other;
 - frames of fast head rotation (over ``max_head_speed_dps``, measured across 0.1 s) are zeroed.
 
-Peaks of the signal above ``threshold`` (and above the signal's own noise floor) become events.
-Each extends left and right while the signal stays above the floor plus ``edge`` times the peak's
-excess over it (hysteresis), then on down the slope while the signal keeps falling and stays
-above ``foot`` times that excess, so onset and offset land where the rise began and the fall
-ended; apex is the peak. Events closer than ``merge_gap_s`` merge; events shorter than
-``min_duration_s`` are dropped. An event lasting at most 0.5 s is a micro-expression (MEGC's
-convention), a longer one macro; both are found in every mode, and an expression that fills most
-of a clip is one event.
+Each AU's signal gives intervals: peaks above ``threshold`` (and above the signal's own noise
+floor), each extended left and right while the signal stays above the floor plus ``edge`` times the
+peak's excess over it (hysteresis), then on down the slope while the signal keeps falling and stays
+above ``foot`` times that excess, so onset and offset land where the rise began and the fall ended;
+intervals closer than ``merge_gap_s`` merge. Intervals of different AUs that overlap by
+``group_iou`` or more group into one. Each run of overlapping groups is then read as the
+expressions it holds (:mod:`~faceqa.evidence.configurations`: an exact piecewise-constant fit of
+the AU intensities, ``split_penalty`` per piece of at least ``split_min_s``, neighbours joined while
+they show the same expression), so a grin turning straight into a frown gives two events; a run
+during which the person mostly talks keeps its groups. Events shorter than ``min_duration_s`` are
+dropped; once the events' AUs are read, one inside a longer event that names no AU the longer one
+does not is the same expression spotted twice (:func:`~faceqa.evidence.configurations.drop_repeats`).
+An event lasting at most 0.5 s is a micro-expression (MEGC's convention), a longer one macro; both
+are found in every mode, and an expression that fills most of a clip is one event.
 """
 
 from __future__ import annotations
