@@ -2,12 +2,15 @@
 
     python scripts/evaluate_real_events.py [--split tune|report|all] [--clips d3 d10] [--mode auto]
                                            [--data ../shared/data] [--json out.json] [--plot DIR] [--verbose]
+                                           [--param split_penalty=10 ...]
 
 Prints, per clip and overall for each split: events labelled / predicted, hits at IoU >= 0.5
 (MEGC's criterion), precision, recall, F1, the share of hits whose named AUs include a labelled
 AU, recall counting only such AU-correct hits, and false events per minute of labelled talking
 (see :mod:`faceqa.evidence.labelled_events` for the rules, don't-care events included).
-``--verbose`` lists every hit, miss and false event.
+``--verbose`` lists every hit, miss and false event; ``--param NAME=VALUE`` scores the spotting
+with a parameter of :class:`~faceqa.evidence.spotting.SpotConfig` changed (choose on the tune
+split, then look at the report split once).
 """
 
 from __future__ import annotations
@@ -39,9 +42,12 @@ def predicted_events(evidence) -> list:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the evidence pass on the labelled clips and print the scores."""
+    from faceqa.cli._args import parse_params
+    from faceqa.errors import InvalidInputError
     from faceqa.evidence.extract import extract_evidence
     from faceqa.evidence.labelled_events import ClipScore, load_labelled_clips, score_clip
     from faceqa.evidence.labelled_plot import plot_labelled_clip
+    from faceqa.evidence.spotting import spot_config
     from faceqa.perception import FacePipeline
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -52,8 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--labels", default=str(LABELS))
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--plot", metavar="DIR", help="save a picture of each scored clip in this folder")
+    ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="a spotting parameter (SpotConfig in faceqa.evidence.spotting), e.g. split_penalty=10; "
+                         "repeatable")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
+    try:
+        config = spot_config(parse_params(args.param))
+    except InvalidInputError as e:
+        sys.exit(f"--param: {e}")
     data = _data_dir(args.data)
     clips = load_labelled_clips(args.labels)
     if args.plot:
@@ -72,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             if clip.split != split or (args.clips and name not in args.clips):
                 continue
             t0 = time.perf_counter()
-            ev = extract_evidence(data / clip.path, mode=args.mode, pipeline=pipe)
+            ev = extract_evidence(data / clip.path, mode=args.mode, pipeline=pipe, config=config)
             predicted = predicted_events(ev)
             score = score_clip(clip, predicted, talking_frames=ev.table["frame"][ev.table["talking"].astype(bool)])
             if args.plot:

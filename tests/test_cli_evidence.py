@@ -42,3 +42,13 @@ def test_spot_bad_input(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["spot", str(tmp_path / "empty")]) == 2
     assert "no image frames" in capsys.readouterr().err
+
+
+def test_spot_takes_spotting_parameters_and_refuses_unknown_ones(clip, capsys):
+    args = ["spot", str(clip), "--fps", "30", "--json", "--no-progress"]
+    assert main(args + ["--param", "threshold=9"]) == 0  # no AU reaches 9 on the 0-5 scale
+    assert json.loads(capsys.readouterr().out)["events"] == []
+    assert main(args + ["--param", "thresold=2"]) == 2
+    assert "unknown spotting parameter 'thresold'" in capsys.readouterr().err
+    assert main(args + ["--param", "split_penalty=-1"]) == 2
+    assert "expected a finite number >= 0" in capsys.readouterr().err

@@ -89,7 +89,8 @@ def test_a_scored_clip_is_pictured_with_each_spotted_event_judged(tmp_path):
 
 def test_the_evaluation_script_scores_and_pictures_a_real_clip(shared_data, tmp_path):
     """scripts/evaluate_real_events.py on the shortest labelled clip: figures in the JSON (talking frames
-    included) and one picture per clip; a --plot path that cannot be a folder is refused in one line."""
+    included) and one picture per clip; a --plot path that cannot be a folder and an unknown --param are
+    refused in one line."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("evaluate_real_events", LABELS.parents[2] / "scripts"
@@ -105,3 +106,5 @@ def test_the_evaluation_script_scores_and_pictures_a_real_clip(shared_data, tmp_
     assert (tmp_path / "p" / "single_face.png").stat().st_size > 10_000
     with pytest.raises(SystemExit, match="cannot make that folder"):
         script.main(["--clips", "single_face", "--data", str(shared_data), "--plot", str(out / "x")])
+    with pytest.raises(SystemExit, match="unknown spotting parameter 'nope'"):
+        script.main(["--clips", "single_face", "--data", str(shared_data), "--param", "nope=1"])

@@ -15,9 +15,11 @@ A bad value is an argparse usage error: one line naming the option, exit code 2.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from collections.abc import Callable
 
+from faceqa.errors import InvalidInputError
 from faceqa.safeio import MAX_FPS
 
 MAX_INT = 2**31 - 1
@@ -84,3 +86,17 @@ def harden(parser: argparse.ArgumentParser) -> None:
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 harden(sub)
+
+
+def parse_params(items: list[str]) -> dict:
+    """``["alpha=3", "mapping=\\"sparse\\""]`` -> ``{"alpha": 3, "mapping": "sparse"}`` (bare words stay strings)."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInputError(f"--param {item!r}: expected NAME=VALUE")
+        try:
+            out[name.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[name.strip()] = value
+    return out

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from faceqa.cli._args import parse_params
 from faceqa.cli.output import print_json
 from faceqa.errors import InvalidInputError
 
@@ -53,20 +53,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="print a JSON list of {target, image, score} or {target, image, error}")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.set_defaults(func=run_predict)
-
-
-def parse_params(items: list[str]) -> dict:
-    """``["alpha=3", "mapping=\\"sparse\\""]`` -> ``{"alpha": 3, "mapping": "sparse"}`` (bare words stay strings)."""
-    out = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise InvalidInputError(f"--param {item!r}: expected NAME=VALUE")
-        try:
-            out[name.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[name.strip()] = value
-    return out
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -24,18 +24,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plot", metavar="PNG",
                    help="save a timeline of AU intensities (FACS A-E) with the events and talking shaded")
     p.add_argument("--out", metavar="CSV", help="write the per-frame evidence table (.csv or .parquet)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a spotting parameter of faceqa.evidence.spotting.SpotConfig (e.g. threshold=2.5, "
+                        "split_penalty=10); repeatable")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Spot and report."""
+    from faceqa.cli._args import parse_params
     from faceqa.evidence.extract import extract_evidence
-    from faceqa.evidence.spotting import expression_aus
+    from faceqa.evidence.spotting import expression_aus, spot_config
     from faceqa.facs.deduction import deduce
     from faceqa.facs.units import au_by_number
     from faceqa.safeio import check_output
 
+    config = spot_config(parse_params(args.param))
     if args.plot:  # outputs checked before the long pass
         from faceqa.evidence.plot import check_plot_path
 
@@ -43,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         check_output(args.out, overwrite=True)
     ev = extract_evidence(args.media, fps=args.fps, start=args.start, end=args.end, mode=args.mode,
-                          progress=not args.no_progress)
+                          config=config, progress=not args.no_progress)
     if args.plot:
         from faceqa.evidence.plot import plot_timeline
 

@@ -31,8 +31,9 @@ are found in every mode, and an expression that fills most of a clip is one even
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -137,6 +138,20 @@ class SpotConfig:
 
 
 DEFAULT_CONFIG = SpotConfig()
+
+
+def spot_config(values: Mapping[str, Any], base: SpotConfig = DEFAULT_CONFIG) -> SpotConfig:
+    """``base`` with the named parameters replaced (``{"split_penalty": 10}``); an unknown name or a
+    value that is not a finite number >= 0 is refused with an error naming it."""
+    from faceqa.errors import InvalidInputError
+
+    names = [f.name for f in fields(SpotConfig)]
+    for name, value in values.items():
+        if name not in names:
+            raise InvalidInputError(f"unknown spotting parameter {name!r}; known: {', '.join(names)}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise InvalidInputError(f"spotting parameter {name}={value!r}: expected a finite number >= 0")
+    return replace(base, **{name: float(value) for name, value in values.items()})
 
 
 def _rolling_low(x: np.ndarray, width: int, percentile: float) -> np.ndarray:
