@@ -10,6 +10,8 @@ subcommand, including ones added later) and swaps them for checked types:
   ``--fps`` in (0, 10000].
 
 A bad value is an argparse usage error: one line naming the option, exit code 2.
+:func:`parse_params` reads the repeatable ``--param NAME=VALUE`` options (values as JSON) for the
+commands that take them; the command checks the names and values.
 """
 
 from __future__ import annotations
