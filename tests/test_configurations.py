@@ -71,6 +71,8 @@ def test_spotting_splits_a_chain_of_faces_unless_the_person_talks_through_it():
     talking[10:150] = True
     kept = spot_intervals(signals, fps, SpotConfig(), talking)
     assert [(a, b) for a, _, b in kept] == [(20, 139)]
+    with pytest.raises(ValueError, match="talking mask of shape"):
+        spot_intervals(signals, fps, SpotConfig(), talking[:100])
 
 
 def _event(onset: int, offset: int, aus: dict[int, float]) -> Event:

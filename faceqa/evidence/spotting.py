@@ -304,6 +304,8 @@ def spot_intervals(signals: np.ndarray, fps: float, config: SpotConfig = DEFAULT
         x = median_filter(x, size=(3, 1), mode="nearest")
     strongest = x.max(axis=1)
     talk = np.zeros(len(x), bool) if talking is None else np.asarray(talking, bool)
+    if talk.shape != (len(x),):
+        raise ValueError(f"talking mask of shape {talk.shape} for {len(x)} frames of signals")
     min_len = max(1, int(round(config.split_min_s * fps)))
     min_event = max(1, int(np.ceil(config.min_duration_s * fps - 1e-9)))
     out = []
