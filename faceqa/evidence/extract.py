@@ -52,10 +52,12 @@ from faceqa.evidence.spotting import (
     SpotConfig,
     active_aus,
     au_signals,
+    despiked,
     events_dataframe,
     make_event,
     side_of,
     spot_intervals,
+    talked_through,
 )
 from faceqa.evidence.talking import spans, talking_mask
 from faceqa.media import Media, MediaInfo, open_media
@@ -78,12 +80,7 @@ def _face_changes(face: np.ndarray, seg: np.ndarray) -> np.ndarray:
 def read_interval(intensity: np.ndarray, start: int, stop: int) -> np.ndarray:
     """Per AU and side, the peak intensity over rows [start, stop] (single-frame spikes taken out by a
     3-frame median first): the one AU read-out of an interval."""
-    from scipy.ndimage import median_filter
-
-    rows = np.nan_to_num(intensity[start:stop + 1])
-    if len(rows) >= 3:
-        rows = median_filter(rows, size=(3, 1), mode="nearest")
-    return rows.max(axis=0)
+    return despiked(intensity[start:stop + 1]).max(axis=0)
 
 
 @dataclass
@@ -154,7 +151,7 @@ class Evidence:
     def interval_talking(self, onset: int | None = None, offset: int | None = None) -> bool:
         """True when the person talks during most of [onset, offset]."""
         span = self.span(onset, offset)
-        return span is not None and bool(self.table["talking"].to_numpy(bool)[span[0]:span[1] + 1].mean() > 0.5)
+        return span is not None and talked_through(self.table["talking"].to_numpy(bool), *span)
 
     def au_summary(self, onset: int | None = None, offset: int | None = None,
                    config: SpotConfig = DEFAULT_CONFIG):
@@ -420,7 +417,7 @@ def analyse_segments(y: np.ndarray, mouth: np.ndarray, pose: np.ndarray, frames:
         signal[idx] = signals.max(axis=1)
         for a, apex, b in spot_intervals(signals, fps, config, talking[idx]):
             i0, i1 = idx[a], idx[b]
-            in_talk = bool(talking[i0:i1 + 1].mean() > 0.5)
+            in_talk = talked_through(talking, i0, i1)
             aus = active_aus(read_interval(intensity, i0, i1), config, talking=in_talk)
             if aus:  # motion that no AU explains is not an expression
                 events.append(make_event(frames, times, i0, idx[apex], i1, signal[idx[apex]], aus, in_talk))

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from faceqa.evidence.au_intensity import INTENSITY_AUS, MOUTH_AUS, letter
-from faceqa.evidence.configurations import split_configurations
+from faceqa.evidence.configurations import carrying, split_configurations
 from faceqa.facs.units import au_by_number
 
 if TYPE_CHECKING:
@@ -152,6 +152,19 @@ def spot_config(values: Mapping[str, Any], base: SpotConfig = DEFAULT_CONFIG) ->
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             raise InvalidInputError(f"spotting parameter {name}={value!r}: expected a finite number >= 0")
     return replace(base, **{name: float(value) for name, value in values.items()})
+
+
+def despiked(rows: np.ndarray) -> np.ndarray:
+    """Per-frame values (T, n) with NaN as 0 and single-frame spikes taken out (a 3-frame median)."""
+    from scipy.ndimage import median_filter
+
+    rows = np.nan_to_num(rows)
+    return median_filter(rows, size=(3, 1), mode="nearest") if len(rows) >= 3 else rows
+
+
+def talked_through(talking: np.ndarray, start: int, stop: int) -> bool:
+    """Whether the person talks during most of rows [start, stop] of a talking mask."""
+    return bool(np.asarray(talking, bool)[start:stop + 1].mean() > 0.5)
 
 
 def _rolling_low(x: np.ndarray, width: int, percentile: float) -> np.ndarray:
@@ -294,23 +307,19 @@ def spot_intervals(signals: np.ndarray, fps: float, config: SpotConfig = DEFAULT
     (:func:`~faceqa.evidence.configurations.split_configurations`), unless the person talks
     (``talking`` (T,) mask) through most of it: then the groups stay as they are.
     """
-    from scipy.ndimage import median_filter
-
+    min_event = max(1, int(np.ceil(config.min_duration_s * fps - 1e-9)))  # frames
     per_au = [intervals_from_signal(signals[:, j], fps, config) for j in range(signals.shape[1])]
     groups = [(a, apex, b) for a, apex, b in group_intervals(per_au, signals.max(axis=1), config.group_iou)
-              if (b - a + 1) / fps >= config.min_duration_s]
-    x = np.clip(np.nan_to_num(signals), 0.0, 5.0)
-    if len(x) >= 3:
-        x = median_filter(x, size=(3, 1), mode="nearest")
+              if b - a + 1 >= min_event]
+    x = despiked(np.clip(np.nan_to_num(signals), 0.0, 5.0))
     strongest = x.max(axis=1)
     talk = np.zeros(len(x), bool) if talking is None else np.asarray(talking, bool)
     if talk.shape != (len(x),):
         raise ValueError(f"talking mask of shape {talk.shape} for {len(x)} frames of signals")
     min_len = max(1, int(round(config.split_min_s * fps)))
-    min_event = max(1, int(np.ceil(config.min_duration_s * fps - 1e-9)))
     out = []
     for s0, s1 in _runs(groups):
-        if talk[s0:s1 + 1].mean() > 0.5:
+        if talked_through(talk, s0, s1):
             out += [g for g in groups if s0 <= g[0] <= s1]
             continue
         for a, b in split_configurations(x[s0:s1 + 1], config.split_penalty, min_len, config.au_threshold,
@@ -372,8 +381,10 @@ def expression_aus(aus: Sequence[ActiveAU]) -> list[int]:
     """The numbers of the AUs that carry an expression: those at least :data:`EMOTION_RELATIVE` of the
     strongest, in the given order. Weaker AUs are still named, but a faint shadow of a strong AU (a
     smile pulling the upper lip a little) does not change the emotion deduced from it."""
-    strongest = max((a.intensity for a in aus), default=0.0)
-    return [a.au for a in aus if a.intensity >= EMOTION_RELATIVE * strongest]
+    if not aus:
+        return []
+    carried = carrying(np.array([a.intensity for a in aus]), EMOTION_RELATIVE)
+    return [a.au for i, a in enumerate(aus) if i in carried]
 
 
 def events_dataframe(events: list[Event]):
