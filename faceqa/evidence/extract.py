@@ -195,7 +195,6 @@ class EvidenceExtractor:
         self._motion: RegionalMotion | None = None
         self._geom0: np.ndarray | None = None
         self._canonical: CanonicalFace | None = None
-        self.last_face: np.ndarray | None = None
 
     def start_segment(self) -> None:
         """Begin a new reference (a new face, or the face found again after being lost)."""
@@ -205,20 +204,24 @@ class EvidenceExtractor:
         self._geom0 = None
         self._canonical = CanonicalFace()
 
-    def update(self, image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(region displacements (K, 2), mesh-feature deltas (F,), 3-D face measures (M,)) for one frame."""
+    @property
+    def motion(self) -> RegionalMotion:
+        """The current segment's regional motion (its ``update`` takes :meth:`shape`'s aligned face and points)."""
+        return self._motion
+
+    def shape(self, image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(aligned gray face, aligned landmarks (N, 2), mesh-feature deltas (F,), 3-D face measures (M,))
+        for one frame: everything but the optical flow."""
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         face, lm = self._aligner.align(gray, landmarks)
-        self.last_face = face
-        disp = self._motion.update(face, lm)
         geom = mesh_features(lm, self._aligner.iod)
         if self._geom0 is None:
             self._geom0 = geom
-        return disp, geom - self._geom0, face_measures(self._canonical(landmarks))
+        return face, lm, geom - self._geom0, face_measures(self._canonical(landmarks))
 
 
-MAX_PENDING = 2
-"""Frames whose face measures may wait on the worker thread (bounds the images held)."""
+MAX_PENDING = 8
+"""Frames whose optical flow may wait on the worker thread (bounds the images held)."""
 MIN_FACE_PX = 60.0
 """Faces smaller than this (pixels, the record's size) are too small to read AUs from: a wide shot's
 tiny faces give no evidence instead of noise."""
@@ -237,10 +240,9 @@ class EvidenceCollector:
     """The evidence pass as a consumer of a perception stream: ``add`` each frame, then ``finish``.
 
     This lets one decoding pass feed several consumers (evidence, expression, identity, quality);
-    :func:`extract_evidence` is the loop for when evidence is all that is wanted. The face's
-    measures (alignment, flow, geometry) run on one worker thread while the caller decodes and
-    tracks the next frames; ``finish`` collects them (an error there is raised by ``add`` or
-    ``finish``) and ends the thread.
+    :func:`extract_evidence` is the loop for when evidence is all that is wanted. The face's optical
+    flow runs on one worker thread while the caller decodes, tracks and aligns the next frames;
+    ``finish`` collects it (an error there is raised by ``add`` or ``finish``) and ends the thread.
 
     Args:
         fps: the source's frame rate.
@@ -290,33 +292,28 @@ class EvidenceCollector:
         if new_segment:
             self._segment += 1
             self._follow = rec.face_id
+            self._ext.start_segment()
+        face, lm, geom, measures = self._ext.shape(frame.image, rec.landmarks)
         rows["fid"].append(rec.face_id)
         rows["seg"].append(self._segment)
         rows["pose"].append(rec.pose)
-        for key in ("disp", "geom", "face"):
-            rows[key].append(None)
+        rows["geom"].append(geom)
+        rows["face"].append(measures)
+        rows["disp"].append(None)
         if self.keep_faces:
-            self._faces.append(self._blank)
-        # the face's own measures run on one worker thread, in order, while the next frame is decoded
-        # and tracked; a few frames at most wait for it, and finish collects them and ends the thread
+            self._faces.append(face)
+        # the optical flow, the costliest measure, runs on one worker thread, in order, while the next
+        # frame is decoded, tracked and aligned; a few frames at most wait for it, and finish collects
+        # them and ends the thread
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faceqa-evidence")
-        job = self._worker.submit(self._measure, new_segment, frame.image, rec.landmarks)
-        self._pending.append((len(rows["frame"]) - 1, job))
+        self._pending.append((len(rows["frame"]) - 1, self._worker.submit(self._ext.motion.update, face, lm)))
         while len(self._pending) > MAX_PENDING:
             self._collect()
 
-    def _measure(self, new_segment: bool, image: np.ndarray, landmarks: np.ndarray) -> tuple:
-        if new_segment:
-            self._ext.start_segment()
-        return *self._ext.update(image, landmarks), self._ext.last_face
-
     def _collect(self) -> None:
         row, job = self._pending.popleft()
-        d, g, m, face = job.result()
-        self._rows["disp"][row], self._rows["geom"][row], self._rows["face"][row] = d, g, m
-        if self.keep_faces:
-            self._faces[row] = face
+        self._rows["disp"][row] = job.result()
 
     def finish(self, info: MediaInfo, speech: np.ndarray | None = None) -> Evidence:
         """The :class:`Evidence` of every frame added so far (``info`` describes the source; ``speech``:
