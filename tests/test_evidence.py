@@ -74,21 +74,22 @@ def test_region_flow_is_each_region_median_minus_the_rigid_skin_median(face, pip
 
 
 def test_a_failure_in_the_measuring_thread_reaches_the_caller(tmp_path, face, pipe, monkeypatch):
-    """The face measures run on a worker thread; an error there is raised by ``finish`` (or by a
+    """The optical flow runs on a worker thread; an error there is raised by ``finish`` (or by a
     later ``add``) as itself, and the thread is gone afterwards."""
     import threading
 
-    from faceqa.evidence.extract import EvidenceCollector, EvidenceExtractor
+    from faceqa.evidence.extract import EvidenceCollector
+    from faceqa.evidence.motion import RegionalMotion
     from faceqa.media import open_media
 
     make_clip(face, ClipSpec(20, 30.0, []), tmp_path / "clip")
     calls = []
 
-    def broken(self, image, landmarks):
+    def broken(self, face, landmarks):
         calls.append(1)
         raise RuntimeError("measure failed")
 
-    monkeypatch.setattr(EvidenceExtractor, "update", broken)
+    monkeypatch.setattr(RegionalMotion, "update", broken)
     media = open_media(tmp_path / "clip", fps=30)
     collector = EvidenceCollector(30.0)
     with pytest.raises(RuntimeError, match="measure failed"):  # from add, once a few frames wait
