@@ -28,7 +28,6 @@ import numpy as np
 from faceqa.errors import ModelUnavailableError
 from faceqa.models import get_model
 
-CROP_SIZE = 224
 STAGES: tuple[tuple[str, int, int], ...] = (("s3", 4, 40), ("s4", 7, 80), ("s5", 10, 112), ("s6", 14, 192),
                                             ("s7", 15, 320))
 """(column prefix, index of the stage's last block, channels) of the pooled stages."""

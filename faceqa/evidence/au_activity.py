@@ -54,9 +54,6 @@ AU_MOTIONS: tuple[AUMotion, ...] = (
 """The AUs measured from motion. AU45 (blink) is measured so that blinks can be recognised and
 left out of spotting."""
 
-MEASURED_AUS = tuple(m.au for m in AU_MOTIONS)
-DISTRACTOR_AUS = frozenset({25, 26, 45})
-"""AUs that talking and blinking produce; an event made of these alone is not an expression."""
 
 
 def au_columns() -> list[str]:

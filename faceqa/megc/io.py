@@ -50,7 +50,6 @@ FORMAT_LVQA_2026 = "me-lvqa-2026"
 FORMATS = (FORMAT_VQA_2025, FORMAT_VQA_V2_2026, FORMAT_LVQA_2026)
 SUBMISSION_KEYS = ("video_id", "video", "question", "answer")
 """Keys of a submission row, in the order the example prediction files write them."""
-DATASETS = ("samm", "casme2", "casme3", "smic")
 MEGC2025_TRAIN_QA = "vqa/megc2025_mevqa/me_vqa_samm_casme2_smic.jsonl"
 """The MEGC 2025 ME-VQA training file inside the shared data folder (../shared/data)."""
 
