@@ -6,8 +6,10 @@
 
 Prints, per clip and overall for each split: events labelled / predicted, hits at IoU >= 0.5
 (MEGC's criterion), precision, recall, F1, the share of hits whose named AUs include a labelled
-AU, recall counting only such AU-correct hits, and false events per minute of labelled talking
-(see :mod:`faceqa.evidence.labelled_events` for the rules, don't-care events included).
+AU, recall counting only such AU-correct hits, the AU naming scored AU by AU over the hits (how
+many AUs a hit names, the share of them that are labelled, the share of the labelled AUs the
+detector reads that it named), and false events per minute of labelled talking (see
+:mod:`faceqa.evidence.labelled_events` for the rules, don't-care events included).
 ``--verbose`` lists every hit, miss and false event; ``--param NAME=VALUE`` scores the spotting
 with a parameter of :class:`~faceqa.evidence.spotting.SpotConfig` changed (choose on the tune
 split, then look at the report split once).
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the evidence pass on the labelled clips and print the scores."""
     from faceqa.cli._args import parse_params
     from faceqa.errors import InvalidInputError
+    from faceqa.evidence.au_intensity import INTENSITY_AUS
     from faceqa.evidence.extract import extract_evidence
     from faceqa.evidence.labelled_events import ClipScore, load_labelled_clips, score_clip
     from faceqa.evidence.labelled_plot import plot_labelled_clip
@@ -87,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             ev = extract_evidence(data / clip.path, mode=args.mode, pipeline=pipe, config=config)
             predicted = predicted_events(ev)
-            score = score_clip(clip, predicted, talking_frames=ev.table["frame"][ev.table["talking"].astype(bool)])
+            score = score_clip(clip, predicted, talking_frames=ev.table["frame"][ev.table["talking"].astype(bool)],
+                               readable_aus=INTENSITY_AUS)
             if args.plot:
                 plot_labelled_clip(ev.table, clip, predicted, score, Path(args.plot) / f"{name}.png")
             total = total + score
@@ -109,7 +113,8 @@ def _print_row(name: str, r: dict) -> None:
     rate = r["false_per_talking_min"]
     print(f"{name:>24}: labelled {r['labelled']:>2} predicted {r['predicted']:>2} hits {r['hits']:>2} "
           f"P {r['precision']:.2f} R {r['recall']:.2f} F1 {r['f1']:.2f} | AU-correct {r['au_share']:.2f} of hits, "
-          f"recall {r['au_recall']:.2f} | talking {r['talking_s']:.0f} s, false there "
+          f"recall {r['au_recall']:.2f}; AUs named per hit {_share(r['aus_per_hit'])}, P {r['au_precision']:.2f} "
+          f"R {r['au_label_recall']:.2f} | talking {r['talking_s']:.0f} s, false there "
           f"{r['false_in_talking']} ({'-' if rate is None else f'{rate:.2f}'}/min) | talking frames "
           f"marked {r['talking_frames_marked']}, P {_share(r['talking_precision'])} R {_share(r['talking_recall'])}")
 

@@ -39,6 +39,20 @@ def test_hits_misses_false_events_and_dont_care():
     assert s.au_share == 0.5 and s.counts.tp == 2
 
 
+def test_au_naming_is_scored_au_by_au_over_the_hits():
+    predicted = [PredictedEvent(11, 19, (12, 6)), PredictedEvent(41, 49, (9,)), PredictedEvent(95, 105, (25,))]
+    s = score_clip(_clip(), predicted)
+    assert (s.aus_named, s.aus_named_labelled, s.aus_labelled, s.aus_labelled_named) == (3, 1, 3, 1)
+    assert s.au_precision == pytest.approx(1 / 3) and s.au_label_recall == pytest.approx(1 / 3)
+    # AU7 is not one the detector reads: it is not held against the label recall
+    readable = score_clip(_clip(), predicted, readable_aus={4, 6, 9, 12, 25})
+    assert readable.au_label_recall == pytest.approx(1 / 2) and readable.au_precision == pytest.approx(1 / 3)
+    both = readable + score_clip(_clip(), [PredictedEvent(10, 20, (12,))])
+    assert both.aus_named == 4 and both.au_precision == pytest.approx(1 / 2)
+    assert both.summary()["aus_per_hit"] == pytest.approx(4 / 3, abs=0.01)
+    assert score_clip(_clip(), []).summary()["aus_per_hit"] is None
+
+
 def test_a_missed_event_and_sums_over_clips():
     s = score_clip(_clip(), [PredictedEvent(10, 20, (12,))])
     assert (s.hits, s.misses, s.false_events) == (1, 1, 0)

@@ -13,7 +13,10 @@ Scoring (:func:`score_clip`), per clip:
   event across 0.5 s); the matching maximises the number of pairs, then the summed IoU;
 - labelled events marked ``uncertain`` are don't-care: a prediction matched to one counts neither
   as a hit nor as a false event, and an uncertain event left unmatched is not a miss;
-- a hit is *AU-correct* when the predicted AUs include at least one labelled AU;
+- a hit is *AU-correct* when the predicted AUs include at least one labelled AU; since naming many
+  AUs makes that easy, the naming is also scored AU by AU over the hits: *AU precision* (the named
+  AUs that are labelled) and *AU label recall* (the labelled AUs that were named, counting only the
+  AUs the detector reads when ``readable_aus`` is given);
 - a false event "in talking" is an unmatched prediction whose interval lies mostly (> half its
   frames) inside labelled talking spans; the rate is per minute of labelled talking;
 - talking itself is scored frame by frame when the frames the evidence pass marked as talking are
@@ -23,8 +26,8 @@ Scoring (:func:`score_clip`), per clip:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from faceqa.errors import InvalidInputError
@@ -128,6 +131,10 @@ class ClipScore:
     talk_frames_hit: int = 0
     talk_frames_extra: int = 0
     talk_frames_missed: int = 0
+    aus_named: int = 0
+    aus_named_labelled: int = 0
+    aus_labelled: int = 0
+    aus_labelled_named: int = 0
     matched: list[tuple[LabelledEvent, PredictedEvent, float]] = field(default_factory=list)
     false: list[PredictedEvent] = field(default_factory=list)
     missed: list[LabelledEvent] = field(default_factory=list)
@@ -163,6 +170,16 @@ class ClipScore:
         return self.au_hits / self.hits if self.hits else 0.0
 
     @property
+    def au_precision(self) -> float:
+        """Over the hits: the named AUs that are labelled, over all named AUs."""
+        return self.aus_named_labelled / self.aus_named if self.aus_named else 0.0
+
+    @property
+    def au_label_recall(self) -> float:
+        """Over the hits: the labelled (readable) AUs that were named, over all labelled (readable) AUs."""
+        return self.aus_labelled_named / self.aus_labelled if self.aus_labelled else 0.0
+
+    @property
     def false_per_talking_min(self) -> float | None:
         """False events inside talking per minute of labelled talking (None without talking)."""
         return self.false_in_talking / (self.talking_s / 60.0) if self.talking_s else None
@@ -180,13 +197,7 @@ class ClipScore:
         return self.talk_frames_hit / labelled if labelled else None
 
     def __add__(self, other: ClipScore) -> ClipScore:
-        return ClipScore(self.hits + other.hits, self.au_hits + other.au_hits, self.false_events + other.false_events,
-                         self.misses + other.misses, self.false_in_talking + other.false_in_talking,
-                         self.talking_s + other.talking_s, self.dont_care + other.dont_care,
-                         self.talk_frames_hit + other.talk_frames_hit,
-                         self.talk_frames_extra + other.talk_frames_extra,
-                         self.talk_frames_missed + other.talk_frames_missed,
-                         self.matched + other.matched, self.false + other.false, self.missed + other.missed)
+        return ClipScore(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
     def summary(self) -> dict:
         """The figures as a flat dict (rounded)."""
@@ -199,6 +210,8 @@ class ClipScore:
                 "hits": self.hits, "au_hits": self.au_hits, "false": self.false_events, "missed": self.misses,
                 "dont_care": self.dont_care, "precision": round(self.precision, 3), "recall": round(self.recall, 3),
                 "f1": round(self.f1, 3), "au_recall": round(self.au_recall, 3), "au_share": round(self.au_share, 3),
+                "au_precision": round(self.au_precision, 3), "au_label_recall": round(self.au_label_recall, 3),
+                "aus_per_hit": round(self.aus_named / self.hits, 2) if self.hits else None,
                 "talking_s": round(self.talking_s, 1), "false_in_talking": self.false_in_talking,
                 "false_per_talking_min": None if rate is None else round(rate, 2),
                 "talking_frames_marked": self.talk_frames_hit + self.talk_frames_extra,
@@ -210,10 +223,11 @@ def _inside(a: int, b: int, spans: Iterable[tuple[int, int]]) -> int:
 
 
 def score_clip(clip: LabelledClip, predicted: Sequence[PredictedEvent], iou_threshold: float = 0.5,
-               talking_frames: Iterable[int] | None = None) -> ClipScore:
+               talking_frames: Iterable[int] | None = None, readable_aus: Collection[int] | None = None) -> ClipScore:
     """Match predictions to the clip's labelled events and count hits, AU hits, misses and false events;
     with ``talking_frames`` (the frame indices the evidence pass marked as talking), also count the
-    talking frames marked inside, outside and missing from the labelled talking spans."""
+    talking frames marked inside, outside and missing from the labelled talking spans. ``readable_aus``:
+    the AUs the detector can name (default all), for the AU label recall."""
     # the emotion field carries each interval's index, so equal spans stay apart
     truth = [Interval("v", e.onset, e.offset, "macro", str(i)) for i, e in enumerate(clip.events)]
     preds = [Interval("v", p.onset, p.offset, "macro", str(i)) for i, p in enumerate(predicted)]
@@ -226,7 +240,13 @@ def score_clip(clip: LabelledClip, predicted: Sequence[PredictedEvent], iou_thre
             score.dont_care += 1
             continue
         score.hits += 1
-        score.au_hits += bool(set(p.aus) & set(e.aus))
+        named, labelled = set(p.aus), set(e.aus)
+        readable = labelled if readable_aus is None else labelled & set(readable_aus)
+        score.au_hits += bool(named & labelled)
+        score.aus_named += len(named)
+        score.aus_named_labelled += len(named & labelled)
+        score.aus_labelled += len(readable)
+        score.aus_labelled_named += len(readable & named)
         score.matched.append((e, p, pair.iou))
     uncertain = [e for e in clip.events if e.uncertain]
     for i in m.false_positives:
