@@ -55,7 +55,6 @@ AU_MOTIONS: tuple[AUMotion, ...] = (
 left out of spotting."""
 
 
-
 def au_columns() -> list[str]:
     """Activity column names: ``au_{n}_{L|R}`` for every measured AU."""
     return [f"au_{m.au}_{s}" for m in AU_MOTIONS for s in ("L", "R")]

@@ -221,7 +221,7 @@ class EvidenceExtractor:
 
 
 MAX_PENDING = 8
-"""Frames whose optical flow may wait on the worker thread (bounds the images held)."""
+"""Frames whose optical flow may wait on the worker thread (bounds the aligned faces held, 16 KB each)."""
 MIN_FACE_PX = 60.0
 """Faces smaller than this (pixels, the record's size) are too small to read AUs from: a wide shot's
 tiny faces give no evidence instead of noise."""
