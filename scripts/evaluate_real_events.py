@@ -9,7 +9,8 @@ Prints, per clip and overall for each split: events labelled / predicted, hits a
 AU, recall counting only such AU-correct hits, the AU naming scored AU by AU over the hits (how
 many AUs a hit names, the share of them that are labelled, the share of the labelled AUs the
 detector reads that it named), and false events per minute of labelled talking (see
-:mod:`faceqa.evidence.labelled_events` for the rules, don't-care events included).
+:mod:`faceqa.evidence.labelled_events` for the rules, don't-care events included); overall, the
+95 % Wilson intervals of the precision and recall, since a few dozen events leave them uncertain.
 ``--verbose`` lists every hit, miss and false event; ``--param NAME=VALUE`` scores the spotting
 with a parameter of :class:`~faceqa.evidence.spotting.SpotConfig` changed (choose on the tune
 split, then look at the report split once).
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         if rows:
             rows["overall"] = total.summary()
             _print_row(f"{split} overall", rows["overall"])
+            _print_intervals(rows["overall"])
             print()
             report[split] = rows
     if args.json:
@@ -117,6 +119,15 @@ def _print_row(name: str, r: dict) -> None:
           f"R {r['au_label_recall']:.2f} | talking {r['talking_s']:.0f} s, false there "
           f"{r['false_in_talking']} ({'-' if rate is None else f'{rate:.2f}'}/min) | talking frames "
           f"marked {r['talking_frames_marked']}, P {_share(r['talking_precision'])} R {_share(r['talking_recall'])}")
+
+
+def _print_intervals(r: dict) -> None:
+    p, rc = r["precision_ci95"], r["recall_ci95"]
+    print(f"{'':>24}  95 % Wilson intervals: precision {_span(p)}, recall {_span(rc)}")
+
+
+def _span(ci: list[float] | None) -> str:
+    return "-" if ci is None else f"{ci[0]:.2f}-{ci[1]:.2f}"
 
 
 def _share(x: float | None) -> str:

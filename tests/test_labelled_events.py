@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from faceqa.errors import InvalidInputError
-from faceqa.evidence.labelled_events import LabelledClip, LabelledEvent, PredictedEvent, load_labelled_clips, score_clip
+from faceqa.evidence.labelled_events import (
+    LabelledClip,
+    LabelledEvent,
+    PredictedEvent,
+    load_labelled_clips,
+    score_clip,
+    wilson_interval,
+)
 
 LABELS = Path(__file__).parent / "data" / "real_events.json"
 
@@ -51,6 +58,18 @@ def test_au_naming_is_scored_au_by_au_over_the_hits():
     assert both.aus_named == 4 and both.au_precision == pytest.approx(1 / 2)
     assert both.summary()["aus_per_hit"] == pytest.approx(4 / 3, abs=0.01)
     assert score_clip(_clip(), []).summary()["aus_per_hit"] is None
+
+
+def test_precision_and_recall_come_with_wilson_intervals():
+    lo, hi = wilson_interval(10, 15)  # the textbook 95 % interval of 10/15
+    assert lo == pytest.approx(0.417, abs=1e-3) and hi == pytest.approx(0.848, abs=1e-3)
+    assert wilson_interval(0, 5)[0] == 0.0 and wilson_interval(5, 5)[1] == 1.0 and wilson_interval(0, 0) is None
+    many, few = wilson_interval(300, 400), wilson_interval(3, 4)
+    assert many[1] - many[0] < few[1] - few[0]
+    s = score_clip(_clip(), [PredictedEvent(11, 19, (12,)), PredictedEvent(0, 5, (2,))]).summary()
+    assert s["precision_ci95"] == [round(v, 3) for v in wilson_interval(1, 2)]
+    assert s["recall_ci95"] == [round(v, 3) for v in wilson_interval(1, 2)]
+    assert score_clip(_clip(), []).summary()["precision_ci95"] is None
 
 
 def test_a_missed_event_and_sums_over_clips():

@@ -21,11 +21,15 @@ Scoring (:func:`score_clip`), per clip:
   frames) inside labelled talking spans; the rate is per minute of labelled talking;
 - talking itself is scored frame by frame when the frames the evidence pass marked as talking are
   given: precision and recall of those frames against the labelled talking spans.
+
+With a few dozen events the figures are uncertain; :meth:`ClipScore.summary` gives 95 % Wilson
+score intervals (:func:`wilson_interval`) for the event precision and recall.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -105,6 +109,17 @@ def load_labelled_clips(path: str | Path) -> dict[str, LabelledClip]:
                 raise InvalidInputError(f"{where}: event {e.onset}-{e.apex}-{e.offset} is not onset <= apex <= offset")
         out[name] = clip
     return out
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The Wilson score interval of a proportion ``successes / trials`` (95 % for ``z`` 1.96), or
+    None without trials; unlike the normal approximation it stays inside [0, 1] for small counts."""
+    if trials <= 0:
+        return None
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(frozen=True)
@@ -206,10 +221,16 @@ class ClipScore:
         def rounded(x: float | None) -> float | None:
             return None if x is None else round(x, 3)
 
+        def interval(k: int, n: int) -> list[float] | None:
+            ci = wilson_interval(k, n)
+            return None if ci is None else [round(ci[0], 3), round(ci[1], 3)]
+
         return {"labelled": self.hits + self.misses, "predicted": self.hits + self.false_events,
                 "hits": self.hits, "au_hits": self.au_hits, "false": self.false_events, "missed": self.misses,
                 "dont_care": self.dont_care, "precision": round(self.precision, 3), "recall": round(self.recall, 3),
-                "f1": round(self.f1, 3), "au_recall": round(self.au_recall, 3), "au_share": round(self.au_share, 3),
+                "f1": round(self.f1, 3), "precision_ci95": interval(self.hits, self.hits + self.false_events),
+                "recall_ci95": interval(self.hits, self.hits + self.misses),
+                "au_recall": round(self.au_recall, 3), "au_share": round(self.au_share, 3),
                 "au_precision": round(self.au_precision, 3), "au_label_recall": round(self.au_label_recall, 3),
                 "aus_per_hit": round(self.aus_named / self.hits, 2) if self.hits else None,
                 "talking_s": round(self.talking_s, 1), "false_in_talking": self.false_in_talking,
