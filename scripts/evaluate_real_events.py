@@ -1,7 +1,8 @@
 """Spotting and AU read-out on the hand-labelled real clips (tests/data/real_events.json).
 
     python scripts/evaluate_real_events.py [--split tune|report|all] [--clips d3 d10] [--mode auto]
-                                           [--data ../shared/data] [--json out.json] [--plot DIR] [--verbose]
+                                           [--data ../shared/data [--data more/]] [--json out.json]
+                                           [--plot DIR] [--verbose]
                                            [--param split_penalty=10 ...]
 
 Prints, per clip and overall for each split: events labelled / predicted, hits at IoU >= 0.5
@@ -11,6 +12,9 @@ many AUs a hit names, the share of them that are labelled, the share of the labe
 detector reads that it named), and false events per minute of labelled talking (see
 :mod:`faceqa.evidence.labelled_events` for the rules, don't-care events included); overall, the
 95 % Wilson intervals of the precision and recall, since a few dozen events leave them uncertain.
+Clips from outside the shared data (their ``source`` in the label file) are looked for in every
+``--data`` folder in turn; a clip that is in none of them, or whose file is not the labelled one
+(SHA-256), is left out with a line saying so, and the others are scored.
 ``--verbose`` lists every hit, miss and false event; ``--param NAME=VALUE`` scores the spotting
 with a parameter of :class:`~faceqa.evidence.spotting.SpotConfig` changed (choose on the tune
 split, then look at the report split once).
@@ -29,11 +33,32 @@ REPO = Path(__file__).resolve().parents[1]
 LABELS = REPO / "tests" / "data" / "real_events.json"
 
 
-def _data_dir(arg: str | None) -> Path:
-    for c in [arg, os.environ.get("FACEQA_TEST_DATA"), REPO.parent / "shared" / "data"]:
+def _data_dirs(args: list[str]) -> list[Path]:
+    """The data folders to look for the clips in: every ``--data``, else the shared one."""
+    if args:
+        missing = [a for a in args if not Path(a).is_dir()]
+        if missing:
+            sys.exit(f"--data {missing[0]}: not a folder")
+        return [Path(a) for a in args]
+    for c in [os.environ.get("FACEQA_TEST_DATA"), REPO.parent / "shared" / "data"]:
         if c and Path(c).is_dir():
-            return Path(c)
+            return [Path(c)]
     sys.exit("the real data folder was not found: pass --data or set FACEQA_TEST_DATA")
+
+
+def find_video(clip, roots: list[Path]) -> tuple[Path | None, str]:
+    """(the clip's video, "") from the first data folder that has it, or (None, why it is left out): not
+    found (with where it comes from), or a file that is not the labelled one (its SHA-256 differs)."""
+    import hashlib
+
+    for root in roots:
+        path = root / clip.path
+        if path.is_file():
+            if clip.sha256 and hashlib.sha256(path.read_bytes()).hexdigest() != clip.sha256:
+                return None, f"{path} is not the labelled file (its SHA-256 differs)"
+            return path, ""
+    where = f" (get it from {clip.source})" if clip.source else ""
+    return None, f"{clip.path} is in none of {', '.join(map(str, roots))}{where}"
 
 
 def predicted_events(evidence) -> list:
@@ -58,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=("tune", "report", "all"), default="all")
     ap.add_argument("--clips", nargs="*", help="only these clips (names in the label file)")
     ap.add_argument("--mode", default="auto", choices=("auto", "clip", "long"))
-    ap.add_argument("--data", help="the shared data folder (default ../shared/data or $FACEQA_TEST_DATA)")
+    ap.add_argument("--data", action="append", default=[],
+                    help="a folder holding the clips under their labelled paths (repeatable, searched in order; "
+                         "default ../shared/data or $FACEQA_TEST_DATA)")
     ap.add_argument("--labels", default=str(LABELS))
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--plot", metavar="DIR", help="save a picture of each scored clip in this folder")
@@ -71,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         config = spot_config(parse_params(args.param))
     except InvalidInputError as e:
         sys.exit(f"--param: {e}")
-    data = _data_dir(args.data)
+    roots = _data_dirs(args.data)
     clips = load_labelled_clips(args.labels)
     if args.plot:
         try:
@@ -88,8 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, clip in clips.items():
             if clip.split != split or (args.clips and name not in args.clips):
                 continue
+            video, why = find_video(clip, roots)
+            if video is None:
+                print(f"{name:>24}: left out: {why}")
+                rows[name] = {"left_out": why}
+                continue
             t0 = time.perf_counter()
-            ev = extract_evidence(data / clip.path, mode=args.mode, pipeline=pipe, config=config)
+            ev = extract_evidence(video, mode=args.mode, pipeline=pipe, config=config)
             predicted = predicted_events(ev)
             score = score_clip(clip, predicted, talking_frames=ev.table["frame"][ev.table["talking"].astype(bool)],
                                readable_aus=INTENSITY_AUS)
@@ -100,11 +132,12 @@ def main(argv: list[str] | None = None) -> int:
             _print_row(name, rows[name])
             if args.verbose:
                 _print_details(score)
-        if rows:
+        if any("left_out" not in r for r in rows.values()):
             rows["overall"] = total.summary()
             _print_row(f"{split} overall", rows["overall"])
             _print_intervals(rows["overall"])
             print()
+        if rows:
             report[split] = rows
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))

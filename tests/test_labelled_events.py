@@ -120,16 +120,44 @@ def test_a_scored_clip_is_pictured_with_each_spotted_event_judged(tmp_path):
         plot_labelled_clip(table, _clip(), predicted, score, tmp_path / "c.unknownext")
 
 
-def test_the_evaluation_script_scores_and_pictures_a_real_clip(shared_data, tmp_path):
-    """scripts/evaluate_real_events.py on the shortest labelled clip: figures in the JSON (talking frames
-    included) and one picture per clip; a --plot path that cannot be a folder and an unknown --param are
-    refused in one line."""
+def _script():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("evaluate_real_events", LABELS.parents[2] / "scripts"
                                                   / "evaluate_real_events.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_the_evaluation_script_leaves_out_clips_it_does_not_have(shared_data, tmp_path):
+    """A clip whose video is in no --data folder, or is another file than the labelled one, is left out
+    with the reason (and where to get it); the clips that are there are still scored."""
+    doc = json.loads(LABELS.read_text())
+    keep = doc["clips"]["single_face"]
+    doc["clips"] = {"single_face": keep,
+                    "ghost": keep | {"path": "videos/elsewhere/ghost.mp4", "source": "github:someone/clips ghost.mp4"},
+                    "changed": keep | {"sha256": "0" * 64}}
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps(doc))
+    out = tmp_path / "figures.json"
+    other = tmp_path / "empty"
+    other.mkdir()
+    assert _script().main(["--labels", str(labels), "--data", str(other), "--data", str(shared_data),
+                           "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["tune"]
+    assert "get it from github:someone/clips ghost.mp4" in rows["ghost"]["left_out"]
+    assert "SHA-256 differs" in rows["changed"]["left_out"]
+    assert rows["single_face"]["labelled"] == 1 and rows["overall"]["labelled"] == 1
+    with pytest.raises(SystemExit, match="not a folder"):
+        _script().main(["--labels", str(labels), "--data", str(tmp_path / "nowhere")])
+
+
+def test_the_evaluation_script_scores_and_pictures_a_real_clip(shared_data, tmp_path):
+    """scripts/evaluate_real_events.py on the shortest labelled clip: figures in the JSON (talking frames
+    included) and one picture per clip; a --plot path that cannot be a folder and an unknown --param are
+    refused in one line."""
+    script = _script()
     out = tmp_path / "figures.json"
     args = ["--clips", "single_face", "--data", str(shared_data), "--json", str(out), "--plot", str(tmp_path / "p")]
     assert script.main(args) == 0

@@ -1,10 +1,10 @@
 """Hand-labelled expression events in real videos, and how spotted events are scored against them.
 
-The label file (``tests/data/real_events.json``) holds, per clip, its path under the data folder,
-fps, frame count, a ``split`` (``tune`` or ``report``), the labelled ``events`` (onset / apex /
-offset as 0-based decoded frame indices, FACS AUs, side, micro/macro, intensity, ``uncertain``)
-and the spans where the person is ``talking`` or moving the head; its ``protocol`` field says how
-they were labelled.
+The label file (``tests/data/real_events.json``) holds, per clip, its path under the data folder
+(with its ``source`` and ``sha256`` for clips from outside the shared data), fps, frame count, a
+``split`` (``tune`` or ``report``), the labelled ``events`` (onset / apex / offset as 0-based
+decoded frame indices, FACS AUs, side, micro/macro, intensity, ``uncertain``) and the spans where
+the person is ``talking`` or moving the head; its ``protocol`` field says how they were labelled.
 
 Scoring (:func:`score_clip`), per clip:
 
@@ -68,6 +68,10 @@ class LabelledClip:
     talking: tuple[tuple[int, int], ...] = ()
     head_motion: tuple[tuple[int, int], ...] = ()
     description: str = ""
+    source: str = ""
+    """Where the video comes from when it is not in the shared data folder (repository, path, commit)."""
+    sha256: str = ""
+    """The labelled file's SHA-256, when given: another file under the same path is not scored."""
 
     @property
     def talking_s(self) -> float:
@@ -99,7 +103,7 @@ def load_labelled_clips(path: str | Path) -> dict[str, LabelledClip]:
             clip = LabelledClip(name, str(c["path"]), float(c["fps"]), int(c["n_frames"]), str(c["split"]), events,
                                 tuple((int(a), int(b)) for a, b in c.get("talking", [])),
                                 tuple((int(a), int(b)) for a, b in c.get("head_motion", [])),
-                                str(c.get("description", "")))
+                                str(c.get("description", "")), str(c.get("source", "")), str(c.get("sha256", "")))
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInputError(f"{where}: bad or missing field ({type(exc).__name__}: {exc})") from None
         if clip.split not in SPLITS:
