@@ -26,9 +26,9 @@ import numpy as np
 class TalkingConfig:
     """Syllable detection: prominence (IOD), spacing and run length; the audio's say (see the module docstring)."""
 
-    prominence: float = 0.05
+    prominence: float = 0.03
     min_syllables: int = 3
-    max_gap_s: float = 0.6
+    max_gap_s: float = 0.8
     min_gap_s: float = 0.1
     pad_s: float = 0.4
     speech_threshold: float = 0.5
