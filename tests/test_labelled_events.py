@@ -30,12 +30,12 @@ def _clip() -> LabelledClip:
 def test_the_shipped_labels_load_with_the_split_fixed():
     clips = load_labelled_clips(LABELS)
     assert {n for n, c in clips.items() if c.split == "tune"} == {"d6", "d20", "WolfgangLanger_Pexels", "single_face",
-                                                                  "d11", "d13"}
+                                                                  "d9", "d11", "d13"}
     assert {n for n, c in clips.items() if c.split == "report"} == {"d3", "d10", "short_hamilton_clip",
-                                                                    "d0", "d12", "d18", "d19"}
+                                                                    "d0", "d12", "d14", "d18", "d19"}
     # the clips from outside the shared data say where they come from and which file was labelled
     outside = [c for c in clips.values() if c.source]
-    assert len(outside) == 6 and all(len(c.sha256) == 64 and "LivePortrait" in c.source for c in outside)
+    assert len(outside) == 8 and all(len(c.sha256) == 64 and "LivePortrait" in c.source for c in outside)
     assert sum(len(c.events) for c in clips.values()) > 90
 
 
