@@ -174,3 +174,39 @@ def test_the_evaluation_script_scores_and_pictures_a_real_clip(shared_data, tmp_
         script.main(["--clips", "single_face", "--data", str(shared_data), "--plot", str(out / "x")])
     with pytest.raises(SystemExit, match="unknown spotting parameter 'nope'"):
         script.main(["--clips", "single_face", "--data", str(shared_data), "--param", "nope=1"])
+
+
+def test_outside_clips_are_gathered_from_a_checkout_and_checked(tmp_path, capsys):
+    """scripts/gather_outside_clips.py copies each clip with a source from a checkout to its labelled path,
+    and reports (exit 1) a clip missing from the checkout, one whose file differs and a malformed source."""
+    import hashlib
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gather_outside_clips", LABELS.parents[2] / "scripts"
+                                                  / "gather_outside_clips.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    checkout = tmp_path / "repo"
+    (checkout / "assets").mkdir(parents=True)
+    (checkout / "assets" / "a.mp4").write_bytes(b"clip a")
+    (checkout / "assets" / "c.mp4").write_bytes(b"not the labelled c")
+
+    def clip(path: str, source: str = "", sha: str = "") -> dict:
+        return {"path": path, "fps": 25, "n_frames": 10, "split": "tune", "events": [], "source": source,
+                "sha256": sha}
+
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"clips": {
+        "a": clip("videos/x/a.mp4", "github:o/r assets/a.mp4 (commit 1)", hashlib.sha256(b"clip a").hexdigest()),
+        "b": clip("videos/x/b.mp4", "github:o/r assets/b.mp4 (commit 1)"),
+        "c": clip("videos/x/c.mp4", "github:o/r assets/c.mp4 (commit 1)", hashlib.sha256(b"clip c").hexdigest()),
+        "bad": clip("videos/x/d.mp4", "somewhere"),
+        "shared": clip("videos/shared.mp4")}}))
+    out = tmp_path / "outside"
+    assert script.main(["--checkout", str(checkout), "--to", str(out), "--labels", str(labels)]) == 1
+    assert (out / "videos" / "x" / "a.mp4").read_bytes() == b"clip a"
+    assert sorted(p.name for p in out.rglob("*.mp4")) == ["a.mp4"]
+    err = capsys.readouterr().err
+    assert "b: " in err and "not found" in err and "SHA-256 differs" in err and "'somewhere'" in err
+    with pytest.raises(SystemExit, match="not a folder"):
+        script.main(["--checkout", str(tmp_path / "none"), "--to", str(out), "--labels", str(labels)])

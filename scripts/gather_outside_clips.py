@@ -1,0 +1,76 @@
+"""Copy the labelled clips that are not in the shared data out of their source repository's checkout.
+
+    python scripts/gather_outside_clips.py --checkout LivePortrait/ --to outside/ [--labels tests/data/real_events.json]
+    python scripts/evaluate_real_events.py --data ../shared/data --data outside/
+
+Every clip of the label file with a ``source`` ("github:OWNER/REPO PATH (commit ...)") is looked for
+at ``PATH`` inside ``--checkout`` (a clone of that repository), checked against the clip's
+``sha256`` and copied to ``--to`` under the clip's labelled ``path``. A clip that is missing from the
+checkout, or whose file differs from the labelled one, is reported and skipped; the exit status is
+1 when any was, 0 when all were copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LABELS = REPO / "tests" / "data" / "real_events.json"
+
+
+def source_path(source: str) -> str:
+    """The file's path inside its repository, from a label file's ``source`` ("github:O/R PATH (...)")."""
+    parts = source.split()
+    if len(parts) < 2 or not parts[0].startswith("github:"):
+        raise ValueError(f"source {source!r} is not 'github:OWNER/REPO PATH ...'")
+    return parts[1]
+
+
+def gather(labels: Path, checkout: Path, to: Path) -> list[str]:
+    """Copy every outside clip of ``labels`` from ``checkout`` into ``to``; the problems, one line each."""
+    from faceqa.evidence.labelled_events import load_labelled_clips
+
+    problems = []
+    for name, clip in load_labelled_clips(labels).items():
+        if not clip.source:
+            continue
+        try:
+            found = checkout / source_path(clip.source)
+        except ValueError as e:
+            problems.append(f"{name}: {e}")
+            continue
+        if not found.is_file():
+            problems.append(f"{name}: {found} not found (source: {clip.source})")
+            continue
+        data = found.read_bytes()
+        if clip.sha256 and hashlib.sha256(data).hexdigest() != clip.sha256:
+            problems.append(f"{name}: {found} is not the labelled file (its SHA-256 differs; source: {clip.source})")
+            continue
+        target = to / clip.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(found, target)
+        print(f"{name}: {target}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments, copy the clips, print the problems."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--checkout", type=Path, required=True, help="a clone of the clips' source repository")
+    ap.add_argument("--to", type=Path, required=True, help="the folder to pass to evaluate_real_events.py --data")
+    ap.add_argument("--labels", type=Path, default=LABELS)
+    args = ap.parse_args(argv)
+    if not args.checkout.is_dir():
+        sys.exit(f"--checkout {args.checkout}: not a folder")
+    problems = gather(args.labels, args.checkout, args.to)
+    for line in problems:
+        print(f"skipped {line}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
