@@ -210,3 +210,22 @@ def test_outside_clips_are_gathered_from_a_checkout_and_checked(tmp_path, capsys
     assert "b: " in err and "not found" in err and "SHA-256 differs" in err and "'somewhere'" in err
     with pytest.raises(SystemExit, match="not a folder"):
         script.main(["--checkout", str(tmp_path / "none"), "--to", str(out), "--labels", str(labels)])
+
+
+def test_the_answers_script_leaves_out_clips_it_does_not_have(tmp_path, capsys):
+    """scripts/evaluate_real_answers.py finds clips the way evaluate_real_events.py does: a clip in no
+    --data folder is left out with the reason, and the run still prints its (empty) scores."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("evaluate_real_answers", LABELS.parents[2] / "scripts"
+                                                  / "evaluate_real_answers.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"clips": {"ghost": {
+        "path": "videos/ghost.mp4", "fps": 25, "n_frames": 5, "split": "tune", "source": "github:o/r ghost.mp4",
+        "events": [{"onset": 0, "apex": 1, "offset": 2, "aus": [12]}]}}}))
+    assert script.main(["--labels", str(labels), "--data", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "ghost: left out: videos/ghost.mp4 is in none of" in out and "get it from github:o/r ghost.mp4" in out
+    assert "overall:" in out
