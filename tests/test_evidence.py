@@ -13,7 +13,15 @@ from faceqa.evidence.extract import extract_evidence
 from faceqa.evidence.face_geometry import MEASURES, CanonicalFace, face_measures
 from faceqa.evidence.generated_eval import score_generated_clips
 from faceqa.evidence.regions import region_keys
-from faceqa.evidence.spotting import SpotConfig, intervals_from_signal, noise_level, side_of, spot_intervals
+from faceqa.evidence.spotting import (
+    SpotConfig,
+    au_signals,
+    fast_head,
+    intervals_from_signal,
+    noise_level,
+    side_of,
+    spot_intervals,
+)
 from faceqa.evidence.talking import TalkingConfig, spans, talking_mask
 from faceqa.perception import FacePipeline
 from faceqa.synth import ClipSpec, Distractors, InjectedAU, InjectedEvent, make_clip
@@ -192,6 +200,36 @@ def _plateau(n: int, ramp: int) -> np.ndarray:
     """An expression's shape: raised-cosine rise over ``ramp`` frames, hold, fall."""
     up = 0.5 - 0.5 * np.cos(np.pi * np.arange(ramp) / ramp)
     return np.r_[up, np.ones(n - 2 * ramp), up[::-1]]
+
+
+def test_fast_head_motion_is_bridged_not_read():
+    """Frames where the head turns fast are not read: a brow raise held through a quick head turn keeps its
+    level across it (interpolated from either side), so its interval is whole; the configuration split
+    still ends a configuration at the turn unless the person talks; a clip that is all fast turning gives
+    no signal."""
+    fps, n = 30.0, 90
+    intensity = np.zeros((n, 2 * len(INTENSITY_AUS)), np.float32)
+    j = INTENSITY_AUS.index(1)
+    intensity[20:70, 2 * j:2 * j + 2] = 3.0
+    intensity[41:47, 2 * j:2 * j + 2] = 0.0  # what the turn does to the reading
+    pose = np.zeros((n, 3))
+    pose[40:46, 0] = np.arange(6) * 15.0  # 15 degrees a frame (450 deg/s): frames 41-47 are fast
+    pose[46:, 0] = 75.0
+    signals = au_signals(intensity, fps, pose)
+    assert np.allclose(signals[38:48, INTENSITY_AUS.index(1)], 3.0)
+    assert [(a, b) for a, _, b in spot_intervals(signals, fps)] == [(20, 69)]
+    # the configuration split still sees the turn: outside talking it ends a configuration there ...
+    unread = fast_head(pose, fps, SpotConfig().max_head_speed_dps)
+    assert np.flatnonzero(unread).tolist() == list(range(41, 48))
+    apart = [(a, b) for a, _, b in spot_intervals(signals, fps, unread=unread)]
+    assert len(apart) == 2 and apart[0][0] == 20 and apart[1][1] == 69 and 40 <= apart[0][1] < apart[1][0] <= 48
+    # ... while a run the person talks through keeps its groups
+    talking = np.ones(n, bool)
+    assert [(a, b) for a, _, b in spot_intervals(signals, fps, talking=talking, unread=unread)] == [(20, 69)]
+    with pytest.raises(ValueError, match="unread mask"):
+        spot_intervals(signals, fps, unread=unread[:10])
+    spinning = np.c_[np.arange(n) * 10.0, np.zeros(n), np.zeros(n)]
+    assert not au_signals(intensity, fps, spinning).any()
 
 
 def test_grouping_keeps_an_expression_together_and_a_change_apart():

@@ -54,6 +54,7 @@ from faceqa.evidence.spotting import (
     au_signals,
     despiked,
     events_dataframe,
+    fast_head,
     make_event,
     side_of,
     spot_intervals,
@@ -412,7 +413,8 @@ def analyse_segments(y: np.ndarray, mouth: np.ndarray, pose: np.ndarray, frames:
         talking[idx] = talking_mask(mouth[idx], fps, speech=None if speech is None else speech[idx])
         signals = au_signals(intensity[idx], fps, pose[idx], talking[idx], config)
         signal[idx] = signals.max(axis=1)
-        for a, apex, b in spot_intervals(signals, fps, config, talking[idx]):
+        unread = fast_head(pose[idx], fps, config.max_head_speed_dps)
+        for a, apex, b in spot_intervals(signals, fps, config, talking[idx], unread):
             i0, i1 = idx[a], idx[b]
             in_talk = talked_through(talking, i0, i1)
             aus = active_aus(read_interval(intensity, i0, i1), config, talking=in_talk)

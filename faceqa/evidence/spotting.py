@@ -11,7 +11,11 @@ any AU that makes an expression:
   ``talk_smooth_s``: speech keeps returning the lips to rest between syllables, a held smile does
   not) and ``talk_factor`` times weaker; every other mouth movement there is speech; upper-face
   AUs count as always; outside talking a jaw drop is an expression like any other;
-- frames of fast head rotation (over ``max_head_speed_dps``, measured across 0.1 s) are zeroed.
+- frames of fast head rotation (over ``max_head_speed_dps``, measured across 0.1 s,
+  :func:`fast_head`) are not read: their values are interpolated from the frames on either side,
+  so a held expression is not cut into pieces when finding intervals; the configuration split below
+  still sees them as unread (zero), so outside talking a quick head movement ends a configuration
+  (in a chain of posed faces it is where one face gives way to the next).
 
 Each AU's signal gives intervals: peaks above ``threshold`` (and above the signal's own noise
 floor), each extended left and right while the signal stays above the floor plus ``edge`` times the
@@ -197,13 +201,27 @@ def au_signals(intensity: np.ndarray, fps: float, pose: np.ndarray | None = None
         if au in MOUTH_AUS:
             a = np.where(talk, slow[:, mouth.index(j)] if au in TALK_AUS else 0.0, a)
         out[:, j] = a
-    lag = max(1, int(round(0.1 * fps)))
-    if pose is not None and len(pose) > lag:
-        p = np.nan_to_num(pose)
-        speed = np.abs(p[lag:] - p[:-lag]).max(axis=1) * fps / lag
-        speed = np.r_[np.zeros(lag), speed]
-        out[speed > config.max_head_speed_dps] = 0.0
+    fast = fast_head(pose, fps, config.max_head_speed_dps)
+    if fast.any():
+        steady = np.flatnonzero(~fast)
+        if not len(steady):
+            return np.zeros_like(out)
+        for j in range(out.shape[1]):
+            out[fast, j] = np.interp(np.flatnonzero(fast), steady, out[steady, j])
     return out
+
+
+def fast_head(pose: np.ndarray | None, fps: float, max_speed_dps: float) -> np.ndarray:
+    """Boolean (T,) mask of the frames where the head (pose (T, 3), degrees) turns faster than
+    ``max_speed_dps``, measured across 0.1 s; all False without a pose."""
+    if pose is None:
+        return np.zeros(0, bool)
+    lag = max(1, int(round(0.1 * fps)))
+    if len(pose) <= lag:
+        return np.zeros(len(pose), bool)
+    p = np.nan_to_num(np.asarray(pose, np.float64))
+    speed = np.abs(p[lag:] - p[:-lag]).max(axis=1) * fps / lag
+    return np.r_[np.zeros(lag), speed] > max_speed_dps
 
 
 def spotting_signal(intensity: np.ndarray, fps: float, pose: np.ndarray | None = None,
@@ -299,13 +317,15 @@ def group_intervals(per_au: list[list[tuple[int, int, int]]], signal: np.ndarray
 
 
 def spot_intervals(signals: np.ndarray, fps: float, config: SpotConfig = DEFAULT_CONFIG,
-                   talking: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+                   talking: np.ndarray | None = None, unread: np.ndarray | None = None,
+                   ) -> list[tuple[int, int, int]]:
     """(onset, apex, offset) rows of the expression events in per-AU signals (T, n_aus) (:func:`au_signals`).
 
     Each AU's own intervals (:func:`intervals_from_signal`) are grouped (:func:`group_intervals`);
     each run of overlapping groups is then read as the expressions it holds
     (:func:`~faceqa.evidence.configurations.split_configurations`), unless the person talks
-    (``talking`` (T,) mask) through most of it: then the groups stay as they are.
+    (``talking`` (T,) mask) through most of it: then the groups stay as they are. ``unread`` (T,)
+    marks frames whose readings were bridged (:func:`fast_head`): the split sees them as zero.
     """
     min_event = max(1, int(np.ceil(config.min_duration_s * fps - 1e-9)))  # frames
     per_au = [intervals_from_signal(signals[:, j], fps, config) for j in range(signals.shape[1])]
@@ -316,6 +336,11 @@ def spot_intervals(signals: np.ndarray, fps: float, config: SpotConfig = DEFAULT
     talk = np.zeros(len(x), bool) if talking is None else np.asarray(talking, bool)
     if talk.shape != (len(x),):
         raise ValueError(f"talking mask of shape {talk.shape} for {len(x)} frames of signals")
+    if unread is not None:
+        unread = np.asarray(unread, bool)
+        if unread.shape != (len(x),):
+            raise ValueError(f"unread mask of shape {unread.shape} for {len(x)} frames of signals")
+        x = np.where(unread[:, None], 0.0, x)
     min_len = max(1, int(round(config.split_min_s * fps)))
     out = []
     for s0, s1 in _runs(groups):
