@@ -49,12 +49,10 @@ def _data_dirs(args: list[str]) -> list[Path]:
 def find_video(clip, roots: list[Path]) -> tuple[Path | None, str]:
     """(the clip's video, "") from the first data folder that has it, or (None, why it is left out): not
     found (with where it comes from), or a file that is not the labelled one (its SHA-256 differs)."""
-    import hashlib
-
     for root in roots:
         path = root / clip.path
         if path.is_file():
-            if clip.sha256 and hashlib.sha256(path.read_bytes()).hexdigest() != clip.sha256:
+            if not clip.is_labelled_file(path):
                 return None, f"{path} is not the labelled file (its SHA-256 differs)"
             return path, ""
     where = f" (get it from {clip.source})" if clip.source else ""

@@ -13,7 +13,6 @@ checkout, or whose file differs from the labelled one, is reported and skipped; 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 import sys
 from pathlib import Path
@@ -46,8 +45,7 @@ def gather(labels: Path, checkout: Path, to: Path) -> list[str]:
         if not found.is_file():
             problems.append(f"{name}: {found} not found (source: {clip.source})")
             continue
-        data = found.read_bytes()
-        if clip.sha256 and hashlib.sha256(data).hexdigest() != clip.sha256:
+        if not clip.is_labelled_file(found):
             problems.append(f"{name}: {found} is not the labelled file (its SHA-256 differs; source: {clip.source})")
             continue
         target = to / clip.path

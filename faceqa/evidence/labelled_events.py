@@ -73,6 +73,12 @@ class LabelledClip:
     sha256: str = ""
     """The labelled file's SHA-256, when given: another file under the same path is not scored."""
 
+    def is_labelled_file(self, path: str | Path) -> bool:
+        """Whether ``path`` holds the labelled file (its SHA-256 is the clip's; any file when none is given)."""
+        import hashlib
+
+        return not self.sha256 or hashlib.sha256(Path(path).read_bytes()).hexdigest() == self.sha256
+
     @property
     def talking_s(self) -> float:
         """Seconds of labelled talking."""

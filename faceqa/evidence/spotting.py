@@ -201,7 +201,7 @@ def au_signals(intensity: np.ndarray, fps: float, pose: np.ndarray | None = None
         if au in MOUTH_AUS:
             a = np.where(talk, slow[:, mouth.index(j)] if au in TALK_AUS else 0.0, a)
         out[:, j] = a
-    fast = fast_head(pose, fps, config.max_head_speed_dps)
+    fast = np.zeros(n, bool) if pose is None else fast_head(pose, fps, config.max_head_speed_dps)
     if fast.any():
         steady = np.flatnonzero(~fast)
         if not len(steady):
@@ -211,11 +211,9 @@ def au_signals(intensity: np.ndarray, fps: float, pose: np.ndarray | None = None
     return out
 
 
-def fast_head(pose: np.ndarray | None, fps: float, max_speed_dps: float) -> np.ndarray:
+def fast_head(pose: np.ndarray, fps: float, max_speed_dps: float) -> np.ndarray:
     """Boolean (T,) mask of the frames where the head (pose (T, 3), degrees) turns faster than
-    ``max_speed_dps``, measured across 0.1 s; all False without a pose."""
-    if pose is None:
-        return np.zeros(0, bool)
+    ``max_speed_dps``, measured across 0.1 s."""
     lag = max(1, int(round(0.1 * fps)))
     if len(pose) <= lag:
         return np.zeros(len(pose), bool)
@@ -333,14 +331,8 @@ def spot_intervals(signals: np.ndarray, fps: float, config: SpotConfig = DEFAULT
               if b - a + 1 >= min_event]
     x = despiked(np.clip(np.nan_to_num(signals), 0.0, 5.0))
     strongest = x.max(axis=1)
-    talk = np.zeros(len(x), bool) if talking is None else np.asarray(talking, bool)
-    if talk.shape != (len(x),):
-        raise ValueError(f"talking mask of shape {talk.shape} for {len(x)} frames of signals")
-    if unread is not None:
-        unread = np.asarray(unread, bool)
-        if unread.shape != (len(x),):
-            raise ValueError(f"unread mask of shape {unread.shape} for {len(x)} frames of signals")
-        x = np.where(unread[:, None], 0.0, x)
+    talk = _frame_mask(talking, len(x), "talking")
+    x = np.where(_frame_mask(unread, len(x), "unread")[:, None], 0.0, x)
     min_len = max(1, int(round(config.split_min_s * fps)))
     out = []
     for s0, s1 in _runs(groups):
@@ -351,6 +343,14 @@ def spot_intervals(signals: np.ndarray, fps: float, config: SpotConfig = DEFAULT
                                          EMOTION_RELATIVE, min_event):
             out.append((s0 + a, s0 + a + int(np.argmax(strongest[s0 + a:s0 + b + 1])), s0 + b))
     return sorted(out)
+
+
+def _frame_mask(mask: np.ndarray | None, n: int, what: str) -> np.ndarray:
+    """A per-frame boolean mask of length ``n`` (all False for None); ValueError for another length."""
+    out = np.zeros(n, bool) if mask is None else np.asarray(mask, bool)
+    if out.shape != (n,):
+        raise ValueError(f"{what} mask of shape {out.shape} for {n} frames of signals")
+    return out
 
 
 def _runs(groups: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
