@@ -1,13 +1,14 @@
 """Copy the labelled clips that are not in the shared data out of their source repository's checkout.
 
-    python scripts/gather_outside_clips.py --checkout LivePortrait/ --to outside/ [--labels tests/data/real_events.json]
+    python scripts/gather_outside_clips.py --checkout LivePortrait/ --checkout video-retalking/ --to outside/ \
+        [--labels tests/data/real_events.json]
     python scripts/evaluate_real_events.py --data ../shared/data --data outside/
 
 Every clip of the label file with a ``source`` ("github:OWNER/REPO PATH (commit ...)") is looked for
-at ``PATH`` inside ``--checkout`` (a clone of that repository), checked against the clip's
-``sha256`` and copied to ``--to`` under the clip's labelled ``path``. A clip that is missing from the
-checkout, or whose file differs from the labelled one, is reported and skipped; the exit status is
-1 when any was, 0 when all were copied.
+at ``PATH`` inside each ``--checkout`` (clones of the clips' repositories, in the order given); the
+first file there that is the labelled one (its ``sha256``) is copied to ``--to`` under the clip's
+labelled ``path``. A clip found in no checkout, or only as a different file, is reported and
+skipped; the exit status is 1 when any was, 0 when all were copied.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ def source_path(source: str) -> str:
     return parts[1]
 
 
-def gather(labels: Path, checkout: Path, to: Path) -> list[str]:
-    """Copy every outside clip of ``labels`` from ``checkout`` into ``to``; the problems, one line each."""
+def gather(labels: Path, checkouts: list[Path], to: Path) -> list[str]:
+    """Copy every outside clip of ``labels`` from the first of ``checkouts`` that holds it into ``to``;
+    the problems, one line each."""
     from faceqa.evidence.labelled_events import load_labelled_clips
 
     problems = []
@@ -38,15 +40,16 @@ def gather(labels: Path, checkout: Path, to: Path) -> list[str]:
         if not clip.source:
             continue
         try:
-            found = checkout / source_path(clip.source)
+            inside = source_path(clip.source)
         except ValueError as e:
             problems.append(f"{name}: {e}")
             continue
-        if not found.is_file():
-            problems.append(f"{name}: {found} not found (source: {clip.source})")
-            continue
-        if not clip.is_labelled_file(found):
-            problems.append(f"{name}: {found} is not the labelled file (its SHA-256 differs; source: {clip.source})")
+        present = [c / inside for c in checkouts if (c / inside).is_file()]
+        found = next((f for f in present if clip.is_labelled_file(f)), None)
+        if found is None:
+            where = ", ".join(str(c) for c in checkouts)
+            why = "is not the labelled file (its SHA-256 differs)" if present else "not found"
+            problems.append(f"{name}: {inside} {why} in {where} (source: {clip.source})")
             continue
         target = to / clip.path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -58,12 +61,14 @@ def gather(labels: Path, checkout: Path, to: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments, copy the clips, print the problems."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--checkout", type=Path, required=True, help="a clone of the clips' source repository")
+    ap.add_argument("--checkout", type=Path, action="append", required=True,
+                    help="a clone of a source repository of the clips (repeat for each repository)")
     ap.add_argument("--to", type=Path, required=True, help="the folder to pass to evaluate_real_events.py --data")
     ap.add_argument("--labels", type=Path, default=LABELS)
     args = ap.parse_args(argv)
-    if not args.checkout.is_dir():
-        sys.exit(f"--checkout {args.checkout}: not a folder")
+    for checkout in args.checkout:
+        if not checkout.is_dir():
+            sys.exit(f"--checkout {checkout}: not a folder")
     problems = gather(args.labels, args.checkout, args.to)
     for line in problems:
         print(f"skipped {line}", file=sys.stderr)

@@ -176,9 +176,9 @@ def test_the_evaluation_script_scores_and_pictures_a_real_clip(shared_data, tmp_
         script.main(["--clips", "single_face", "--data", str(shared_data), "--param", "nope=1"])
 
 
-def test_outside_clips_are_gathered_from_a_checkout_and_checked(tmp_path, capsys):
-    """scripts/gather_outside_clips.py copies each clip with a source from a checkout to its labelled path,
-    and reports (exit 1) a clip missing from the checkout, one whose file differs and a malformed source."""
+def test_outside_clips_are_gathered_from_checkouts_and_checked(tmp_path, capsys):
+    """scripts/gather_outside_clips.py copies each clip with a source from the checkout that holds it to its
+    labelled path, and reports (exit 1) a clip in no checkout, one whose file differs and a malformed source."""
     import hashlib
     import importlib.util
 
@@ -190,6 +190,10 @@ def test_outside_clips_are_gathered_from_a_checkout_and_checked(tmp_path, capsys
     (checkout / "assets").mkdir(parents=True)
     (checkout / "assets" / "a.mp4").write_bytes(b"clip a")
     (checkout / "assets" / "c.mp4").write_bytes(b"not the labelled c")
+    other = tmp_path / "other"
+    (other / "assets").mkdir(parents=True)
+    (other / "assets" / "a.mp4").write_bytes(b"another a")
+    (other / "assets" / "e.mp4").write_bytes(b"clip e")
 
     def clip(path: str, source: str = "", sha: str = "") -> dict:
         return {"path": path, "fps": 25, "n_frames": 10, "split": "tune", "events": [], "source": source,
@@ -201,13 +205,17 @@ def test_outside_clips_are_gathered_from_a_checkout_and_checked(tmp_path, capsys
         "b": clip("videos/x/b.mp4", "github:o/r assets/b.mp4 (commit 1)"),
         "c": clip("videos/x/c.mp4", "github:o/r assets/c.mp4 (commit 1)", hashlib.sha256(b"clip c").hexdigest()),
         "bad": clip("videos/x/d.mp4", "somewhere"),
+        "e": clip("videos/y/e.mp4", "github:o/s assets/e.mp4 (commit 2)", hashlib.sha256(b"clip e").hexdigest()),
         "shared": clip("videos/shared.mp4")}}))
     out = tmp_path / "outside"
-    assert script.main(["--checkout", str(checkout), "--to", str(out), "--labels", str(labels)]) == 1
-    assert (out / "videos" / "x" / "a.mp4").read_bytes() == b"clip a"
-    assert sorted(p.name for p in out.rglob("*.mp4")) == ["a.mp4"]
+    args = ["--checkout", str(other), "--checkout", str(checkout), "--to", str(out), "--labels", str(labels)]
+    assert script.main(args) == 1
+    assert (out / "videos" / "x" / "a.mp4").read_bytes() == b"clip a"  # the labelled a, not the other one
+    assert (out / "videos" / "y" / "e.mp4").read_bytes() == b"clip e"
+    assert sorted(p.name for p in out.rglob("*.mp4")) == ["a.mp4", "e.mp4"]
     err = capsys.readouterr().err
-    assert "b: " in err and "not found" in err and "SHA-256 differs" in err and "'somewhere'" in err
+    assert "b: assets/b.mp4 not found in" in err and "c: assets/c.mp4 is not the labelled file" in err
+    assert "'somewhere'" in err and "skipped a:" not in err and "skipped e:" not in err
     with pytest.raises(SystemExit, match="not a folder"):
         script.main(["--checkout", str(tmp_path / "none"), "--to", str(out), "--labels", str(labels)])
 
