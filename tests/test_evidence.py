@@ -22,7 +22,7 @@ from faceqa.evidence.spotting import (
     side_of,
     spot_intervals,
 )
-from faceqa.evidence.talking import TalkingConfig, spans, talking_mask
+from faceqa.evidence.talking import TalkingConfig, bridged, spans, talking_mask
 from faceqa.perception import FacePipeline
 from faceqa.synth import ClipSpec, Distractors, InjectedAU, InjectedEvent, make_clip
 
@@ -256,6 +256,26 @@ def test_talking_mask_finds_speech_rhythm_but_not_one_wide_open_mouth():
     mask = talking_mask(mouth, fps)
     assert mask[40:110].all() and not mask[:20].any() and not mask[150:].any()
     assert spans(mask)[0][0] <= 35
+
+
+def test_a_short_pause_between_words_is_still_talking():
+    """Two runs of syllables 1.1 s apart (peak to peak; their padded spans 0.25 s apart) are one talking
+    span, the pause bridged; ``bridge_s=0`` bridges nothing; 1.8 s apart they stay two."""
+    fps = 30.0
+    tt = np.arange(300) / fps
+    syllables = 0.08 * (0.5 - 0.5 * np.cos(2 * np.pi * 4 * tt))
+
+    def talk(pause: int) -> np.ndarray:
+        mouth = np.full(300, 0.01)
+        mouth[30:90] += syllables[30:90]
+        mouth[90 + pause:150 + pause] += syllables[30:90]
+        return mouth
+
+    assert spans(talking_mask(talk(24), fps)) == [(22, 182)]
+    assert len(spans(talking_mask(talk(24), fps, TalkingConfig(bridge_s=0.0)))) == 2
+    apart = talking_mask(talk(45), fps)
+    assert len(spans(apart)) == 2 and not apart[100:125].any()
+    assert bridged(np.array([1, 0, 0, 1, 0, 0, 0, 1], bool), 2).tolist() == [1, 1, 1, 1, 0, 0, 0, 1]
 
 
 def test_talking_needs_a_voice_where_the_sound_has_one():

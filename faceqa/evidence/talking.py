@@ -13,6 +13,8 @@ audio holds speech while their mouth moves.
 - Voice: where the video's audio track holds speech (probability at least ``speech_threshold``,
   :mod:`~faceqa.perception.voice`) and the mouth opening varies by at least ``moving`` within
   ``moving_s`` (someone else talking over a still face is not this person talking).
+- Pauses: two talking spans less than ``bridge_s`` apart are one (a breath or a closed-lip pause
+  between words is still talking).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class TalkingConfig:
     moving: float = 0.02
     moving_s: float = 0.6
     voice_veto: float = 0.3
+    bridge_s: float = 0.5
 
 
 def talking_mask(mouth_open: np.ndarray, fps: float, config: TalkingConfig = TalkingConfig(),
@@ -61,7 +64,7 @@ def talking_mask(mouth_open: np.ndarray, fps: float, config: TalkingConfig = Tal
     peaks, _ = find_peaks(filled, prominence=config.prominence,
                           distance=max(1, int(round(config.min_gap_s * fps))))
     if len(peaks) < config.min_syllables:
-        return mask & valid
+        return bridged(mask & valid, int(round(config.bridge_s * fps)))
     gap = config.max_gap_s * fps
     pad = int(round(config.pad_s * fps))
     runs = np.split(peaks, np.flatnonzero(np.diff(peaks) > gap) + 1)
@@ -69,7 +72,17 @@ def talking_mask(mouth_open: np.ndarray, fps: float, config: TalkingConfig = Tal
         a, b = max(0, run[0] - pad), min(len(x), run[-1] + pad + 1)
         if len(run) >= config.min_syllables and (voiced is None or voiced[a:b].any()):
             mask[a:b] = True
-    return mask & valid
+    return bridged(mask & valid, int(round(config.bridge_s * fps)))
+
+
+def bridged(mask: np.ndarray, gap: int) -> np.ndarray:
+    """``mask`` with the gaps of at most ``gap`` frames between two of its spans filled."""
+    out = np.asarray(mask, bool).copy()
+    runs = spans(out)
+    for (_, end), (start, _) in zip(runs[:-1], runs[1:], strict=True):
+        if start - end - 1 <= gap:
+            out[end + 1:start] = True
+    return out
 
 
 def spans(mask: np.ndarray) -> list[tuple[int, int]]:
