@@ -71,6 +71,13 @@ def test_spotting_splits_a_chain_of_faces_unless_the_person_talks_through_it():
     talking[10:150] = True
     kept = spot_intervals(signals, fps, SpotConfig(), talking)
     assert [(a, b) for a, _, b in kept] == [(20, 139)]
+    # overlapping intervals that do not group (a brow raise rising again as the first one fades) are
+    # one event while the person talks, two otherwise
+    signals[:] = 0.0
+    signals[20:62, j[1]] = 3.0
+    signals[56:100, j[2]] = 3.0
+    assert len(spot_intervals(signals, fps, SpotConfig())) == 2
+    assert [(a, b) for a, _, b in spot_intervals(signals, fps, SpotConfig(), talking)] == [(20, 99)]
     with pytest.raises(ValueError, match="talking mask of shape"):
         spot_intervals(signals, fps, SpotConfig(), talking[:100])
 

@@ -223,7 +223,7 @@ def test_fast_head_motion_is_bridged_not_read():
     assert np.flatnonzero(unread).tolist() == list(range(41, 48))
     apart = [(a, b) for a, _, b in spot_intervals(signals, fps, unread=unread)]
     assert len(apart) == 2 and apart[0][0] == 20 and apart[1][1] == 69 and 40 <= apart[0][1] < apart[1][0] <= 48
-    # ... while a run the person talks through keeps its groups
+    # ... while a run the person talks through is one event
     talking = np.ones(n, bool)
     assert [(a, b) for a, _, b in spot_intervals(signals, fps, talking=talking, unread=unread)] == [(20, 69)]
     with pytest.raises(ValueError, match="unread mask"):

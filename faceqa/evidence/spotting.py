@@ -26,9 +26,11 @@ intervals closer than ``merge_gap_s`` merge. Intervals of different AUs that ove
 expressions it holds (:mod:`~faceqa.evidence.configurations`: an exact piecewise-constant fit of
 the AU intensities, ``split_penalty`` per piece of at least ``split_min_s``, neighbours joined while
 they show the same expression), so a grin turning straight into a frown gives two events; a run
-during which the person mostly talks keeps its groups. Events shorter than ``min_duration_s`` are
-dropped; once the events' AUs are read, one inside a longer event that names no AU the longer one
-does not is the same expression spotted twice (:func:`~faceqa.evidence.configurations.drop_repeats`).
+during which the person mostly talks is one event (speech keeps moving the face, so neither a change
+of configuration nor a dip between overlapping intervals there is evidence of a new expression).
+Events shorter than ``min_duration_s`` are dropped; once the events' AUs are read, one inside a
+longer event that names no AU the longer one does not is the same expression spotted twice
+(:func:`~faceqa.evidence.configurations.drop_repeats`).
 An event lasting at most 0.5 s is a micro-expression (MEGC's convention), a longer one macro; both
 are found in every mode, and an expression that fills most of a clip is one event.
 """
@@ -322,7 +324,7 @@ def spot_intervals(signals: np.ndarray, fps: float, config: SpotConfig = DEFAULT
     Each AU's own intervals (:func:`intervals_from_signal`) are grouped (:func:`group_intervals`);
     each run of overlapping groups is then read as the expressions it holds
     (:func:`~faceqa.evidence.configurations.split_configurations`), unless the person talks
-    (``talking`` (T,) mask) through most of it: then the groups stay as they are. ``unread`` (T,)
+    (``talking`` (T,) mask) through most of it: then the whole run is one event. ``unread`` (T,)
     marks frames whose readings were bridged (:func:`fast_head`): the split sees them as zero.
     """
     min_event = max(1, int(np.ceil(config.min_duration_s * fps - 1e-9)))  # frames
@@ -337,7 +339,7 @@ def spot_intervals(signals: np.ndarray, fps: float, config: SpotConfig = DEFAULT
     out = []
     for s0, s1 in _runs(groups):
         if talked_through(talk, s0, s1):
-            out += [g for g in groups if s0 <= g[0] <= s1]
+            out.append((s0, s0 + int(np.argmax(strongest[s0:s1 + 1])), s1))
             continue
         for a, b in split_configurations(x[s0:s1 + 1], config.split_penalty, min_len, config.au_threshold,
                                          EMOTION_RELATIVE, min_event):
