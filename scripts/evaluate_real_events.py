@@ -3,7 +3,7 @@
     python scripts/evaluate_real_events.py [--split tune|report|all] [--clips d3 d10] [--mode auto]
                                            [--data ../shared/data [--data more/]] [--json out.json]
                                            [--plot DIR] [--verbose]
-                                           [--param split_penalty=10 ...]
+                                           [--param split_penalty=500 ...]
 
 Prints, per clip and overall for each split: events labelled / predicted, hits at IoU >= 0.5
 (MEGC's criterion), precision, recall, F1, the share of hits whose named AUs include a labelled
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--plot", metavar="DIR", help="save a picture of each scored clip in this folder")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                    help="a spotting parameter (SpotConfig in faceqa.evidence.spotting), e.g. split_penalty=10; "
+                    help="a spotting parameter (SpotConfig in faceqa.evidence.spotting), e.g. split_penalty=500; "
                          "repeatable")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)

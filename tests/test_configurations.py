@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from signal_fixtures import measured_shape
 
 from faceqa.evidence.au_intensity import INTENSITY_AUS
-from faceqa.evidence.configurations import drop_repeats, piecewise_constant, same_expression, split_configurations
+from faceqa.evidence.configurations import drop_repeats, piecewise_constant, similar_shapes, split_configurations
 from faceqa.evidence.spotting import ActiveAU, Event, SpotConfig, spot_intervals
 
 
@@ -45,7 +46,7 @@ def test_steps_are_found_where_they_are_and_the_penalty_decides_how_many():
     assert piecewise_constant(x[:4], 5.0, 3) == [(0, 4)]
 
 
-def test_one_expression_growing_stays_whole_and_a_new_main_au_starts_another():
+def test_one_expression_growing_stays_whole_and_a_new_shape_starts_another():
     j = {au: INTENSITY_AUS.index(au) for au in (4, 6, 12)}
     x = np.zeros((90, len(INTENSITY_AUS)))
     x[0:8, j[12]] = 0.5  # a smile rising,
@@ -53,8 +54,14 @@ def test_one_expression_growing_stays_whole_and_a_new_main_au_starts_another():
     x[30:50, j[12]], x[30:50, j[6]] = 4.0, 2.5  # broadening with the cheeks raised: the same smile
     x[50:80, j[4]] = 3.0  # then a frown: a new expression, fading out
     x[80:90, j[4]] = 0.5
-    assert split_configurations(x, 5.0, 3, active=1.0, relative=0.5) == [(0, 49), (50, 89)]
-    assert same_expression(x[10], x[40], 0.5) and not same_expression(x[40], x[60], 0.5)
+    assert split_configurations(measured_shape(x), x, 50.0, 3, active=1.0, similar=0.6) == [(0, 49), (50, 89)]
+    assert similar_shapes(x[10], x[40], 0.6) and not similar_shapes(x[40], x[60], 0.6)
+    assert not similar_shapes(x[10], np.zeros(len(INTENSITY_AUS)), 0.6)
+    # the AUs read are not what is split: a smile whose reading swaps AU12 for AU9 half-way, on one
+    # measured shape, is one expression
+    swapped = x.copy()
+    swapped[20:30, j[12]], swapped[20:30, j[6]] = 0.0, 2.0
+    assert split_configurations(measured_shape(x), swapped, 50.0, 3, active=1.0, similar=0.6) == [(0, 49), (50, 89)]
 
 
 def test_spotting_splits_a_chain_of_faces_unless_the_person_talks_through_it():
@@ -65,21 +72,24 @@ def test_spotting_splits_a_chain_of_faces_unless_the_person_talks_through_it():
     signals[60:100, j[1]] = 3.0
     signals[100:140, j[4]] = 3.0
     signals[20:140, j[2]] = 2.2  # held through all three: the AUs' intervals chain into one group
-    apart = spot_intervals(signals, fps, SpotConfig())
+    apart = spot_intervals(signals, measured_shape(signals), fps, SpotConfig())
     assert [(a, b) for a, _, b in apart] == [(20, 59), (60, 99), (100, 139)]
     talking = np.zeros(200, bool)
     talking[10:150] = True
-    kept = spot_intervals(signals, fps, SpotConfig(), talking)
+    kept = spot_intervals(signals, measured_shape(signals), fps, SpotConfig(), talking)
     assert [(a, b) for a, _, b in kept] == [(20, 139)]
     # overlapping intervals that do not group (a brow raise rising again as the first one fades) are
     # one event while the person talks, two otherwise
     signals[:] = 0.0
     signals[20:62, j[1]] = 3.0
     signals[56:100, j[2]] = 3.0
-    assert len(spot_intervals(signals, fps, SpotConfig())) == 2
-    assert [(a, b) for a, _, b in spot_intervals(signals, fps, SpotConfig(), talking)] == [(20, 99)]
+    shape = measured_shape(signals)
+    assert len(spot_intervals(signals, shape, fps, SpotConfig())) == 2
+    assert [(a, b) for a, _, b in spot_intervals(signals, shape, fps, SpotConfig(), talking)] == [(20, 99)]
     with pytest.raises(ValueError, match="talking mask of shape"):
-        spot_intervals(signals, fps, SpotConfig(), talking[:100])
+        spot_intervals(signals, shape, fps, SpotConfig(), talking[:100])
+    with pytest.raises(ValueError, match=r"shape of shape \(100, 65\) for 200 frames"):
+        spot_intervals(signals, shape[:100], fps, SpotConfig())
 
 
 def _event(onset: int, offset: int, aus: dict[int, float]) -> Event:

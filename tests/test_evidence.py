@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from signal_fixtures import measured_shape
 
 from faceqa.evidence.align import FaceAligner, similarity
 from faceqa.evidence.au_activity import AU_MOTIONS, au_activity, au_columns
@@ -216,18 +217,19 @@ def test_fast_head_motion_is_bridged_not_read():
     pose[40:46, 0] = np.arange(6) * 15.0  # 15 degrees a frame (450 deg/s): frames 41-47 are fast
     pose[46:, 0] = 75.0
     signals = au_signals(intensity, fps, pose)
+    shape = measured_shape(signals)
     assert np.allclose(signals[38:48, INTENSITY_AUS.index(1)], 3.0)
-    assert [(a, b) for a, _, b in spot_intervals(signals, fps)] == [(20, 69)]
+    assert [(a, b) for a, _, b in spot_intervals(signals, shape, fps)] == [(20, 69)]
     # the configuration split still sees the turn: outside talking it ends a configuration there ...
     unread = fast_head(pose, fps, SpotConfig().max_head_speed_dps)
     assert np.flatnonzero(unread).tolist() == list(range(41, 48))
-    apart = [(a, b) for a, _, b in spot_intervals(signals, fps, unread=unread)]
+    apart = [(a, b) for a, _, b in spot_intervals(signals, shape, fps, unread=unread)]
     assert len(apart) == 2 and apart[0][0] == 20 and apart[1][1] == 69 and 40 <= apart[0][1] < apart[1][0] <= 48
     # ... while a run the person talks through is one event
     talking = np.ones(n, bool)
-    assert [(a, b) for a, _, b in spot_intervals(signals, fps, talking=talking, unread=unread)] == [(20, 69)]
+    assert [(a, b) for a, _, b in spot_intervals(signals, shape, fps, talking=talking, unread=unread)] == [(20, 69)]
     with pytest.raises(ValueError, match="unread mask"):
-        spot_intervals(signals, fps, unread=unread[:10])
+        spot_intervals(signals, shape, fps, unread=unread[:10])
     spinning = np.c_[np.arange(n) * 10.0, np.zeros(n), np.zeros(n)]
     assert not au_signals(intensity, fps, spinning).any()
 
@@ -240,7 +242,7 @@ def test_grouping_keeps_an_expression_together_and_a_change_apart():
     signals[25:105, j[15]] = 2.5 * _plateau(80, 9)
     signals[100:280, j[12]] = 4 * _plateau(180, 9)  # then a smile with 6: a second event
     signals[110:270, j[6]] = 2.5 * _plateau(160, 9)
-    events = spot_intervals(signals, fps, SpotConfig())
+    events = spot_intervals(signals, measured_shape(signals), fps, SpotConfig())
     assert len(events) == 2
     (a1, _, b1), (a2, _, b2) = events
     assert abs(a1 - 20) <= 5 and abs(b2 - 280) <= 5

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="CSV", help="write the per-frame evidence table (.csv or .parquet)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a spotting parameter of faceqa.evidence.spotting.SpotConfig (e.g. threshold=2.5, "
-                        "split_penalty=10); repeatable")
+                        "split_penalty=500); repeatable")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 

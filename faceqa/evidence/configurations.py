@@ -5,13 +5,18 @@ when one expression turns straight into another (a grin into a frown, with no re
 grouped intervals chain into one long event, or a short event sits inside a long one. This module
 reads such a run as a sequence of *configurations*:
 
-1. :func:`piecewise_constant` fits the AU-intensity vectors of the run (T, n_aus) with constant
-   pieces, exactly (optimal partitioning, PELT-pruned): each new piece must lower the squared error
-   by ``penalty`` (intensity units squared, summed over the AUs) and last ``min_len`` frames;
-2. :func:`split_configurations` keeps the pieces in which some AU's mean reaches ``active``, and
-   joins neighbouring kept pieces that show the same expression: the main AU of one is among the
-   AUs that carry the other (at least ``relative`` of its strongest), so an expression that grows or
-   adds an AU stays one event while a change of main AU starts a new one; a piece too short to be
+1. :func:`piecewise_constant` fits the face's *shape* over the run with constant pieces, exactly
+   (optimal partitioning, PELT-pruned): the shape is the measured change from the person's
+   reference (mesh measures and regional flow, :func:`~faceqa.evidence.au_intensity.measurements`)
+   in units of each measurement's noise, and each new piece must lower the squared error by
+   ``penalty`` (noise units squared, summed over the measurements) and last ``min_len`` frames. The
+   measurements, not the AU intensities read from them, are fitted: the reading can swap one AU for
+   another between frames of one face (a smile read now as AU12, now as AU9), the measured shape
+   does not;
+2. :func:`split_configurations` keeps the pieces in which some AU's mean intensity reaches
+   ``active``, and joins neighbouring kept pieces that show the same expression: their mean shapes
+   point the same way (cosine similarity at least ``similar``), so an expression that grows or
+   fades stays one event while a face that changes shape starts a new one; a piece too short to be
    an event joins its neighbour, and the first and last kept pieces reach to the run's ends (quiet
    pieces there are the rise and the fall);
 3. :func:`drop_repeats` removes an event that lies at least half inside a longer one naming every
@@ -76,37 +81,38 @@ def carrying(means: np.ndarray, relative: float) -> set[int]:
     return set(np.flatnonzero(means >= relative * means.max()).tolist())
 
 
-def same_expression(first: np.ndarray, second: np.ndarray, relative: float) -> bool:
-    """Whether two AU-intensity vectors show one expression: the main (strongest) AU of either is
-    among the AUs that carry the other."""
-    return (int(np.argmax(first)) in carrying(second, relative)
-            or int(np.argmax(second)) in carrying(first, relative))
+def similar_shapes(first: np.ndarray, second: np.ndarray, similar: float) -> bool:
+    """Whether two mean shapes (measured changes) show one expression: their cosine similarity is at
+    least ``similar`` (a shape and a stronger or weaker copy of it are one expression)."""
+    norms = float(np.linalg.norm(first) * np.linalg.norm(second))
+    return norms > 0 and float(first @ second) / norms >= similar
 
 
-def split_configurations(x: np.ndarray, penalty: float, min_len: int, active: float, relative: float,
-                         min_event: int = 1) -> list[tuple[int, int]]:
-    """The expressions in a run of AU intensities ``x`` (T, n_aus), as inclusive row ranges (a, b).
+def split_configurations(shape: np.ndarray, intensity: np.ndarray, penalty: float, min_len: int, active: float,
+                         similar: float, min_event: int = 1) -> list[tuple[int, int]]:
+    """The expressions in a run, as inclusive row ranges (a, b).
 
-    Steps 1-2 of the module docstring: constant pieces of at least ``min_len`` rows, the active
-    ones, the outer ones reaching to the run's ends; neighbours join when they show the same
-    expression or when either is shorter than ``min_event`` rows (too short to be one of its own).
+    Steps 1-2 of the module docstring: constant pieces of the run's ``shape`` (T, D) (measured change
+    in noise units) of at least ``min_len`` rows; the active ones, by the AU ``intensity`` (T, n_aus)
+    of the same rows; the outer ones reaching to the run's ends; neighbours join when their shapes
+    are similar or when either is shorter than ``min_event`` rows (too short to be one of its own).
     Events still shorter than ``min_event`` are left out.
     """
-    kept = [[a, b, x[a:b].sum(axis=0)] for a, b in piecewise_constant(x, penalty, min_len)
-            if x[a:b].mean(axis=0).max() >= active]
+    kept = [[a, b] for a, b in piecewise_constant(shape, penalty, min_len)
+            if intensity[a:b].mean(axis=0).max() >= active]
     if not kept:
         return []
-    kept[0][0], kept[-1][1] = 0, len(x)  # the run's edges are where the rise began and the fall ended
-    out: list[list] = []
-    for a, b, total in kept:
+    kept[0][0], kept[-1][1] = 0, len(shape)  # the run's edges are where the rise began and the fall ended
+    out: list[list[int]] = []
+    for a, b in kept:
         if out and out[-1][1] == a:
-            prev_a, prev_b, prev_total = out[-1]
+            prev_a, prev_b = out[-1]
             if (min(prev_b - prev_a, b - a) < min_event
-                    or same_expression(prev_total / (prev_b - prev_a), total / (b - a), relative)):
-                out[-1] = [prev_a, b, prev_total + total]
+                    or similar_shapes(shape[prev_a:prev_b].mean(axis=0), shape[a:b].mean(axis=0), similar)):
+                out[-1][1] = b
                 continue
-        out.append([a, b, total])
-    return [(a, b - 1) for a, b, _ in out if b - a >= min_event]
+        out.append([a, b])
+    return [(a, b - 1) for a, b in out if b - a >= min_event]
 
 
 def drop_repeats(events: Sequence[Event], inside: float = 0.5) -> list[Event]:

@@ -24,8 +24,9 @@ above ``foot`` times that excess, so onset and offset land where the rise began 
 intervals closer than ``merge_gap_s`` merge. Intervals of different AUs that overlap by
 ``group_iou`` or more group into one. Each run of overlapping groups is then read as the
 expressions it holds (:mod:`~faceqa.evidence.configurations`: an exact piecewise-constant fit of
-the AU intensities, ``split_penalty`` per piece of at least ``split_min_s``, neighbours joined while
-they show the same expression), so a grin turning straight into a frown gives two events; a run
+the face's measured shape in noise units, ``split_penalty`` per piece of at least ``split_min_s``,
+neighbouring pieces joined while their shapes point the same way, cosine at least
+``split_similar``), so a grin turning straight into a frown gives two events; a run
 during which the person mostly talks is one event (speech keeps moving the face, so neither a change
 of configuration nor a dip between overlapping intervals there is evidence of a new expression).
 Events shorter than ``min_duration_s`` are dropped; once the events' AUs are read, one inside a
@@ -139,7 +140,8 @@ class SpotConfig:
     talk_percentile: float = 20.0
     talk_factor: float = 1.5
     group_iou: float = 0.3
-    split_penalty: float = 15.0
+    split_penalty: float = 1000.0
+    split_similar: float = 0.6
     split_min_s: float = 0.1
 
 
@@ -147,7 +149,7 @@ DEFAULT_CONFIG = SpotConfig()
 
 
 def spot_config(values: Mapping[str, Any], base: SpotConfig = DEFAULT_CONFIG) -> SpotConfig:
-    """``base`` with the named parameters replaced (``{"split_penalty": 10}``); an unknown name or a
+    """``base`` with the named parameters replaced (``{"split_penalty": 500}``); an unknown name or a
     value that is not a finite number >= 0 is refused with an error naming it."""
     from faceqa.errors import InvalidInputError
 
@@ -316,16 +318,18 @@ def group_intervals(per_au: list[list[tuple[int, int, int]]], signal: np.ndarray
     return sorted(out)
 
 
-def spot_intervals(signals: np.ndarray, fps: float, config: SpotConfig = DEFAULT_CONFIG,
+def spot_intervals(signals: np.ndarray, shape: np.ndarray, fps: float, config: SpotConfig = DEFAULT_CONFIG,
                    talking: np.ndarray | None = None, unread: np.ndarray | None = None,
                    ) -> list[tuple[int, int, int]]:
     """(onset, apex, offset) rows of the expression events in per-AU signals (T, n_aus) (:func:`au_signals`).
 
     Each AU's own intervals (:func:`intervals_from_signal`) are grouped (:func:`group_intervals`);
     each run of overlapping groups is then read as the expressions it holds
-    (:func:`~faceqa.evidence.configurations.split_configurations`), unless the person talks
-    (``talking`` (T,) mask) through most of it: then the whole run is one event. ``unread`` (T,)
-    marks frames whose readings were bridged (:func:`fast_head`): the split sees them as zero.
+    (:func:`~faceqa.evidence.configurations.split_configurations`, fitted to ``shape`` (T, D): the
+    face's measured change from its reference in units of each measurement's noise), unless the
+    person talks (``talking`` (T,) mask) through most of it: then the whole run is one event.
+    ``unread`` (T,) marks frames whose readings were bridged (:func:`fast_head`): the split sees them
+    as zero.
     """
     min_event = max(1, int(np.ceil(config.min_duration_s * fps - 1e-9)))  # frames
     per_au = [intervals_from_signal(signals[:, j], fps, config) for j in range(signals.shape[1])]
@@ -334,15 +338,20 @@ def spot_intervals(signals: np.ndarray, fps: float, config: SpotConfig = DEFAULT
     x = despiked(np.clip(np.nan_to_num(signals), 0.0, 5.0))
     strongest = x.max(axis=1)
     talk = _frame_mask(talking, len(x), "talking")
-    x = np.where(_frame_mask(unread, len(x), "unread")[:, None], 0.0, x)
+    unread = _frame_mask(unread, len(x), "unread")[:, None]
+    x = np.where(unread, 0.0, x)
+    shape = np.asarray(shape, np.float64)
+    if shape.ndim != 2 or len(shape) != len(x):
+        raise ValueError(f"shape of shape {shape.shape} for {len(x)} frames of signals")
+    shape = np.where(unread, 0.0, despiked(shape))
     min_len = max(1, int(round(config.split_min_s * fps)))
     out = []
     for s0, s1 in _runs(groups):
         if talked_through(talk, s0, s1):
             out.append((s0, s0 + int(np.argmax(strongest[s0:s1 + 1])), s1))
             continue
-        for a, b in split_configurations(x[s0:s1 + 1], config.split_penalty, min_len, config.au_threshold,
-                                         EMOTION_RELATIVE, min_event):
+        for a, b in split_configurations(shape[s0:s1 + 1], x[s0:s1 + 1], config.split_penalty, min_len,
+                                         config.au_threshold, config.split_similar, min_event):
             out.append((s0 + a, s0 + a + int(np.argmax(strongest[s0 + a:s0 + b + 1])), s0 + b))
     return sorted(out)
 
