@@ -254,6 +254,26 @@ def test_grouping_keeps_an_expression_together_and_a_change_apart():
     assert 100 <= b1 < a2 <= 110  # the sad face ends where the smile takes over, in their overlap
 
 
+def test_while_talking_an_expression_needs_stronger_evidence():
+    """While the person talks, a jaw drop is speech, a held smile counts from its sustained part, and
+    every AU's signal is talk_strength times weaker: a slight brow raise (B) that is an event in silence
+    is not one in speech, a marked one (C) still is."""
+    fps, n = 30.0, 120
+    intensity = np.zeros((n, 2 * len(INTENSITY_AUS)), np.float32)
+    brows, jaw = INTENSITY_AUS.index(1), INTENSITY_AUS.index(26)
+    intensity[30:80, 2 * brows:2 * brows + 2] = 2.2
+    intensity[30:80, 2 * jaw:2 * jaw + 2] = 4.0
+    talking = np.ones(n, bool)
+    quiet, speech = au_signals(intensity, fps), au_signals(intensity, fps, talking=talking)
+    assert quiet[50, brows] == pytest.approx(2.2) and quiet[50, jaw] == pytest.approx(4.0)
+    assert speech[50, brows] == pytest.approx(2.2 / SpotConfig().talk_strength) and speech[50, jaw] == 0.0
+    assert [(a, b) for a, _, b in spot_intervals(quiet, measured_shape(quiet), fps)] == [(30, 79)]
+    assert spot_intervals(speech, measured_shape(speech), fps, talking=talking) == []
+    intensity[30:80, 2 * brows:2 * brows + 2] = 3.0
+    marked = au_signals(intensity, fps, talking=talking)
+    assert [(a, b) for a, _, b in spot_intervals(marked, measured_shape(marked), fps, talking=talking)] == [(30, 79)]
+
+
 def test_talking_mask_finds_speech_rhythm_but_not_one_wide_open_mouth():
     fps = 30.0
     tt = np.arange(240) / fps

@@ -10,7 +10,9 @@ any AU that makes an expression:
   speech) counts, read from its sustained part (a rolling low percentile, ``talk_percentile`` over
   ``talk_smooth_s``: speech keeps returning the lips to rest between syllables, a held smile does
   not) and ``talk_factor`` times weaker; every other mouth movement there is speech; upper-face
-  AUs count as always; outside talking a jaw drop is an expression like any other;
+  AUs count, but every AU's signal is ``talk_strength`` times weaker while the person talks (speech
+  moves the brows, lids and cheeks a little too, so an expression there needs stronger evidence);
+  outside talking a jaw drop is an expression like any other;
 - frames of fast head rotation (over ``max_head_speed_dps``, measured across 0.1 s,
   :func:`fast_head`) are not read: their values are interpolated from the frames on either side,
   so a held expression is not cut into pieces when finding intervals; the configuration split below
@@ -140,6 +142,7 @@ class SpotConfig:
     talk_smooth_s: float = 0.8
     talk_percentile: float = 20.0
     talk_factor: float = 1.5
+    talk_strength: float = 1.2
     group_iou: float = 0.3
     split_penalty: float = 1000.0
     split_similar: float = 0.6
@@ -206,7 +209,7 @@ def au_signals(intensity: np.ndarray, fps: float, pose: np.ndarray | None = None
             a = np.where(blinking, 0.0, a)
         if au in MOUTH_AUS:
             a = np.where(talk, slow[:, mouth.index(j)] if au in TALK_AUS else 0.0, a)
-        out[:, j] = a
+        out[:, j] = np.where(talk, a / config.talk_strength, a)
     fast = np.zeros(n, bool) if pose is None else fast_head(pose, fps, config.max_head_speed_dps)
     if fast.any():
         steady = np.flatnonzero(~fast)
