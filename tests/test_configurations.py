@@ -104,22 +104,3 @@ def test_an_expression_spotted_twice_inside_itself_is_dropped_a_new_au_is_kept()
     half_out = _event(150, 175, {2: 3.0})  # 11 of 26 frames inside: not a repeat
     kept = drop_repeats([outer, repeat, other, half_out])
     assert kept == [outer, other, half_out]
-
-
-def test_one_expression_whose_intensity_dips_is_one_event():
-    """A smile that fades for 0.33 s and comes back (the same measured shape) is one event; a frown after
-    the same dip, or the smile again after a 1 s rest, is another; so is the smile again while talking
-    (speech is what moves the face there)."""
-    fps = 30.0
-    j = {au: INTENSITY_AUS.index(au) for au in (4, 12)}
-
-    def spotted(second_au: int, gap: int, talking: np.ndarray | None = None) -> list[tuple[int, int]]:
-        signals = np.zeros((200, len(INTENSITY_AUS)))
-        signals[20:60, j[12]] = 3.0
-        signals[60 + gap:100 + gap, j[second_au]] = 3.0
-        events = spot_intervals(signals, measured_shape(signals), fps, SpotConfig(), talking)
-        return [(a, b) for a, _, b in events]
-
-    assert spotted(12, 10) == [(20, 109)]
-    assert len(spotted(4, 10)) == 2 and len(spotted(12, 30)) == 2
-    assert spotted(12, 10, talking=np.ones(200, bool)) == [(20, 59), (70, 109)]

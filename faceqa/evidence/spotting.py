@@ -10,9 +10,7 @@ any AU that makes an expression:
   speech) counts, read from its sustained part (a rolling low percentile, ``talk_percentile`` over
   ``talk_smooth_s``: speech keeps returning the lips to rest between syllables, a held smile does
   not) and ``talk_factor`` times weaker; every other mouth movement there is speech; upper-face
-  AUs count, but every AU's signal is ``talk_strength`` times weaker while the person talks (speech
-  moves the brows, lids and cheeks a little too, so an expression there needs stronger evidence);
-  outside talking a jaw drop is an expression like any other;
+  AUs count as always; outside talking a jaw drop is an expression like any other;
 - frames of fast head rotation (over ``max_head_speed_dps``, measured across 0.1 s,
   :func:`fast_head`) are not read: their values are interpolated from the frames on either side,
   so a held expression is not cut into pieces when finding intervals; the configuration split below
@@ -28,8 +26,7 @@ intervals closer than ``merge_gap_s`` merge. Intervals of different AUs that ove
 expressions it holds (:mod:`~faceqa.evidence.configurations`: an exact piecewise-constant fit of
 the face's measured shape in noise units, ``split_penalty`` per piece of at least ``split_min_s``,
 neighbouring pieces joined while their shapes point the same way, cosine at least
-``split_similar``), so a grin turning straight into a frown gives two events, and events less than
-``join_gap_s`` apart with similar shapes are one (its intensity dipped between them); a run
+``split_similar``), so a grin turning straight into a frown gives two events; a run
 during which the person mostly talks is one event (speech keeps moving the face, so neither a change
 of configuration nor a dip between overlapping intervals there is evidence of a new expression).
 Events shorter than ``min_duration_s`` are dropped; once the events' AUs are read, one inside a
@@ -49,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from faceqa.evidence.au_intensity import INTENSITY_AUS, MOUTH_AUS, letter
-from faceqa.evidence.configurations import carrying, similar_shapes, split_configurations
+from faceqa.evidence.configurations import carrying, split_configurations
 from faceqa.facs.units import au_by_number
 
 if TYPE_CHECKING:
@@ -142,11 +139,9 @@ class SpotConfig:
     talk_smooth_s: float = 0.8
     talk_percentile: float = 20.0
     talk_factor: float = 1.5
-    talk_strength: float = 1.2
     group_iou: float = 0.3
     split_penalty: float = 1000.0
     split_similar: float = 0.6
-    join_gap_s: float = 0.5
     split_min_s: float = 0.1
 
 
@@ -209,7 +204,7 @@ def au_signals(intensity: np.ndarray, fps: float, pose: np.ndarray | None = None
             a = np.where(blinking, 0.0, a)
         if au in MOUTH_AUS:
             a = np.where(talk, slow[:, mouth.index(j)] if au in TALK_AUS else 0.0, a)
-        out[:, j] = np.where(talk, a / config.talk_strength, a)
+        out[:, j] = a
     fast = np.zeros(n, bool) if pose is None else fast_head(pose, fps, config.max_head_speed_dps)
     if fast.any():
         steady = np.flatnonzero(~fast)
@@ -358,23 +353,7 @@ def spot_intervals(signals: np.ndarray, shape: np.ndarray, fps: float, config: S
         for a, b in split_configurations(shape[s0:s1 + 1], x[s0:s1 + 1], config.split_penalty, min_len,
                                          config.au_threshold, config.split_similar, min_event):
             out.append((s0 + a, s0 + a + int(np.argmax(strongest[s0 + a:s0 + b + 1])), s0 + b))
-    return _join_dips(sorted(out), shape, strongest, talk, int(round(config.join_gap_s * fps)), config.split_similar)
-
-
-def _join_dips(events: list[tuple[int, int, int]], shape: np.ndarray, strongest: np.ndarray, talk: np.ndarray,
-               max_gap: int, similar: float) -> list[tuple[int, int, int]]:
-    """``events`` with neighbours at most ``max_gap`` rows apart joined where their mean shapes are
-    similar and the person does not talk through them: one expression whose intensity dipped."""
-    out: list[tuple[int, int, int]] = []
-    for a, apex, b in events:
-        if out:
-            a0, apex0, b0 = out[-1]
-            if (0 < a - b0 - 1 <= max_gap and not talked_through(talk, a0, b)
-                    and similar_shapes(shape[a0:b0 + 1].mean(axis=0), shape[a:b + 1].mean(axis=0), similar)):
-                out[-1] = (a0, apex0 if strongest[apex0] >= strongest[apex] else apex, b)
-                continue
-        out.append((a, apex, b))
-    return out
+    return sorted(out)
 
 
 def _frame_mask(mask: np.ndarray | None, n: int, what: str) -> np.ndarray:
