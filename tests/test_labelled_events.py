@@ -30,15 +30,16 @@ def _clip() -> LabelledClip:
 def test_the_shipped_labels_load_with_the_split_fixed():
     clips = load_labelled_clips(LABELS)
     assert {n for n, c in clips.items() if c.split == "tune"} == {"d6", "d20", "WolfgangLanger_Pexels", "single_face",
-                                                                  "d9", "d11", "d13", "vr2", "vr4"}
-    assert {n for n, c in clips.items() if c.split == "report"} == {"d3", "d10", "short_hamilton_clip",
-                                                                    "d0", "d12", "d14", "d18", "d19",
-                                                                    "vr1", "vr3", "vr5"}
+                                                                  "d9", "d11", "d13", "vr2", "vr4",
+                                                                  "st_furious1", "st_furious2"}
+    assert {n for n, c in clips.items() if c.split == "report"} == {
+        "d3", "d10", "short_hamilton_clip", "d0", "d12", "d14", "d18", "d19", "vr1", "vr3", "vr5",
+        "st_happyenglish", "st_nice", "st_sad", "st_sadfather", "st_trump", "st_surprise", "st_feifei"}
     # the clips from outside the shared data say where they come from and which file was labelled
     outside = [c for c in clips.values() if c.source]
-    assert len(outside) == 13 and all(len(c.sha256) == 64 for c in outside)
-    assert sum("LivePortrait" in c.source for c in outside) == 8
-    assert sum("video-retalking" in c.source for c in outside) == 5
+    assert len(outside) == 22 and all(len(c.sha256) == 64 for c in outside)
+    repos = ("LivePortrait", "video-retalking", "styletalk")
+    assert [sum(repo in c.source for c in outside) for repo in repos] == [8, 5, 9]
     assert sum(len(c.events) for c in clips.values()) > 90
 
 
