@@ -22,9 +22,9 @@ reads such a run as a sequence of *configurations*:
 3. :func:`drop_repeats` removes an event that lies at least half inside a longer one naming every
    AU it names, as the same expression spotted twice (a short event that adds an AU stays).
 
-A run during which the person mostly talks is not split (see :func:`spot_intervals
-<faceqa.evidence.spotting.spot_intervals>`): speech keeps moving the face, so changes of
-configuration there are not evidence of a new expression.
+Runs are split whether or not the person talks: speech moves the mouth all the time, but beside a held
+expression its changes are small, so the pieces of a smile held through speech point the same way and
+stay joined, while a smile, a word and a second smile are two events.
 """
 
 from __future__ import annotations
