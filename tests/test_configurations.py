@@ -5,8 +5,8 @@ import pytest
 from signal_fixtures import measured_shape
 
 from faceqa.evidence.au_intensity import INTENSITY_AUS
-from faceqa.evidence.configurations import drop_repeats, piecewise_constant, similar_shapes, split_configurations
-from faceqa.evidence.spotting import ActiveAU, Event, SpotConfig, spot_intervals
+from faceqa.evidence.configurations import piecewise_constant, similar_shapes, split_configurations
+from faceqa.evidence.spotting import SpotConfig, spot_intervals
 
 
 def _brute_force(x: np.ndarray, penalty: float, min_len: int) -> float:
@@ -88,15 +88,3 @@ def test_spotting_splits_a_chain_of_faces_but_not_a_smile_held_through_speech():
         spot_intervals(signals, shape[:100], fps, SpotConfig())
 
 
-def _event(onset: int, offset: int, aus: dict[int, float]) -> Event:
-    active = [ActiveAU(au, "both", v / 5, v) for au, v in sorted(aus.items(), key=lambda kv: -kv[1])]
-    return Event(onset, onset, offset, onset / 30, onset / 30, offset / 30, "macro", 1.0, active)
-
-
-def test_an_expression_spotted_twice_inside_itself_is_dropped_a_new_au_is_kept():
-    outer = _event(100, 160, {1: 4.0, 2: 3.5, 5: 2.0, 12: 1.2})
-    repeat = _event(120, 130, {1: 3.0, 12: 2.8})  # brows up again, with the half-smile the outer names
-    other = _event(135, 145, {6: 1.5, 1: 3.0})  # the cheeks rise: an AU the outer does not name
-    half_out = _event(150, 175, {2: 3.0})  # 11 of 26 frames inside: not a repeat
-    kept = drop_repeats([outer, repeat, other, half_out])
-    assert kept == [outer, other, half_out]

@@ -1,4 +1,4 @@
-"""Splitting a run of expressive frames into the expressions it holds, and dropping repeats.
+"""Splitting a run of expressive frames into the expressions it holds.
 
 The per-AU peak picking of :mod:`~faceqa.evidence.spotting` finds *where* the face is expressive;
 when one expression turns straight into another (a grin into a frown, with no rest between), the
@@ -18,9 +18,8 @@ reads such a run as a sequence of *configurations*:
    point the same way (cosine similarity at least ``similar``), so an expression that grows or
    fades stays one event while a face that changes shape starts a new one; a piece too short to be
    an event joins its neighbour, and the first and last kept pieces reach to the run's ends (quiet
-   pieces there are the rise and the fall);
-3. :func:`drop_repeats` removes an event that lies at least half inside a longer one naming every
-   AU it names, as the same expression spotted twice (a short event that adds an AU stays).
+   pieces there are the rise and the fall). The pieces of different runs, and of one run, never
+   overlap, so neither do the events.
 
 Runs are split whether or not the person talks: speech moves the mouth all the time, but beside a held
 expression its changes are small, so the pieces of a smile held through speech point the same way and
@@ -30,13 +29,8 @@ stay joined, while a smile, a word and a second smile are two events.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from faceqa.evidence.spotting import Event
 
 
 def piecewise_constant(x: np.ndarray, penalty: float, min_len: int = 1) -> list[tuple[int, int]]:
@@ -113,20 +107,3 @@ def split_configurations(shape: np.ndarray, intensity: np.ndarray, penalty: floa
                 continue
         out.append([a, b])
     return [(a, b - 1) for a, b in out if b - a >= min_event]
-
-
-def drop_repeats(events: Sequence[Event], inside: float = 0.5) -> list[Event]:
-    """``events`` without those lying at least ``inside`` of their length within a longer event that
-    names every AU they name: the same expression spotted twice, not a new one."""
-    dropped: set[int] = set()
-    for i, inner in enumerate(events):
-        length = inner.offset - inner.onset + 1
-        named = {a.au for a in inner.aus}
-        for j, outer in enumerate(events):
-            if j == i or j in dropped or outer.offset - outer.onset + 1 <= length:
-                continue
-            overlap = min(inner.offset, outer.offset) - max(inner.onset, outer.onset) + 1
-            if overlap >= inside * length and named <= {a.au for a in outer.aus}:
-                dropped.add(i)
-                break
-    return [e for i, e in enumerate(events) if i not in dropped]

@@ -39,7 +39,6 @@ from faceqa.evidence.au_intensity import (
     measurements,
     noise_levels,
 )
-from faceqa.evidence.configurations import drop_repeats
 from faceqa.evidence.face_geometry import MEASURES, CanonicalFace, face_measures
 from faceqa.evidence.mesh_features import FEATURES, mesh_features
 from faceqa.evidence.motion import RegionalMotion
@@ -420,7 +419,7 @@ def analyse_segments(y: np.ndarray, mouth: np.ndarray, pose: np.ndarray, frames:
             aus = active_aus(read_interval(intensity, i0, i1), config, talking=in_talk)
             if aus:  # motion that no AU explains is not an expression
                 events.append(make_event(frames, times, i0, idx[apex], i1, signal[idx[apex]], aus, in_talk))
-    return intensity, talking, signal, drop_repeats(sorted(events, key=lambda e: e.onset))
+    return intensity, talking, signal, sorted(events, key=lambda e: e.onset)
 
 
 def resolve_mode(mode: str, n_frames: int, fps: float) -> str:

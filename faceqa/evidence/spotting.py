@@ -29,9 +29,7 @@ neighbouring pieces joined while their shapes point the same way, cosine at leas
 ``split_similar``), so a grin turning straight into a frown gives two events, and so do two smiles
 with a word between them; speech changes the mouth's shape all the time, but beside a held
 expression those changes are small, so the pieces of a smile held through speech point the same way
-and stay one event. Events shorter than ``min_duration_s`` are dropped; once the events' AUs are read, one inside a
-longer event that names no AU the longer one does not is the same expression spotted twice
-(:func:`~faceqa.evidence.configurations.drop_repeats`).
+and stay one event. Events shorter than ``min_duration_s`` are dropped; events never overlap.
 An event lasting at most 0.5 s is a micro-expression (MEGC's convention), a longer one macro; both
 are found in every mode, and an expression that fills most of a clip is one event.
 """
