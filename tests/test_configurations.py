@@ -64,7 +64,7 @@ def test_one_expression_growing_stays_whole_and_a_new_shape_starts_another():
     assert split_configurations(measured_shape(x), swapped, 50.0, 3, active=1.0, similar=0.6) == [(0, 49), (50, 89)]
 
 
-def test_spotting_splits_a_chain_of_faces_but_not_a_smile_held_through_speech():
+def test_spotting_splits_a_chain_of_faces_unless_the_person_talks_through_it():
     from faceqa.evidence.face_geometry import MEASURES
 
     fps = 30.0
@@ -76,8 +76,22 @@ def test_spotting_splits_a_chain_of_faces_but_not_a_smile_held_through_speech():
     signals[20:140, j[2]] = 2.2  # held through all three: the AUs' intervals chain into one group
     apart = spot_intervals(signals, measured_shape(signals), fps, SpotConfig())
     assert [(a, b) for a, _, b in apart] == [(20, 59), (60, 99), (100, 139)]
-    # a smile held for 4 s while the person talks: the lips open and close at 4 Hz by 0.15 IOD (25 noise
-    # units, nearly the smile's own 30) on top of it: still one expression
+    talking = np.zeros(200, bool)
+    talking[10:150] = True
+    kept = spot_intervals(signals, measured_shape(signals), fps, SpotConfig(), talking)
+    assert [(a, b) for a, _, b in kept] == [(20, 139)]
+    # overlapping intervals that do not group (a brow raise rising again as the first one fades) are
+    # one event while the person talks, two otherwise
+    signals[:] = 0.0
+    signals[20:62, j[1]] = 3.0
+    signals[56:100, j[2]] = 3.0
+    shape = measured_shape(signals)
+    assert len(spot_intervals(signals, shape, fps, SpotConfig())) == 2
+    assert [(a, b) for a, _, b in spot_intervals(signals, shape, fps, SpotConfig(), talking)] == [(20, 99)]
+    with pytest.raises(ValueError, match="talking mask of shape"):
+        spot_intervals(signals, shape, fps, SpotConfig(), talking[:100])
+    # the split itself does not cut a smile held for 4 s under speech-like mouth motion (the lips open and
+    # close at 4 Hz by 0.15 IOD, 25 noise units, nearly the smile's own 30): its pieces point the same way
     signals[:] = 0.0
     signals[20:140, j[12]] = 3.0
     shape = measured_shape(signals)

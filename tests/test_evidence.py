@@ -206,7 +206,7 @@ def _plateau(n: int, ramp: int) -> np.ndarray:
 def test_fast_head_motion_is_bridged_not_read():
     """Frames where the head turns fast are not read: a brow raise held through a quick head turn keeps its
     level across it (interpolated from either side), so its interval is whole; the configuration split
-    still ends a configuration at the turn; a clip that is all fast turning gives
+    still ends a configuration at the turn unless the person talks; a clip that is all fast turning gives
     no signal."""
     fps, n = 30.0, 90
     intensity = np.zeros((n, 2 * len(INTENSITY_AUS)), np.float32)
@@ -220,11 +220,14 @@ def test_fast_head_motion_is_bridged_not_read():
     shape = measured_shape(signals)
     assert np.allclose(signals[38:48, INTENSITY_AUS.index(1)], 3.0)
     assert [(a, b) for a, _, b in spot_intervals(signals, shape, fps)] == [(20, 69)]
-    # the configuration split still sees the turn: it ends a configuration there
+    # the configuration split still sees the turn: outside talking it ends a configuration there ...
     unread = fast_head(pose, fps, SpotConfig().max_head_speed_dps)
     assert np.flatnonzero(unread).tolist() == list(range(41, 48))
     apart = [(a, b) for a, _, b in spot_intervals(signals, shape, fps, unread=unread)]
     assert len(apart) == 2 and apart[0][0] == 20 and apart[1][1] == 69 and 40 <= apart[0][1] < apart[1][0] <= 48
+    # ... while a run the person talks through is one event
+    talking = np.ones(n, bool)
+    assert [(a, b) for a, _, b in spot_intervals(signals, shape, fps, talking=talking, unread=unread)] == [(20, 69)]
     with pytest.raises(ValueError, match="unread mask"):
         spot_intervals(signals, shape, fps, unread=unread[:10])
     spinning = np.c_[np.arange(n) * 10.0, np.zeros(n), np.zeros(n)]

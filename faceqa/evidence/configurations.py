@@ -21,9 +21,9 @@ reads such a run as a sequence of *configurations*:
    pieces there are the rise and the fall). The pieces of different runs, and of one run, never
    overlap, so neither do the events.
 
-Runs are split whether or not the person talks: speech moves the mouth all the time, but beside a held
-expression its changes are small, so the pieces of a smile held through speech point the same way and
-stay joined, while a smile, a word and a second smile are two events.
+A run during which the person mostly talks is not split (see :func:`spot_intervals
+<faceqa.evidence.spotting.spot_intervals>`): speech keeps moving the face, so changes of
+configuration there are not evidence of a new expression.
 """
 
 from __future__ import annotations

@@ -413,7 +413,7 @@ def analyse_segments(y: np.ndarray, mouth: np.ndarray, pose: np.ndarray, frames:
         signals = au_signals(intensity[idx], fps, pose[idx], talking[idx], config)
         signal[idx] = signals.max(axis=1)
         unread = fast_head(pose[idx], fps, config.max_head_speed_dps)
-        for a, apex, b in spot_intervals(signals, ys / sigma, fps, config, unread):
+        for a, apex, b in spot_intervals(signals, ys / sigma, fps, config, talking[idx], unread):
             i0, i1 = idx[a], idx[b]
             in_talk = talked_through(talking, i0, i1)
             aus = active_aus(read_interval(intensity, i0, i1), config, talking=in_talk)

@@ -26,10 +26,10 @@ intervals closer than ``merge_gap_s`` merge. Intervals of different AUs that ove
 expressions it holds (:mod:`~faceqa.evidence.configurations`: an exact piecewise-constant fit of
 the face's measured shape in noise units, ``split_penalty`` per piece of at least ``split_min_s``,
 neighbouring pieces joined while their shapes point the same way, cosine at least
-``split_similar``), so a grin turning straight into a frown gives two events, and so do two smiles
-with a word between them; speech changes the mouth's shape all the time, but beside a held
-expression those changes are small, so the pieces of a smile held through speech point the same way
-and stay one event. Events shorter than ``min_duration_s`` are dropped; events never overlap.
+``split_similar``), so a grin turning straight into a frown gives two events; a run during which
+the person mostly talks is one event (speech keeps moving the face, so neither a change of
+configuration nor a dip between overlapping intervals there is evidence of a new expression).
+Events shorter than ``min_duration_s`` are dropped; events never overlap.
 An event lasting at most 0.5 s is a micro-expression (MEGC's convention), a longer one macro; both
 are found in every mode, and an expression that fills most of a clip is one event.
 """
@@ -317,15 +317,17 @@ def group_intervals(per_au: list[list[tuple[int, int, int]]], signal: np.ndarray
 
 
 def spot_intervals(signals: np.ndarray, shape: np.ndarray, fps: float, config: SpotConfig = DEFAULT_CONFIG,
-                   unread: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+                   talking: np.ndarray | None = None, unread: np.ndarray | None = None,
+                   ) -> list[tuple[int, int, int]]:
     """(onset, apex, offset) rows of the expression events in per-AU signals (T, n_aus) (:func:`au_signals`).
 
     Each AU's own intervals (:func:`intervals_from_signal`) are grouped (:func:`group_intervals`);
     each run of overlapping groups is then read as the expressions it holds
     (:func:`~faceqa.evidence.configurations.split_configurations`, fitted to ``shape`` (T, D): the
-    face's measured change from its reference in units of each measurement's noise; talking acts
-    through the signals, :func:`au_signals`). ``unread`` (T,) marks frames whose readings were bridged
-    (:func:`fast_head`): the split sees them as zero.
+    face's measured change from its reference in units of each measurement's noise), unless the
+    person talks (``talking`` (T,) mask) through most of it: then the whole run is one event.
+    ``unread`` (T,) marks frames whose readings were bridged (:func:`fast_head`): the split sees them
+    as zero.
     """
     min_event = max(1, int(np.ceil(config.min_duration_s * fps - 1e-9)))  # frames
     per_au = [intervals_from_signal(signals[:, j], fps, config) for j in range(signals.shape[1])]
@@ -333,6 +335,7 @@ def spot_intervals(signals: np.ndarray, shape: np.ndarray, fps: float, config: S
               if b - a + 1 >= min_event]
     x = despiked(np.clip(np.nan_to_num(signals), 0.0, 5.0))
     strongest = x.max(axis=1)
+    talk = _frame_mask(talking, len(x), "talking")
     unread = _frame_mask(unread, len(x), "unread")[:, None]
     x = np.where(unread, 0.0, x)
     shape = np.asarray(shape, np.float64)
@@ -342,6 +345,9 @@ def spot_intervals(signals: np.ndarray, shape: np.ndarray, fps: float, config: S
     min_len = max(1, int(round(config.split_min_s * fps)))
     out = []
     for s0, s1 in _runs(groups):
+        if talked_through(talk, s0, s1):
+            out.append((s0, s0 + int(np.argmax(strongest[s0:s1 + 1])), s1))
+            continue
         for a, b in split_configurations(shape[s0:s1 + 1], x[s0:s1 + 1], config.split_penalty, min_len,
                                          config.au_threshold, config.split_similar, min_event):
             out.append((s0 + a, s0 + a + int(np.argmax(strongest[s0 + a:s0 + b + 1])), s0 + b))
