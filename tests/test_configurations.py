@@ -57,7 +57,7 @@ def test_one_expression_growing_stays_whole_and_a_new_shape_starts_another():
     assert split_configurations(measured_shape(x), x, 50.0, 3, active=1.0, similar=0.6) == [(0, 49), (50, 89)]
     assert similar_shapes(x[10], x[40], 0.6) and not similar_shapes(x[40], x[60], 0.6)
     assert not similar_shapes(x[10], np.zeros(len(INTENSITY_AUS)), 0.6)
-    # the AUs read are not what is split: a smile whose reading swaps AU12 for AU9 half-way, on one
+    # the AUs read are not what is split: a smile whose reading swaps AU12 for AU6 for a while, on one
     # measured shape, is one expression
     swapped = x.copy()
     swapped[20:30, j[12]], swapped[20:30, j[6]] = 0.0, 2.0
