@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from faceqa.errors import InvalidInputError
     from faceqa.evidence.au_intensity import INTENSITY_AUS
     from faceqa.evidence.extract import extract_evidence
-    from faceqa.evidence.labelled_events import ClipScore, load_labelled_clips, score_clip
+    from faceqa.evidence.labelled_events import ClipScore, load_labelled_clips, mean_clip_f1, score_clip
     from faceqa.evidence.labelled_plot import plot_labelled_clip
     from faceqa.evidence.spotting import spot_config
     from faceqa.perception import FacePipeline
@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.split not in (split, "all"):
             continue
         total = ClipScore()
+        scores = []
         rows = {}
         for name, clip in clips.items():
             if clip.split != split or (args.clips and name not in args.clips):
@@ -126,12 +127,14 @@ def main(argv: list[str] | None = None) -> int:
             if args.plot:
                 plot_labelled_clip(ev.table, clip, predicted, score, Path(args.plot) / f"{name}.png")
             total = total + score
+            scores.append(score)
             rows[name] = score.summary() | {"mode": ev.mode, "seconds": round(time.perf_counter() - t0, 1)}
             _print_row(name, rows[name])
             if args.verbose:
                 _print_details(score)
         if any("left_out" not in r for r in rows.values()):
-            rows["overall"] = total.summary()
+            mean_f1 = mean_clip_f1(scores)
+            rows["overall"] = total.summary() | {"mean_clip_f1": None if mean_f1 is None else round(mean_f1, 3)}
             _print_row(f"{split} overall", rows["overall"])
             _print_intervals(rows["overall"])
             print()
@@ -153,8 +156,9 @@ def _print_row(name: str, r: dict) -> None:
 
 
 def _print_intervals(r: dict) -> None:
-    p, rc = r["precision_ci95"], r["recall_ci95"]
-    print(f"{'':>24}  95 % Wilson intervals: precision {_span(p)}, recall {_span(rc)}")
+    p, rc, mean = r["precision_ci95"], r["recall_ci95"], r["mean_clip_f1"]
+    print(f"{'':>24}  95 % Wilson intervals: precision {_span(p)}, recall {_span(rc)}; mean F1 over the clips "
+          f"with labelled events {'-' if mean is None else f'{mean:.3f}'}")
 
 
 def _span(ci: list[float] | None) -> str:

@@ -14,6 +14,7 @@ from faceqa.evidence.labelled_events import (
     LabelledEvent,
     PredictedEvent,
     load_labelled_clips,
+    mean_clip_f1,
     score_clip,
     wilson_interval,
 )
@@ -90,6 +91,18 @@ def test_a_missed_event_and_sums_over_clips():
     assert (total.hits, total.misses) == (1, 3) and total.recall == pytest.approx(0.25)
 
 
+def test_the_mean_f1_counts_only_clips_with_events_that_count():
+    """The tune criterion: per-clip F1 averaged over the clips with labelled events (a talking-only clip, or
+    one whose events are all don't-care, has no F1 to give); pooled figures would let the biggest clip decide."""
+    found = score_clip(_clip(), [PredictedEvent(11, 19, (12,)), PredictedEvent(41, 49, (4,))])  # F1 1.0
+    missed = score_clip(_clip(), [])  # F1 0.0
+    quiet = LabelledClip("q", "q.mp4", 25.0, 50, "tune", (LabelledEvent(5, 8, 12, (12,), uncertain=True),))
+    silent = score_clip(quiet, [PredictedEvent(20, 30, (1,))])  # a false event, but nothing to find
+    assert mean_clip_f1([found, missed, silent]) == pytest.approx(0.5)
+    assert (found + missed + silent).f1 == pytest.approx(2 * (2 / 3) * 0.5 / (2 / 3 + 0.5))  # pooled: 0.571
+    assert mean_clip_f1([silent]) is None and mean_clip_f1([]) is None
+
+
 def test_a_bad_label_file_names_the_clip_and_field(tmp_path):
     bad = tmp_path / "labels.json"
     bad.write_text(json.dumps({"clips": {"x": {"path": "x.mp4", "fps": 25, "n_frames": 10, "split": "tune",
@@ -160,6 +173,7 @@ def test_the_evaluation_script_leaves_out_clips_it_does_not_have(shared_data, tm
     assert "get it from github:someone/clips ghost.mp4" in rows["ghost"]["left_out"]
     assert "SHA-256 differs" in rows["changed"]["left_out"]
     assert rows["single_face"]["labelled"] == 1 and rows["overall"]["labelled"] == 1
+    assert rows["overall"]["mean_clip_f1"] == rows["single_face"]["f1"]
     with pytest.raises(SystemExit, match="not a folder"):
         _script().main(["--labels", str(labels), "--data", str(tmp_path / "nowhere")])
 

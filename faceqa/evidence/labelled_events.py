@@ -249,6 +249,14 @@ class ClipScore:
                 "talking_precision": rounded(self.talking_precision), "talking_recall": rounded(self.talking_recall)}
 
 
+def mean_clip_f1(scores: Iterable[ClipScore]) -> float | None:
+    """The mean F1 over the clips that have labelled events that count (not all don't-care): the
+    criterion the label file's tune clips choose settings by, since pooled figures let the clip with the
+    most events (``d6``) decide. None when no clip has such events."""
+    f1s = [s.f1 for s in scores if s.hits + s.misses > 0]
+    return sum(f1s) / len(f1s) if f1s else None
+
+
 def _inside(a: int, b: int, spans: Iterable[tuple[int, int]]) -> int:
     return sum(max(0, min(b, y) - max(a, x) + 1) for x, y in spans)
 
