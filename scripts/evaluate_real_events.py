@@ -108,7 +108,6 @@ def main(argv: list[str] | None = None) -> int:
     for split in ("tune", "report"):
         if args.split not in (split, "all"):
             continue
-        total = ClipScore()
         scores = []
         rows = {}
         for name, clip in clips.items():
@@ -126,15 +125,15 @@ def main(argv: list[str] | None = None) -> int:
                                readable_aus=INTENSITY_AUS)
             if args.plot:
                 plot_labelled_clip(ev.table, clip, predicted, score, Path(args.plot) / f"{name}.png")
-            total = total + score
             scores.append(score)
             rows[name] = score.summary() | {"mode": ev.mode, "seconds": round(time.perf_counter() - t0, 1)}
             _print_row(name, rows[name])
             if args.verbose:
                 _print_details(score)
-        if any("left_out" not in r for r in rows.values()):
+        if scores:
             mean_f1 = mean_clip_f1(scores)
-            rows["overall"] = total.summary() | {"mean_clip_f1": None if mean_f1 is None else round(mean_f1, 3)}
+            rows["overall"] = sum(scores, ClipScore()).summary() | {
+                "mean_clip_f1": None if mean_f1 is None else round(mean_f1, 3)}
             _print_row(f"{split} overall", rows["overall"])
             _print_intervals(rows["overall"])
             print()

@@ -63,11 +63,8 @@ def talking_mask(mouth_open: np.ndarray, fps: float, config: TalkingConfig = Tal
         mask |= (speech >= config.speech_threshold) & moving
     peaks, _ = find_peaks(filled, prominence=config.prominence,
                           distance=max(1, int(round(config.min_gap_s * fps))))
-    if len(peaks) < config.min_syllables:
-        return bridged(mask & valid, int(round(config.bridge_s * fps)))
-    gap = config.max_gap_s * fps
     pad = int(round(config.pad_s * fps))
-    runs = np.split(peaks, np.flatnonzero(np.diff(peaks) > gap) + 1)
+    runs = np.split(peaks, np.flatnonzero(np.diff(peaks) > config.max_gap_s * fps) + 1) if len(peaks) else []
     for run in runs:
         a, b = max(0, run[0] - pad), min(len(x), run[-1] + pad + 1)
         if len(run) >= config.min_syllables and (voiced is None or voiced[a:b].any()):
