@@ -7,10 +7,14 @@ import numpy as np
 from faceqa.evidence.au_intensity import INTENSITY_AUS, MIDLINE_AUS, basis, noise_levels
 
 
-def measured_shape(signals: np.ndarray) -> np.ndarray:
-    """The measured change (T, measurements), in noise units, that per-AU signals (T, n_aus) make with
-    each lateral AU on both sides: faceqa's own forward model (signatures at intensity E = 5, over
-    each measurement's noise level)."""
+def measurements_of(signals: np.ndarray) -> np.ndarray:
+    """The measured change (T, measurements), IOD, that per-AU intensities (T, n_aus) make with each
+    lateral AU on both sides: faceqa's own forward model (signatures at intensity E = 5)."""
     per_side = [signals[:, j] for j, au in enumerate(INTENSITY_AUS)
                 for _ in ((0,) if au in MIDLINE_AUS else (0, 1))]
-    return np.stack(per_side, axis=1) @ basis().T / 5.0 / noise_levels()
+    return np.stack(per_side, axis=1) @ basis().T / 5.0
+
+
+def measured_shape(signals: np.ndarray) -> np.ndarray:
+    """:func:`measurements_of` in units of each measurement's noise level."""
+    return measurements_of(signals) / noise_levels()

@@ -208,19 +208,20 @@ def _bounded_nnls(a_mat: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return x
 
 
-def expression_energy(y: np.ndarray, ridge: float = RIDGE) -> np.ndarray:
-    """A fast (T,) measure of how much expression each frame shows: the summed positive part of the
-    unconstrained ridge solution over the expression AUs (blinks and lips part / jaw drop left out).
-    Used to find the frames at rest; NaN rows give NaN."""
+def expression_readings(y: np.ndarray, ridge: float = RIDGE) -> np.ndarray:
+    """Fast (T, K) AU readings for finding the frames at rest: the unconstrained ridge solution of the
+    mesh measures alone over the expression AUs' unknowns (blinks and lips part / jaw drop left out;
+    the flow is left out too, as long mode keeps only its quick changes). Linear in ``y``, signed
+    (an AU undone reads below zero); NaN rows give NaN."""
     y = np.asarray(y, np.float64)
     w = 1.0 / noise_levels()
+    w[len(MEASURES):] = 0.0
     bw = basis() / 5.0 * w[:, None]
     cols = _columns()
     solve = np.linalg.solve(bw.T @ bw + ridge * np.eye(len(cols)), bw.T)  # (n, D)
     a = np.nan_to_num(y * w) @ solve.T
     keep = [k for k, (au, _) in enumerate(cols) if au not in DISTRACTOR_AUS]
-    energy = np.clip(a[:, keep], 0.0, None).sum(axis=1)
-    return np.where(np.isfinite(y).all(axis=1), energy, np.nan)
+    return np.where(np.isfinite(y[:, :len(MEASURES)]).all(axis=1)[:, None], a[:, keep], np.nan)
 
 
 def solve_intensity(y: np.ndarray, sigma: np.ndarray | None = None, lips_apart: np.ndarray | None = None,
