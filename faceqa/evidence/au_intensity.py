@@ -208,46 +208,19 @@ def _bounded_nnls(a_mat: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return x
 
 
-def _ridge_readings(y: np.ndarray, with_flow: bool, ridge: float) -> np.ndarray:
-    """Signed (T, K) unconstrained ridge solution over the expression AUs' unknowns (blinks and lips
-    part / jaw drop left out), from the mesh measures and, ``with_flow``, the regional flow; NaN
-    rows (in what is used) give NaN."""
+def expression_energy(y: np.ndarray, ridge: float = RIDGE) -> np.ndarray:
+    """A fast (T,) measure of how much expression each frame shows: the summed positive part of the
+    unconstrained ridge solution over the expression AUs (blinks and lips part / jaw drop left out).
+    Used to find the frames at rest; NaN rows give NaN."""
     y = np.asarray(y, np.float64)
-    used = np.arange(y.shape[1]) < (y.shape[1] if with_flow else len(MEASURES))
-    w = np.where(used, 1.0 / noise_levels(), 0.0)
+    w = 1.0 / noise_levels()
     bw = basis() / 5.0 * w[:, None]
     cols = _columns()
     solve = np.linalg.solve(bw.T @ bw + ridge * np.eye(len(cols)), bw.T)  # (n, D)
     a = np.nan_to_num(y * w) @ solve.T
     keep = [k for k, (au, _) in enumerate(cols) if au not in DISTRACTOR_AUS]
-    return np.where(np.isfinite(y[:, used]).all(axis=1)[:, None], a[:, keep], np.nan)
-
-
-def expression_energy(y: np.ndarray, ridge: float = RIDGE) -> np.ndarray:
-    """A fast (T,) measure of how much expression each frame shows: the summed positive part of the
-    unconstrained ridge solution (mesh and flow) over the expression AUs. NaN rows give NaN."""
-    return np.clip(_ridge_readings(y, True, ridge), 0.0, None).sum(axis=1)
-
-
-def expression_readings(y: np.ndarray, ridge: float = RIDGE) -> np.ndarray:
-    """Fast signed (T, K) AU readings from the mesh measures alone (an AU undone reads below zero;
-    the flow is left out, as long mode keeps only its quick changes). Linear in ``y``; NaN rows
-    give NaN."""
-    return _ridge_readings(y, False, ridge)
-
-
-def unexplained(y: np.ndarray, ridge: float = RIDGE) -> np.ndarray:
-    """(T,) weighted squared change of the mesh measures ``y`` (relative to a reference) that no
-    non-negative AU intensities explain: small where the reference is a face the others are made
-    from by AUs, large where the change undoes an expression (an AU would have to be negative).
-    NaN rows give NaN."""
-    y = np.asarray(y, np.float64)
-    sigma = np.where(np.arange(y.shape[1]) < len(MEASURES), noise_levels(), np.inf)
-    ok = np.isfinite(y[:, :len(MEASURES)]).all(axis=1)
-    rows = np.where(ok[:, None], np.nan_to_num(y), 0.0)
-    explained = solve_with_fit(rows, sigma, ridge=ridge)[1]
-    total = ((rows / sigma) ** 2).sum(axis=1)
-    return np.where(ok, (1.0 - explained) * total, np.nan)
+    energy = np.clip(a[:, keep], 0.0, None).sum(axis=1)
+    return np.where(np.isfinite(y).all(axis=1), energy, np.nan)
 
 
 def solve_intensity(y: np.ndarray, sigma: np.ndarray | None = None, lips_apart: np.ndarray | None = None,

@@ -32,6 +32,7 @@ import numpy as np
 from faceqa.evidence.align import FaceAligner
 from faceqa.evidence.au_intensity import (
     INTENSITY_AUS,
+    expression_energy,
     fused_intensity,
     intensity_columns,
     letter,
@@ -401,7 +402,7 @@ def analyse_segments(y: np.ndarray, mouth: np.ndarray, pose: np.ndarray, frames:
         sigma = noise_levels()
         turn = np.nan_to_num(pose[idx, :2])  # yaw, pitch: the 2-D alignment takes out roll, not these
         if mode == "long":
-            ys = ys - long_reference(ys, fps, baseline_s)
+            ys = ys - long_reference(ys, fps, expression_energy, baseline_s)
             ys[:, len(MEASURES):] = transient(ys[:, len(MEASURES):], fps)
             sigma = noise_levels(flow=LONG_FLOW_NOISE, mouth_flow=LONG_MOUTH_FLOW_NOISE)
             turn = transient(turn, fps)
