@@ -2,7 +2,7 @@
 
     python scripts/evaluate_real_events.py [--split tune|report|all] [--clips d3 d10] [--mode auto]
                                            [--data ../shared/data [--data more/]] [--json out.json]
-                                           [--plot DIR] [--verbose]
+                                           [--plot DIR] [--verbose] [--cache DIR]
                                            [--param split_penalty=500 ...]
 
 Prints, per clip and overall for each split: events labelled / predicted, hits at IoU >= 0.5
@@ -17,20 +17,30 @@ Clips from outside the shared data (their ``source`` in the label file) are look
 (SHA-256), is left out with a line saying so, and the others are scored.
 ``--verbose`` lists every hit, miss and false event; ``--param NAME=VALUE`` scores the spotting
 with a parameter of :class:`~faceqa.evidence.spotting.SpotConfig` changed (choose on the tune
-split, then look at the report split once).
+split, then look at the report split once). ``--cache DIR`` keeps each clip's measurements (the
+evidence pass's per-frame table) in DIR and, on the next run, only re-reads them with the current
+spotting code and settings (:meth:`~faceqa.evidence.extract.Evidence.respot`): a ``--param`` sweep
+takes seconds instead of minutes. A clip is measured again when its file, ``--mode`` or the code
+that measures (perception, media, alignment, flow, mesh measures, the evidence pass) has changed.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 LABELS = REPO / "tests" / "data" / "real_events.json"
+MEASURING_CODE = ("faceqa/perception", "faceqa/media", "faceqa/evidence/align.py", "faceqa/evidence/motion.py",
+                  "faceqa/evidence/face_geometry.py", "faceqa/evidence/mesh_features.py",
+                  "faceqa/evidence/regions.py", "faceqa/evidence/extract.py")
+"""The code whose change makes a cached clip be measured again (see ``--cache``)."""
 
 
 def _data_dirs(args: list[str]) -> list[Path]:
@@ -59,6 +69,40 @@ def find_video(clip, roots: list[Path]) -> tuple[Path | None, str]:
     return None, f"{clip.path} is in none of {', '.join(map(str, roots))}{where}"
 
 
+def measuring_fingerprint() -> str:
+    """A short hash of the code in :data:`MEASURING_CODE` (file names and contents)."""
+    digest = hashlib.sha256()
+    for entry in MEASURING_CODE:
+        path = REPO / entry
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(str(file.relative_to(REPO)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def measure(name: str, video: Path, mode: str, config, pipeline, cache: Path | None):
+    """(the clip's :class:`~faceqa.evidence.extract.Evidence` spotted with ``config``, whether it came
+    from ``cache``). ``pipeline()`` gives the perception pipeline when the clip must be measured."""
+    from faceqa.evidence.extract import extract_evidence
+
+    if cache is None:
+        return extract_evidence(video, mode=mode, pipeline=pipeline(), config=config), False
+    file_hash = hashlib.sha256(video.read_bytes()).hexdigest()[:12]
+    kept = cache / f"{name}-{file_hash}-{mode}-{measuring_fingerprint()}.pkl"
+    if kept.is_file():
+        try:
+            with kept.open("rb") as f:
+                return pickle.load(f).respot(config), True
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError) as e:
+            print(f"{name:>24}: the cached measurements {kept} are unreadable ({type(e).__name__}): measuring again")
+    evidence = extract_evidence(video, mode=mode, pipeline=pipeline(), config=config)
+    partial = kept.with_suffix(".part")
+    with partial.open("wb") as f:
+        pickle.dump(evidence, f)
+    partial.replace(kept)
+    return evidence, False
+
+
 def predicted_events(evidence) -> list:
     """An :class:`~faceqa.evidence.extract.Evidence`'s events as scored predictions."""
     from faceqa.evidence.labelled_events import PredictedEvent
@@ -71,7 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     from faceqa.cli._args import parse_params
     from faceqa.errors import InvalidInputError
     from faceqa.evidence.au_intensity import INTENSITY_AUS
-    from faceqa.evidence.extract import extract_evidence
     from faceqa.evidence.labelled_events import ClipScore, load_labelled_clips, mean_clip_f1, score_clip
     from faceqa.evidence.labelled_plot import plot_labelled_clip
     from faceqa.evidence.spotting import spot_config
@@ -90,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="a spotting parameter (SpotConfig in faceqa.evidence.spotting), e.g. split_penalty=500; "
                          "repeatable")
+    ap.add_argument("--cache", metavar="DIR",
+                    help="keep each clip's measurements in this folder; later runs only re-spot them (a clip is "
+                         "measured again when its file, --mode or the code that measures changes)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     try:
@@ -103,7 +149,19 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.plot).mkdir(parents=True, exist_ok=True)
         except OSError as e:
             sys.exit(f"--plot {args.plot}: cannot make that folder ({e.strerror or e})")
-    pipe = FacePipeline(emotion=None, quality=False)
+    cache = Path(args.cache) if args.cache else None
+    if cache is not None:
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            sys.exit(f"--cache {args.cache}: cannot make that folder ({e.strerror or e})")
+    pipes: list = []
+
+    def pipeline() -> FacePipeline:
+        if not pipes:
+            pipes.append(FacePipeline(emotion=None, quality=False))
+        return pipes[0]
+
     report: dict = {}
     for split in ("tune", "report"):
         if args.split not in (split, "all"):
@@ -119,14 +177,15 @@ def main(argv: list[str] | None = None) -> int:
                 rows[name] = {"left_out": why}
                 continue
             t0 = time.perf_counter()
-            ev = extract_evidence(video, mode=args.mode, pipeline=pipe, config=config)
+            ev, cached = measure(name, video, args.mode, config, pipeline, cache)
             predicted = predicted_events(ev)
             score = score_clip(clip, predicted, talking_frames=ev.table["frame"][ev.table["talking"].astype(bool)],
                                readable_aus=INTENSITY_AUS)
             if args.plot:
                 plot_labelled_clip(ev.table, clip, predicted, score, Path(args.plot) / f"{name}.png")
             scores.append(score)
-            rows[name] = score.summary() | {"mode": ev.mode, "seconds": round(time.perf_counter() - t0, 1)}
+            rows[name] = score.summary() | {"mode": ev.mode, "seconds": round(time.perf_counter() - t0, 1),
+                                            "from_cache": cached}
             _print_row(name, rows[name])
             if args.verbose:
                 _print_details(score)

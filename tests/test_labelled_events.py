@@ -198,6 +198,38 @@ def test_the_evaluation_script_scores_and_pictures_a_real_clip(shared_data, tmp_
         script.main(["--clips", "single_face", "--data", str(shared_data), "--param", "nope=1"])
 
 
+def test_the_evaluation_script_keeps_measurements_in_a_cache(shared_data, tmp_path, monkeypatch):
+    """--cache DIR: the first run measures the clip and keeps it; later runs only re-spot the kept
+    measurements (same figures; --param still applies), and an unreadable entry is measured again."""
+    import faceqa.evidence.extract as extract
+
+    script = _script()
+    out, cache = tmp_path / "figures.json", tmp_path / "cache"
+    args = ["--clips", "single_face", "--data", str(shared_data), "--json", str(out), "--cache", str(cache)]
+    assert script.main(args) == 0
+    first = json.loads(out.read_text())["tune"]["single_face"]
+    kept = list(cache.glob("single_face-*.pkl"))
+    assert len(kept) == 1 and first["from_cache"] is False and first["predicted"] >= 1
+
+    def no_measuring(*a, **k):
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr(extract, "extract_evidence", no_measuring)
+    assert script.main(args) == 0
+    again = json.loads(out.read_text())["tune"]["single_face"]
+    assert again["from_cache"] is True
+    assert {k: v for k, v in again.items() if k not in ("seconds", "from_cache")} == \
+        {k: v for k, v in first.items() if k not in ("seconds", "from_cache")}
+    assert script.main(args + ["--param", "threshold=50"]) == 0
+    assert json.loads(out.read_text())["tune"]["single_face"]["predicted"] == 0
+    monkeypatch.undo()
+    kept[0].write_bytes(b"not a pickle")
+    assert script.main(args) == 0
+    assert json.loads(out.read_text())["tune"]["single_face"]["from_cache"] is False
+    with pytest.raises(SystemExit, match="cannot make that folder"):
+        script.main(["--clips", "single_face", "--data", str(shared_data), "--cache", str(out / "x")])
+
+
 def test_outside_clips_are_gathered_from_checkouts_and_checked(tmp_path, capsys):
     """scripts/gather_outside_clips.py copies each clip with a source from the checkout that holds it to its
     labelled path, and reports (exit 1) a clip in no checkout, one whose file differs and a malformed source."""

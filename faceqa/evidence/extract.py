@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -103,6 +103,10 @@ class Evidence:
     faces: np.ndarray | None = None
     """Aligned gray faces (T, 128, 128) uint8, one per table row (zeros where no face), when
     ``keep_faces`` was asked (short clips: for a vision encoder); None otherwise."""
+    baseline_s: float = 12.0
+    """Window (seconds) of the ``long`` mode's rolling rest reference."""
+    speech: np.ndarray | None = None
+    """The audio's speech probability at each table row, when the video has sound (talking uses it)."""
 
     def displacements(self) -> np.ndarray:
         """Region displacements (T, K, 2) from the segment start, in IOD."""
@@ -127,6 +131,22 @@ class Evidence:
     def events_dataframe(self):
         """Spotted events as a DataFrame."""
         return events_dataframe(self.events)
+
+    def respot(self, config: SpotConfig = DEFAULT_CONFIG) -> Evidence:
+        """This evidence read again with other spotting settings: steps 1-4 of the module docstring
+        (AU intensities, talking, signal, events) from the table's measurements, no frame decoded again."""
+        import pandas as pd
+
+        t = self.table
+        face = t[[f"face_{m}" for m in MEASURES]].to_numpy(np.float64)
+        pose = t[["pose_yaw", "pose_pitch", "pose_roll"]].to_numpy(np.float64)
+        intensity, talking, signal, events = analyse_segments(
+            self.measurements(), face[:, _MOUTH_OPEN], pose, t["frame"].to_numpy(), t["time_s"].to_numpy(),
+            t["segment"].to_numpy(), self.fps, self.mode, config, self.baseline_s, self.speech)
+        read = pd.DataFrame({c: intensity[:, i] for i, c in enumerate(intensity_columns())} |
+                            {"talking": talking, "signal": signal}, index=t.index)
+        table = pd.concat([t.drop(columns=read.columns, errors="ignore"), read], axis=1)
+        return replace(self, table=table, events=events)
 
     def span(self, onset: int | None, offset: int | None) -> tuple[int, int] | None:
         """Table rows (first, last) of [onset, offset] within one face segment, or None when no face is there."""
@@ -340,9 +360,6 @@ class EvidenceCollector:
         face = _smooth(np.stack(rows["face"]).astype(np.float64), seg, fps)
         geom = np.stack(rows["geom"])
         pose = np.asarray(rows["pose"], np.float64)
-        y = measurements(_face_changes(face, seg), disp)
-        intensity, talking, signal, events = analyse_segments(y, face[:, _MOUTH_OPEN], pose, frames, times, seg,
-                                                              fps, self.mode, config, self.baseline_s, speech)
         table = pd.DataFrame({"frame": frames, "time_s": times, "face_id": rows["fid"], "segment": seg,
                               "pose_yaw": pose[:, 0], "pose_pitch": pose[:, 1], "pose_roll": pose[:, 2]})
         cols = {}
@@ -351,12 +368,10 @@ class EvidenceCollector:
             cols[f"disp_{name}_{side}_y"] = disp[:, i, 1]
         cols |= {f"geom_{n}": geom[:, i] for i, n in enumerate(FEATURES)}
         cols |= {f"face_{n}": face[:, i] for i, n in enumerate(MEASURES)}
-        cols |= {c: intensity[:, i] for i, c in enumerate(intensity_columns())}
-        cols["talking"] = talking
-        cols["signal"] = signal
         table = pd.concat([table, pd.DataFrame(cols)], axis=1)
-        return Evidence(info, fps, self.mode, table, events,
-                        np.stack(self._faces) if self.keep_faces else None)
+        measured = Evidence(info, fps, self.mode, table, faces=np.stack(self._faces) if self.keep_faces else None,
+                            baseline_s=self.baseline_s, speech=speech)
+        return measured.respot(config)
 
 
 FLOW_MAX_TURN_DEG = 8.0
