@@ -39,12 +39,13 @@ def test_the_shipped_labels_load_with_the_split_fixed():
         "d3", "d10", "short_hamilton_clip", "d0", "d12", "d14", "d18", "d19", "vr1", "vr3", "vr5",
         "st_happyenglish", "st_nice", "st_sad", "st_sadfather", "st_trump", "st_surprise", "st_feifei",
         "st5_kristi", "st5_obama", "st5_andrew", "st5_reagan", "st5_feifei", "st5_happy", "st5_sadgirl", "st5_vscode",
-        "st5_spata", "st6_obama2", "st6_obama3", "st6_andrew2", "st6_feifei2", "lp_s18", "lp_s20", "lp_s32", "sad_aoc"}
+        "st5_spata", "st6_obama2", "st6_obama3", "st6_andrew2", "st6_feifei2", "lp_s18", "lp_s20", "lp_s32", "sad_aoc",
+        "tpsmm_jackie", "r3d_may"}
     # the clips from outside the shared data say where they come from and which file was labelled
     outside = [c for c in clips.values() if c.source]
-    assert len(outside) == 48 and all(len(c.sha256) == 64 for c in outside)
-    repos = ("LivePortrait", "video-retalking", "styletalk", "SadTalker")
-    assert [sum(repo in c.source for c in outside) for repo in repos] == [12, 5, 29, 2]
+    assert len(outside) == 50 and all(len(c.sha256) == 64 for c in outside)
+    repos = ("LivePortrait", "video-retalking", "styletalk", "SadTalker", "Thin-Plate-Spline", "Real3DPortrait")
+    assert [sum(repo in c.source for c in outside) for repo in repos] == [12, 5, 29, 2, 1, 1]
     assert sum(len(c.events) for c in clips.values()) > 90
 
 
