@@ -27,6 +27,7 @@ that measures (perception, media, alignment, flow, mesh measures, the evidence p
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -69,6 +70,7 @@ def find_video(clip, roots: list[Path]) -> tuple[Path | None, str]:
     return None, f"{clip.path} is in none of {', '.join(map(str, roots))}{where}"
 
 
+@functools.cache
 def measuring_fingerprint() -> str:
     """A short hash of the code in :data:`MEASURING_CODE` (file names and contents)."""
     digest = hashlib.sha256()
@@ -80,15 +82,17 @@ def measuring_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
-def measure(name: str, video: Path, mode: str, config, pipeline, cache: Path | None):
-    """(the clip's :class:`~faceqa.evidence.extract.Evidence` spotted with ``config``, whether it came
-    from ``cache``). ``pipeline()`` gives the perception pipeline when the clip must be measured."""
+def measure(clip, video: Path, mode: str, config, pipeline, cache: Path | None):
+    """(the labelled ``clip``'s :class:`~faceqa.evidence.extract.Evidence` from ``video``, spotted with
+    ``config``; whether it came from ``cache``). ``pipeline()`` gives the perception pipeline when the
+    clip must be measured."""
     from faceqa.evidence.extract import extract_evidence
 
     if cache is None:
         return extract_evidence(video, mode=mode, pipeline=pipeline(), config=config), False
-    file_hash = hashlib.sha256(video.read_bytes()).hexdigest()[:12]
-    kept = cache / f"{name}-{file_hash}-{mode}-{measuring_fingerprint()}.pkl"
+    name = clip.name
+    file_hash = clip.sha256 or hashlib.sha256(video.read_bytes()).hexdigest()  # find_video checked a given one
+    kept = cache / f"{name}-{file_hash[:12]}-{mode}-{measuring_fingerprint()}.pkl"
     if kept.is_file():
         try:
             with kept.open("rb") as f:
@@ -177,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows[name] = {"left_out": why}
                 continue
             t0 = time.perf_counter()
-            ev, cached = measure(name, video, args.mode, config, pipeline, cache)
+            ev, cached = measure(clip, video, args.mode, config, pipeline, cache)
             predicted = predicted_events(ev)
             score = score_clip(clip, predicted, talking_frames=ev.table["frame"][ev.table["talking"].astype(bool)],
                                readable_aus=INTENSITY_AUS)

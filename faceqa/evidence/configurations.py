@@ -70,11 +70,6 @@ def piecewise_constant(x: np.ndarray, penalty: float, min_len: int = 1) -> list[
     return pieces[::-1]
 
 
-def carrying(means: np.ndarray, relative: float) -> set[int]:
-    """Indices of the AUs that carry an expression: at least ``relative`` of the strongest."""
-    return set(np.flatnonzero(means >= relative * means.max()).tolist())
-
-
 def similar_shapes(first: np.ndarray, second: np.ndarray, similar: float) -> bool:
     """Whether two mean shapes (measured changes) show one expression: their cosine similarity is at
     least ``similar`` (a shape and a stronger or weaker copy of it are one expression)."""

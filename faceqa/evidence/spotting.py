@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from faceqa.evidence.au_intensity import INTENSITY_AUS, MOUTH_AUS, letter
-from faceqa.evidence.configurations import carrying, split_configurations
+from faceqa.evidence.configurations import split_configurations
 from faceqa.facs.units import au_by_number
 
 if TYPE_CHECKING:
@@ -415,10 +415,8 @@ def expression_aus(aus: Sequence[ActiveAU]) -> list[int]:
     """The numbers of the AUs that carry an expression: those at least :data:`EMOTION_RELATIVE` of the
     strongest, in the given order. Weaker AUs are still named, but a faint shadow of a strong AU (a
     smile pulling the upper lip a little) does not change the emotion deduced from it."""
-    if not aus:
-        return []
-    carried = carrying(np.array([a.intensity for a in aus]), EMOTION_RELATIVE)
-    return [a.au for i, a in enumerate(aus) if i in carried]
+    strongest = max((a.intensity for a in aus), default=0.0)
+    return [a.au for a in aus if a.intensity >= EMOTION_RELATIVE * strongest]
 
 
 def events_dataframe(events: list[Event]):
