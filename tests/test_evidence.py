@@ -280,6 +280,23 @@ def test_a_short_pause_between_words_is_still_talking():
     assert bridged(np.array([1, 0, 0, 1, 0, 0, 0, 1], bool), 2).tolist() == [1, 1, 1, 1, 0, 0, 0, 1]
 
 
+def test_a_talker_keeps_talking_in_quieter_stretches_a_face_puller_does_not():
+    """Clear syllables over half the frames make the face a talker: the quieter syllables (prominence
+    0.02, under the usual 0.03) later in its clip are talking too. The same quiet syllables in a clip
+    without clear speech are not, and ``talker_prominence`` at ``prominence`` turns the rule off."""
+    fps = 30.0
+    tt = np.arange(360) / fps
+    rhythm = 0.5 - 0.5 * np.cos(2 * np.pi * 4 * tt)
+    quiet = np.full(360, 0.01)
+    quiet[240:330] += 0.02 * rhythm[240:330]
+    talker = quiet.copy()
+    talker[20:200] += 0.08 * rhythm[20:200]
+    mask = talking_mask(talker, fps)
+    assert mask[245:325].all() and not mask[215:230].any()
+    assert not talking_mask(talker, fps, TalkingConfig(talker_prominence=0.03))[250:320].any()
+    assert not talking_mask(quiet, fps).any()
+
+
 def test_talking_needs_a_voice_where_the_sound_has_one():
     """Syllable-rate mouth motion with a voice elsewhere in the sound but none during it is not talking
     (pulling faces); with the voice during it, it is; a track without any voice vetoes nothing."""

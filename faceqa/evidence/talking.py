@@ -15,6 +15,11 @@ audio holds speech while their mouth moves.
   ``moving_s`` (someone else talking over a still face is not this person talking).
 - Pauses: two talking spans less than ``bridge_s`` apart are one (a breath or a closed-lip pause
   between words is still talking).
+- Talkers: a face that talks through at least ``talker_share`` of its frames is read again with
+  syllables of ``talker_prominence``: someone who talks that much keeps talking in the quieter
+  stretches (a murmur, words said with the lips half shut), and there the mouth's small movements
+  are speech, not expressions. A face that seldom talks keeps the stricter ``prominence``, so a
+  chain of pulled faces is not taken for speech.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ class TalkingConfig:
     moving_s: float = 0.6
     voice_veto: float = 0.3
     bridge_s: float = 0.5
+    talker_share: float = 0.3
+    talker_prominence: float = 0.015
 
 
 def talking_mask(mouth_open: np.ndarray, fps: float, config: TalkingConfig = TalkingConfig(),
@@ -45,7 +52,6 @@ def talking_mask(mouth_open: np.ndarray, fps: float, config: TalkingConfig = Tal
     """Boolean (T,) mask of frames inside talking spans, from the mouth opening (T,) in IOD (NaN = no
     face) and, when the video has sound, the speech probability at each frame (T,)."""
     from scipy.ndimage import maximum_filter1d, minimum_filter1d
-    from scipy.signal import find_peaks
 
     x = np.asarray(mouth_open, np.float64)
     mask = np.zeros(len(x), bool)
@@ -61,15 +67,27 @@ def talking_mask(mouth_open: np.ndarray, fps: float, config: TalkingConfig = Tal
         width = max(1, int(round(config.moving_s * fps)))
         moving = maximum_filter1d(filled, width) - minimum_filter1d(filled, width) >= config.moving
         mask |= (speech >= config.speech_threshold) & moving
-    peaks, _ = find_peaks(filled, prominence=config.prominence,
-                          distance=max(1, int(round(config.min_gap_s * fps))))
+    gap = int(round(config.bridge_s * fps))
+    out = bridged(_syllable_runs(filled, fps, config.prominence, config, voiced, mask) & valid, gap)
+    if config.talker_prominence < config.prominence and out.mean() >= config.talker_share:
+        out = bridged(_syllable_runs(filled, fps, config.talker_prominence, config, voiced, out) & valid, gap)
+    return out
+
+
+def _syllable_runs(filled: np.ndarray, fps: float, prominence: float, config: TalkingConfig,
+                   voiced: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
+    """``mask`` (not changed) or-ed with the spans of syllable runs of ``prominence`` in the mouth opening."""
+    from scipy.signal import find_peaks
+
+    out = mask.copy()
+    peaks, _ = find_peaks(filled, prominence=prominence, distance=max(1, int(round(config.min_gap_s * fps))))
     pad = int(round(config.pad_s * fps))
     runs = np.split(peaks, np.flatnonzero(np.diff(peaks) > config.max_gap_s * fps) + 1) if len(peaks) else []
     for run in runs:
-        a, b = max(0, run[0] - pad), min(len(x), run[-1] + pad + 1)
+        a, b = max(0, run[0] - pad), min(len(filled), run[-1] + pad + 1)
         if len(run) >= config.min_syllables and (voiced is None or voiced[a:b].any()):
-            mask[a:b] = True
-    return bridged(mask & valid, int(round(config.bridge_s * fps)))
+            out[a:b] = True
+    return out
 
 
 def bridged(mask: np.ndarray, gap: int) -> np.ndarray:
