@@ -6,7 +6,8 @@
                                            [--param split_penalty=500 ...]
 
 Prints, per clip and overall for each split: events labelled / predicted, hits at IoU >= 0.5
-(MEGC's criterion), precision, recall, F1, the share of hits whose named AUs include a labelled
+(MEGC's criterion), how the misses were missed (no spotted event there, or the nearest one too
+long or too short), precision, recall, F1, the share of hits whose named AUs include a labelled
 AU, recall counting only such AU-correct hits, the AU naming scored AU by AU over the hits (how
 many AUs a hit names, the share of them that are labelled, the share of the labelled AUs the
 detector reads that it named), and false events per minute of labelled talking (see
@@ -210,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
 def _print_row(name: str, r: dict) -> None:
     rate = r["false_per_talking_min"]
     print(f"{name:>24}: labelled {r['labelled']:>2} predicted {r['predicted']:>2} hits {r['hits']:>2} "
-          f"P {r['precision']:.2f} R {r['recall']:.2f} F1 {r['f1']:.2f} | AU-correct {r['au_share']:.2f} of hits, "
+          f"(missed: unseen {r['missed_unseen']}, spotted too long {r['missed_too_long']}, too short "
+          f"{r['missed_too_short']}) P {r['precision']:.2f} R {r['recall']:.2f} F1 {r['f1']:.2f} | "
+          f"AU-correct {r['au_share']:.2f} of hits, "
           f"recall {r['au_recall']:.2f}; AUs named per hit {_share(r['aus_per_hit'])}, P {r['au_precision']:.2f} "
           f"R {r['au_label_recall']:.2f} | talking {r['talking_s']:.0f} s, false there "
           f"{r['false_in_talking']} ({'-' if rate is None else f'{rate:.2f}'}/min) | talking frames "
@@ -234,8 +237,8 @@ def _share(x: float | None) -> str:
 def _print_details(score) -> None:
     for e, p, iou in score.matched:
         print(f"      hit   {e.onset}-{e.offset} AU{e.aus} <- {p.onset}-{p.offset} AU{list(p.aus)} IoU {iou:.2f}")
-    for e in score.missed:
-        print(f"      miss  {e.onset}-{e.offset} AU{list(e.aus)} {e.note}")
+    for e, kind in zip(score.missed, score.miss_kinds, strict=True):
+        print(f"      miss  {e.onset}-{e.offset} AU{list(e.aus)} ({kind.replace('_', ' ')}) {e.note}")
     for p in score.false:
         print(f"      false {p.onset}-{p.offset} AU{list(p.aus)} ({p.kind})")
 

@@ -15,6 +15,7 @@ from faceqa.evidence.labelled_events import (
     PredictedEvent,
     load_labelled_clips,
     mean_clip_f1,
+    miss_kind,
     score_clip,
     wilson_interval,
 )
@@ -62,6 +63,20 @@ def test_hits_misses_false_events_and_dont_care():
     assert (s.hits, s.au_hits, s.misses, s.false_events, s.false_in_talking, s.dont_care) == (2, 1, 0, 2, 1, 1)
     assert s.precision == pytest.approx(0.5) and s.recall == 1.0 and s.f1 == pytest.approx(2 / 3)
     assert s.au_share == 0.5 and s.counts.tp == 2
+
+
+def test_each_miss_says_how_it_was_missed():
+    """The 10-20 smile is spotted only in part (too short), the 40-50 frown inside one long event that
+    also covers the talking (too long), and nothing is spotted near a third event (unseen); the counts
+    add up over clips and reach the summary."""
+    clip = LabelledClip("c", "c.mp4", 25.0, 200, "tune", (LabelledEvent(10, 15, 20, (12,)),
+                        LabelledEvent(40, 44, 50, (4,)), LabelledEvent(150, 155, 160, (1, 2))))
+    s = score_clip(clip, [PredictedEvent(14, 17, (12,)), PredictedEvent(30, 110, (4,))])
+    assert s.misses == 3 and s.miss_kinds == ["too_short", "too_long", "unseen"]
+    assert (s.missed_unseen, s.missed_too_long, s.missed_too_short) == (1, 1, 1)
+    both = s + score_clip(clip, [])
+    assert both.summary()["missed_unseen"] == 4 and len(both.miss_kinds) == 6
+    assert miss_kind(clip.events[0], [PredictedEvent(0, 9, ()), PredictedEvent(21, 40, ())]) == "unseen"
 
 
 def test_au_naming_is_scored_au_by_au_over_the_hits():

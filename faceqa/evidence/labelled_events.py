@@ -21,6 +21,10 @@ Scoring (:func:`score_clip`), per clip:
   frames) inside labelled talking spans; the rate is per minute of labelled talking;
 - talking itself is scored frame by frame when the frames the evidence pass marked as talking are
   given: precision and recall of those frames against the labelled talking spans.
+- each miss is told apart by what the spotter did there (:data:`MISS_KINDS`): *unseen* (no spotted
+  event overlaps it), *too long* (the spotted event overlapping it most is longer: it ran on, or
+  joined the expression to a neighbour) or *too short* (it is shorter: only part of the expression
+  was spotted, or the expression was cut into pieces).
 
 With a few dozen events the figures are uncertain; :meth:`ClipScore.summary` gives 95 % Wilson
 score intervals (:func:`wilson_interval`) for the event precision and recall.
@@ -38,6 +42,9 @@ from faceqa.errors import InvalidInputError
 from faceqa.megc.metrics import Counts, Interval, match_intervals
 
 SPLITS = ("tune", "report")
+MISS_KINDS = ("unseen", "too_long", "too_short")
+"""How a labelled event was missed: no spotted event overlaps it, or the one overlapping it most (by
+IoU) is longer or shorter than it."""
 
 
 @dataclass(frozen=True)
@@ -160,9 +167,14 @@ class ClipScore:
     aus_named_labelled: int = 0
     aus_labelled: int = 0
     aus_labelled_named: int = 0
+    missed_unseen: int = 0
+    missed_too_long: int = 0
+    missed_too_short: int = 0
     matched: list[tuple[LabelledEvent, PredictedEvent, float]] = field(default_factory=list)
     false: list[PredictedEvent] = field(default_factory=list)
     missed: list[LabelledEvent] = field(default_factory=list)
+    miss_kinds: list[str] = field(default_factory=list)
+    """The :data:`MISS_KINDS` entry of each of ``missed``, in the same order."""
 
     @property
     def counts(self) -> Counts:
@@ -237,6 +249,8 @@ class ClipScore:
 
         return {"labelled": self.hits + self.misses, "predicted": self.hits + self.false_events,
                 "hits": self.hits, "au_hits": self.au_hits, "false": self.false_events, "missed": self.misses,
+                "missed_unseen": self.missed_unseen, "missed_too_long": self.missed_too_long,
+                "missed_too_short": self.missed_too_short,
                 "dont_care": self.dont_care, "precision": round(self.precision, 3), "recall": round(self.recall, 3),
                 "f1": round(self.f1, 3), "precision_ci95": interval(self.hits, self.hits + self.false_events),
                 "recall_ci95": interval(self.hits, self.hits + self.misses),
@@ -303,6 +317,9 @@ def score_clip(clip: LabelledClip, predicted: Sequence[PredictedEvent], iou_thre
         if not e.uncertain:
             score.misses += 1
             score.missed.append(e)
+            kind = miss_kind(e, predicted)
+            score.miss_kinds.append(kind)
+            setattr(score, f"missed_{kind}", getattr(score, f"missed_{kind}") + 1)
     if talking_frames is not None:
         marked = {int(f) for f in talking_frames}
         labelled = {f for a, b in clip.talking for f in range(a, b + 1)}
@@ -310,3 +327,17 @@ def score_clip(clip: LabelledClip, predicted: Sequence[PredictedEvent], iou_thre
         score.talk_frames_extra = len(marked - labelled)
         score.talk_frames_missed = len(labelled - marked)
     return score
+
+
+def miss_kind(event: LabelledEvent, predicted: Sequence[PredictedEvent]) -> str:
+    """How a missed labelled ``event`` was missed (one of :data:`MISS_KINDS`): "unseen" when no
+    prediction overlaps it, else "too_long" or "too_short" by the length of the prediction that
+    overlaps it with the highest IoU (a tie in length counts as too short)."""
+    def iou(p: PredictedEvent) -> float:
+        inter = min(p.offset, event.offset) - max(p.onset, event.onset) + 1
+        return inter / (max(p.offset, event.offset) - min(p.onset, event.onset) + 1) if inter > 0 else 0.0
+
+    best = max(predicted, key=iou, default=None)
+    if best is None or iou(best) == 0.0:
+        return "unseen"
+    return "too_long" if best.offset - best.onset > event.offset - event.onset else "too_short"
