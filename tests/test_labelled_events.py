@@ -76,7 +76,7 @@ def test_each_miss_says_how_it_was_missed():
                         LabelledEvent(40, 44, 50, (4,)), LabelledEvent(150, 155, 160, (1, 2))))
     s = score_clip(clip, [PredictedEvent(14, 17, (12,)), PredictedEvent(30, 110, (4,))])
     assert s.misses == 3 and s.miss_kinds == ["too_short", "too_long", "unseen"]
-    assert (s.missed_unseen, s.missed_too_long, s.missed_too_short) == (1, 1, 1)
+    assert s.miss_counts() == {"unseen": 1, "too_long": 1, "too_short": 1}
     both = s + score_clip(clip, [])
     assert both.summary()["missed_unseen"] == 4 and len(both.miss_kinds) == 6
     assert miss_kind(clip.events[0], [PredictedEvent(0, 9, ()), PredictedEvent(21, 40, ())]) == "unseen"

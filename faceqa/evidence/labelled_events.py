@@ -167,14 +167,15 @@ class ClipScore:
     aus_named_labelled: int = 0
     aus_labelled: int = 0
     aus_labelled_named: int = 0
-    missed_unseen: int = 0
-    missed_too_long: int = 0
-    missed_too_short: int = 0
     matched: list[tuple[LabelledEvent, PredictedEvent, float]] = field(default_factory=list)
     false: list[PredictedEvent] = field(default_factory=list)
     missed: list[LabelledEvent] = field(default_factory=list)
     miss_kinds: list[str] = field(default_factory=list)
     """The :data:`MISS_KINDS` entry of each of ``missed``, in the same order."""
+
+    def miss_counts(self) -> dict[str, int]:
+        """How many misses of each of :data:`MISS_KINDS`."""
+        return {kind: self.miss_kinds.count(kind) for kind in MISS_KINDS}
 
     @property
     def counts(self) -> Counts:
@@ -249,8 +250,7 @@ class ClipScore:
 
         return {"labelled": self.hits + self.misses, "predicted": self.hits + self.false_events,
                 "hits": self.hits, "au_hits": self.au_hits, "false": self.false_events, "missed": self.misses,
-                "missed_unseen": self.missed_unseen, "missed_too_long": self.missed_too_long,
-                "missed_too_short": self.missed_too_short,
+                **{f"missed_{kind}": n for kind, n in self.miss_counts().items()},
                 "dont_care": self.dont_care, "precision": round(self.precision, 3), "recall": round(self.recall, 3),
                 "f1": round(self.f1, 3), "precision_ci95": interval(self.hits, self.hits + self.false_events),
                 "recall_ci95": interval(self.hits, self.hits + self.misses),
@@ -317,9 +317,7 @@ def score_clip(clip: LabelledClip, predicted: Sequence[PredictedEvent], iou_thre
         if not e.uncertain:
             score.misses += 1
             score.missed.append(e)
-            kind = miss_kind(e, predicted)
-            score.miss_kinds.append(kind)
-            setattr(score, f"missed_{kind}", getattr(score, f"missed_{kind}") + 1)
+            score.miss_kinds.append(miss_kind(e, predicted))
     if talking_frames is not None:
         marked = {int(f) for f in talking_frames}
         labelled = {f for a, b in clip.talking for f in range(a, b + 1)}
