@@ -160,12 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             cache.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             sys.exit(f"--cache {args.cache}: cannot make that folder ({e.strerror or e})")
-    pipes: list = []
-
-    def pipeline() -> FacePipeline:
-        if not pipes:
-            pipes.append(FacePipeline(emotion=None, quality=False))
-        return pipes[0]
+    pipeline = functools.cache(lambda: FacePipeline(emotion=None, quality=False))  # loaded when a clip is measured
 
     report: dict = {}
     for split in ("tune", "report"):

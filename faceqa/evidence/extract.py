@@ -65,9 +65,6 @@ from faceqa.media import Media, MediaInfo, open_media
 CLIP_MAX_S = 6.0
 
 
-_MOUTH_OPEN = MEASURES.index("mouth_open")
-
-
 def _face_changes(face: np.ndarray, seg: np.ndarray) -> np.ndarray:
     """Face measures (T, M) as changes from each segment's first frame."""
     out = np.full_like(face, np.nan)
@@ -138,11 +135,10 @@ class Evidence:
         import pandas as pd
 
         t = self.table
-        face = t[[f"face_{m}" for m in MEASURES]].to_numpy(np.float64)
         pose = t[["pose_yaw", "pose_pitch", "pose_roll"]].to_numpy(np.float64)
         intensity, talking, signal, events = analyse_segments(
-            self.measurements(), face[:, _MOUTH_OPEN], pose, t["frame"].to_numpy(), t["time_s"].to_numpy(),
-            t["segment"].to_numpy(), self.fps, self.mode, config, self.baseline_s, self.speech)
+            self.measurements(), t["face_mouth_open"].to_numpy(np.float64), pose, t["frame"].to_numpy(),
+            t["time_s"].to_numpy(), t["segment"].to_numpy(), self.fps, self.mode, config, self.baseline_s, self.speech)
         read = pd.DataFrame({c: intensity[:, i] for i, c in enumerate(intensity_columns())} |
                             {"talking": talking, "signal": signal}, index=t.index)
         table = pd.concat([t.drop(columns=read.columns, errors="ignore"), read], axis=1)

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from faceqa.errors import InvalidInputError
-from faceqa.megc.metrics import Counts, Interval, match_intervals
+from faceqa.megc.metrics import Counts, Interval, interval_iou, match_intervals
 
 SPLITS = ("tune", "report")
 MISS_KINDS = ("unseen", "too_long", "too_short")
@@ -331,9 +331,10 @@ def miss_kind(event: LabelledEvent, predicted: Sequence[PredictedEvent]) -> str:
     """How a missed labelled ``event`` was missed (one of :data:`MISS_KINDS`): "unseen" when no
     prediction overlaps it, else "too_long" or "too_short" by the length of the prediction that
     overlaps it with the highest IoU (a tie in length counts as too short)."""
+    truth = Interval("v", event.onset, event.offset)
+
     def iou(p: PredictedEvent) -> float:
-        inter = min(p.offset, event.offset) - max(p.onset, event.onset) + 1
-        return inter / (max(p.offset, event.offset) - min(p.onset, event.onset) + 1) if inter > 0 else 0.0
+        return interval_iou(Interval("v", p.onset, p.offset), truth)
 
     best = max(predicted, key=iou, default=None)
     if best is None or iou(best) == 0.0:
