@@ -3,7 +3,7 @@
     python scripts/evaluate_real_events.py [--split tune|report|all] [--clips d3 d10] [--mode auto]
                                            [--data ../shared/data [--data more/]] [--json out.json]
                                            [--plot DIR] [--verbose] [--cache DIR]
-                                           [--param split_penalty=500 ...]
+                                           [--param split_penalty=500 ...] [--sweep threshold=1.5,2,3]
 
 Prints, per clip and overall for each split: events labelled / predicted, hits at IoU >= 0.5
 (MEGC's criterion), how the misses were missed (no spotted event there, or the nearest one too
@@ -23,6 +23,10 @@ evidence pass's per-frame table) in DIR and, on the next run, only re-reads them
 spotting code and settings (:meth:`~faceqa.evidence.extract.Evidence.respot`): a ``--param`` sweep
 takes seconds instead of minutes. A clip is measured again when its file, ``--mode`` or the code
 that measures (perception, media, alignment, flow, mesh measures, the evidence pass) has changed.
+``--sweep NAME=V1,V2,...`` then scores every clip again at each value of one spotting parameter and
+prints one line per value with each split's figures (in the JSON under ``sweep``); with ``--plot`` it
+also draws the trade-off the parameter moves along (``sweep_NAME.png``), with the acceptance targets
+(:data:`~faceqa.evidence.labelled_events.TARGETS`) marked.
 """
 
 from __future__ import annotations
@@ -115,13 +119,57 @@ def predicted_events(evidence) -> list:
     return [PredictedEvent(e.onset, e.offset, tuple(a.au for a in e.aus), e.kind) for e in evidence.events]
 
 
+def score_evidence(clip, evidence):
+    """The labelled ``clip``'s :class:`~faceqa.evidence.labelled_events.ClipScore` for ``evidence``'s events
+    (its talking frames and the AUs the detector reads included)."""
+    from faceqa.evidence.au_intensity import INTENSITY_AUS
+    from faceqa.evidence.labelled_events import score_clip
+
+    t = evidence.table
+    return score_clip(clip, predicted_events(evidence), talking_frames=t["frame"][t["talking"].astype(bool)],
+                      readable_aus=INTENSITY_AUS)
+
+
+def parse_sweep(text: str, config) -> tuple[str, list[float]]:
+    """``"threshold=1.5,2,3"`` -> ("threshold", [1.5, 2.0, 3.0]); each value checked as a spotting parameter
+    (:func:`~faceqa.evidence.spotting.spot_config` on ``config``); InvalidInputError naming the problem."""
+    from faceqa.errors import InvalidInputError
+    from faceqa.evidence.spotting import spot_config
+
+    name, sep, listed = text.partition("=")
+    try:
+        values = [float(v) for v in listed.split(",")] if sep and name.strip() else []
+    except ValueError:
+        values = []
+    if not values:
+        raise InvalidInputError(f"{text!r}: expected NAME=V1,V2,... with numbers")
+    for value in values:
+        spot_config({name.strip(): value}, base=config)
+    return name.strip(), values
+
+
+def sweep_scores(measured: dict, name: str, values: list[float], config) -> list[dict]:
+    """One row per value of the spotting parameter ``name``: ``{"value": v, split: overall summary}`` for
+    every split of ``measured`` ({split: [(labelled clip, Evidence), ...]}), re-spotted with ``config``
+    and ``name`` = v."""
+    from faceqa.evidence.labelled_events import overall_summary
+    from faceqa.evidence.spotting import spot_config
+
+    rows = []
+    for value in values:
+        changed = spot_config({name: value}, base=config)
+        rows.append({"value": value} | {split: overall_summary([score_evidence(clip, ev.respot(changed))
+                                                                for clip, ev in items])
+                                        for split, items in measured.items()})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the evidence pass on the labelled clips and print the scores."""
     from faceqa.cli._args import parse_params
     from faceqa.errors import InvalidInputError
-    from faceqa.evidence.au_intensity import INTENSITY_AUS
-    from faceqa.evidence.labelled_events import ClipScore, load_labelled_clips, mean_clip_f1, score_clip
-    from faceqa.evidence.labelled_plot import plot_labelled_clip
+    from faceqa.evidence.labelled_events import load_labelled_clips, overall_summary
+    from faceqa.evidence.labelled_plot import plot_labelled_clip, plot_sweep
     from faceqa.evidence.spotting import spot_config
     from faceqa.perception import FacePipeline
 
@@ -141,12 +189,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", metavar="DIR",
                     help="keep each clip's measurements in this folder; later runs only re-spot them (a clip is "
                          "measured again when its file, --mode or the code that measures changes)")
+    ap.add_argument("--sweep", metavar="NAME=V1,V2,...",
+                    help="then score the clips at each of these values of one spotting parameter, one line per "
+                         "value (with --plot, a picture of the trade-off: sweep_NAME.png)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     try:
         config = spot_config(parse_params(args.param))
     except InvalidInputError as e:
         sys.exit(f"--param: {e}")
+    try:
+        sweep = parse_sweep(args.sweep, config) if args.sweep else None
+    except InvalidInputError as e:
+        sys.exit(f"--sweep: {e}")
     roots = _data_dirs(args.data)
     clips = load_labelled_clips(args.labels)
     if args.plot:
@@ -163,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = functools.cache(lambda: FacePipeline(emotion=None, quality=False))  # loaded when a clip is measured
 
     report: dict = {}
+    measured: dict[str, list] = {}
     for split in ("tune", "report"):
         if args.split not in (split, "all"):
             continue
@@ -178,26 +234,33 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             t0 = time.perf_counter()
             ev, cached = measure(clip, video, args.mode, config, pipeline, cache)
-            predicted = predicted_events(ev)
-            score = score_clip(clip, predicted, talking_frames=ev.table["frame"][ev.table["talking"].astype(bool)],
-                               readable_aus=INTENSITY_AUS)
+            score = score_evidence(clip, ev)
             if args.plot:
-                plot_labelled_clip(ev.table, clip, predicted, score, Path(args.plot) / f"{name}.png")
+                plot_labelled_clip(ev.table, clip, predicted_events(ev), score, Path(args.plot) / f"{name}.png")
             scores.append(score)
+            measured.setdefault(split, []).append((clip, ev))
             rows[name] = score.summary() | {"mode": ev.mode, "seconds": round(time.perf_counter() - t0, 1),
                                             "from_cache": cached}
             _print_row(name, rows[name])
             if args.verbose:
                 _print_details(score)
         if scores:
-            mean_f1 = mean_clip_f1(scores)
-            rows["overall"] = sum(scores, ClipScore()).summary() | {
-                "mean_clip_f1": None if mean_f1 is None else round(mean_f1, 3)}
+            rows["overall"] = overall_summary(scores)
             _print_row(f"{split} overall", rows["overall"])
             _print_intervals(rows["overall"])
             print()
         if rows:
             report[split] = rows
+    if sweep is not None and measured:
+        name, values = sweep
+        report["sweep"] = {"parameter": name, "rows": sweep_scores(measured, name, values, config)}
+        for row in report["sweep"]["rows"]:
+            print(f"{name}={row['value']:g}: " + " | ".join(
+                f"{split} P {r['precision']:.2f} R {r['recall']:.2f} F1 {r['f1']:.2f} "
+                f"false/talking min {_share(r['false_per_talking_min'])} mean clip F1 {_share(r['mean_clip_f1'])}"
+                for split, r in row.items() if split != "value"))
+        if args.plot:
+            print(f"trade-off: {plot_sweep(name, report['sweep']['rows'], Path(args.plot) / f'sweep_{name}.png')}")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0

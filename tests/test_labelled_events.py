@@ -220,6 +220,29 @@ def test_the_evaluation_script_scores_and_pictures_a_real_clip(shared_data, tmp_
         script.main(["--clips", "single_face", "--data", str(shared_data), "--param", "nope=1"])
 
 
+def test_the_evaluation_script_sweeps_a_spotting_parameter(shared_data, tmp_path, capsys):
+    """--sweep NAME=V1,V2: the clips scored again at each value (the default value gives the main
+    figures, a huge threshold spots nothing), one printed line per value, the rows in the JSON and,
+    with --plot, a picture of the trade-off; a sweep that is not NAME=numbers, or names no spotting
+    parameter, is refused in one line."""
+    script = _script()
+    out = tmp_path / "figures.json"
+    base = ["--clips", "single_face", "--data", str(shared_data), "--json", str(out)]
+    assert script.main(base + ["--sweep", "threshold=2,50", "--plot", str(tmp_path / "p")]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["sweep"]["parameter"] == "threshold"
+    at_default, at_huge = figures["sweep"]["rows"]
+    assert at_default["value"] == 2 and at_default["tune"] == figures["tune"]["overall"]
+    assert at_huge["tune"]["predicted"] == 0 and at_huge["tune"]["recall"] == 0
+    printed = capsys.readouterr().out
+    assert "threshold=2: tune P" in printed and "threshold=50: tune P 0.00 R 0.00" in printed
+    assert (tmp_path / "p" / "sweep_threshold.png").stat().st_size > 10_000
+    for bad, why in (("threshold=abc", "expected NAME=V1,V2"), ("threshold", "expected NAME=V1,V2"),
+                     ("nope=1,2", "unknown spotting parameter 'nope'"), ("threshold=-1", "finite number >= 0")):
+        with pytest.raises(SystemExit, match=why):
+            script.main(base + ["--sweep", bad])
+
+
 def test_the_evaluation_script_keeps_measurements_in_a_cache(shared_data, tmp_path, monkeypatch):
     """--cache DIR: the first run measures the clip and keeps it; later runs only re-spot the kept
     measurements (same figures; --param still applies), and an unreadable entry is measured again."""

@@ -42,6 +42,9 @@ from faceqa.errors import InvalidInputError
 from faceqa.megc.metrics import Counts, Interval, interval_iou, match_intervals
 
 SPLITS = ("tune", "report")
+TARGETS = {"recall": 0.8, "precision": 0.7, "false_per_talking_min": 1.0}
+"""The acceptance targets on held-out real clips (issue 9): event recall and precision at IoU >= 0.5,
+and at most this many false events per minute of labelled talking."""
 MISS_KINDS = ("unseen", "too_long", "too_short")
 """How a labelled event was missed: no spotted event overlaps it, or the one overlapping it most (by
 IoU) is longer or shorter than it."""
@@ -269,6 +272,12 @@ def mean_clip_f1(scores: Iterable[ClipScore]) -> float | None:
     most events (``d6``) decide. None when no clip has such events."""
     f1s = [s.f1 for s in scores if s.hits + s.misses > 0]
     return sum(f1s) / len(f1s) if f1s else None
+
+
+def overall_summary(scores: Sequence[ClipScore]) -> dict:
+    """The summed :meth:`ClipScore.summary` of a split's clip ``scores``, with their ``mean_clip_f1``."""
+    mean_f1 = mean_clip_f1(scores)
+    return sum(scores, ClipScore()).summary() | {"mean_clip_f1": None if mean_f1 is None else round(mean_f1, 3)}
 
 
 def _inside(a: int, b: int, spans: Iterable[tuple[int, int]]) -> int:

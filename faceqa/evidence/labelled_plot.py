@@ -1,5 +1,7 @@
-"""Picture of one hand-labelled clip scored: the AU intensities, the labelled and the spotted events,
-and talking as labelled and as detected, on one frame axis (``scripts/evaluate_real_events.py --plot``)."""
+"""Pictures of spotting scored against the hand labels (``scripts/evaluate_real_events.py --plot``):
+one clip (the AU intensities, the labelled and the spotted events, and talking as labelled and as
+detected, on one frame axis), and a sweep of one spotting parameter (the trade-off it moves along,
+with the acceptance targets marked)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from faceqa.evidence.au_intensity import INTENSITY_AUS
-from faceqa.evidence.labelled_events import ClipScore, LabelledClip, PredictedEvent
+from faceqa.evidence.labelled_events import TARGETS, ClipScore, LabelledClip, PredictedEvent
 from faceqa.evidence.plot import intensity_axis, save_figure
 from faceqa.evidence.talking import spans
 
@@ -78,4 +80,42 @@ def plot_labelled_clip(table, clip: LabelledClip, predicted: list[PredictedEvent
     ax.set_title(f"{clip.name} ({clip.split}): P {s['precision']:.2f} R {s['recall']:.2f} F1 {s['f1']:.2f}, "
                  f"{s['hits']} hit(s), {s['false']} false, {s['missed']} missed", fontsize=10)
     ax.set_xlim(0, max(clip.n_frames, int(frames.max(initial=0)) + 1))
+    return save_figure(fig, path)
+
+
+def plot_sweep(name: str, rows: list[dict], path: str | Path) -> Path:
+    """Save a PNG of a sweep of the spotting parameter ``name``: per split, precision against recall
+    and false events per minute of talking against recall, one point per value (labelled with it),
+    with the region that meets :data:`~faceqa.evidence.labelled_events.TARGETS` shaded. ``rows``: one
+    dict per value, ``{"value": v, split: overall summary, ...}`` (a split's summary as
+    :func:`~faceqa.evidence.labelled_events.overall_summary` gives it)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    splits = [k for k in rows[0] if k != "value"] if rows else []
+    fig, (pr, fr) = plt.subplots(1, 2, figsize=(12, 5))
+    top_rate = max([TARGETS["false_per_talking_min"] * 2] + [r[s]["false_per_talking_min"] or 0.0
+                                                              for r in rows for s in splits])
+    pr.add_patch(plt.Rectangle((TARGETS["recall"], TARGETS["precision"]), 1 - TARGETS["recall"],
+                               1 - TARGETS["precision"], color="tab:green", alpha=0.15, lw=0))
+    fr.add_patch(plt.Rectangle((TARGETS["recall"], 0), 1 - TARGETS["recall"], TARGETS["false_per_talking_min"],
+                               color="tab:green", alpha=0.15, lw=0))
+    for k, split in enumerate(splits):
+        color = plt.get_cmap("tab10")(k)
+        recall = [r[split]["recall"] for r in rows]
+        for ax, y in ((pr, [r[split]["precision"] for r in rows]),
+                      (fr, [r[split]["false_per_talking_min"] for r in rows])):
+            ax.plot(recall, y, "o-", color=color, label=split)
+            for x, v, value in zip(recall, y, (r["value"] for r in rows), strict=True):
+                if v is not None:
+                    ax.annotate(f"{value:g}", (x, v), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    pr.set(xlim=(0, 1), ylim=(0, 1), xlabel="recall (IoU >= 0.5)", ylabel="precision")
+    fr.set(xlim=(0, 1), ylim=(0, top_rate * 1.1), xlabel="recall (IoU >= 0.5)",
+           ylabel="false events per minute of talking")
+    for ax in (pr, fr):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper right")
+    fig.suptitle(f"spotting parameter {name}: each point one value; green = the acceptance targets", fontsize=10)
     return save_figure(fig, path)
