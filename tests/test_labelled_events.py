@@ -39,20 +39,25 @@ def test_the_shipped_labels_load_with_the_split_fixed():
                                                                   "st_furious1", "st_furious2",
                                                                   *(f"st6_furious_{x}" for x in "abcdef"),
                                                                   "st7_furious1a", "lp_s29", "sad_katie",
-                                                                  *(f"mead_{x}" for x in MEAD_TUNE)}
+                                                                  *(f"mead_{x}" for x in MEAD_TUNE),
+                                                                  "eamm_contempt", "eamm_happy", "lia_vox2", "lia_vox3",
+                                                                  "meg_entf2"}
     assert {n for n, c in clips.items() if c.split == "report"} == {
         "d3", "d10", "short_hamilton_clip", "d0", "d12", "d14", "d18", "d19", "vr1", "vr3", "vr5",
         "st_happyenglish", "st_nice", "st_sad", "st_sadfather", "st_trump", "st_surprise", "st_feifei",
         "st5_kristi", "st5_obama", "st5_andrew", "st5_reagan", "st5_feifei", "st5_happy", "st5_sadgirl", "st5_vscode",
         "st5_spata", "st6_obama2", "st6_obama3", "st6_andrew2", "st6_feifei2", "lp_s18", "lp_s20", "lp_s32", "sad_aoc",
         "tpsmm_jackie", "r3d_may", "mead_w011_disgusted", "muse_sun", "iplap_129", "dpe_d", "dpe_s",
-        "mead_w011_neutral", "dagan_driving"}
+        "mead_w011_neutral", "dagan_driving", "eamm_disgusted", "eamm_fear", "eamm_surprised", "headgan_drv",
+        "meg_chtf2", "meg_chtf3", "meg_chtf4", "meg_entf1", "minim_drv", "xport_drv"}
     # the clips from outside the shared data say where they come from and which file was labelled
     outside = [c for c in clips.values() if c.source]
-    assert len(outside) == 63 and all(len(c.sha256) == 64 for c in outside)
+    assert len(outside) == 78 and all(len(c.sha256) == 64 for c in outside)
     repos = ("LivePortrait", "video-retalking", "styletalk", "SadTalker", "Thin-Plate-Spline", "Real3DPortrait",
-             "dreamtalk", "MuseTalk", "IP_LAP", "DPE", "DaGAN")
-    assert [sum(repo in c.source for c in outside) for repo in repos] == [12, 5, 29, 2, 1, 1, 8, 1, 1, 2, 1]
+             "dreamtalk", "MuseTalk", "IP_LAP", "DPE", "DaGAN", "X-Portrait", "megactor", "LIA", "headGAN",
+             "MiniMates", "EAMM")
+    assert [sum(repo in c.source for c in outside) for repo in repos] == [12, 5, 29, 2, 1, 1, 8, 1, 1, 2, 1,
+                                                                          1, 5, 2, 1, 1, 5]
     assert sum(len(c.events) for c in clips.values()) > 90
 
 
