@@ -238,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.plot:
                 plot_labelled_clip(ev.table, clip, predicted_events(ev), score, Path(args.plot) / f"{name}.png")
             scores.append(score)
-            measured.setdefault(split, []).append((clip, ev))
+            if sweep is not None:
+                measured.setdefault(split, []).append((clip, ev))
             rows[name] = score.summary() | {"mode": ev.mode, "seconds": round(time.perf_counter() - t0, 1),
                                             "from_cache": cached}
             _print_row(name, rows[name])
