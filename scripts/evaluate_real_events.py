@@ -258,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         for row in report["sweep"]["rows"]:
             print(f"{name}={row['value']:g}: " + " | ".join(
                 f"{split} P {r['precision']:.2f} R {r['recall']:.2f} F1 {r['f1']:.2f} "
-                f"false/talking min {_share(r['false_per_talking_min'])} mean clip F1 {_share(r['mean_clip_f1'])}"
+                f"false/talking min {_share(r['false_per_talking_min'])} mean clip F1 {_share(r['mean_clip_f1'])} "
+                f"false on clips with nothing to find {r['false_without_events']}"
                 for split, r in row.items() if split != "value"))
         if args.plot:
             print(f"trade-off: {plot_sweep(name, report['sweep']['rows'], Path(args.plot) / f'sweep_{name}.png')}")
@@ -282,7 +283,9 @@ def _print_row(name: str, r: dict) -> None:
 def _print_intervals(r: dict) -> None:
     p, rc, mean = r["precision_ci95"], r["recall_ci95"], r["mean_clip_f1"]
     print(f"{'':>24}  95 % Wilson intervals: precision {_span(p)}, recall {_span(rc)}; mean F1 over the clips "
-          f"with labelled events {'-' if mean is None else f'{mean:.3f}'}")
+          f"with labelled events {'-' if mean is None else f'{mean:.3f}'} (it cannot see the "
+          f"{r['clips_without_events']} clip(s) with nothing to find: {r['false_without_events']} false "
+          "event(s) there)")
 
 
 def _span(ci: list[float] | None) -> str:

@@ -16,6 +16,7 @@ from faceqa.evidence.labelled_events import (
     load_labelled_clips,
     mean_clip_f1,
     miss_kind,
+    overall_summary,
     score_clip,
     wilson_interval,
 )
@@ -130,6 +131,10 @@ def test_the_mean_f1_counts_only_clips_with_events_that_count():
     assert mean_clip_f1([found, missed, silent]) == pytest.approx(0.5)
     assert (found + missed + silent).f1 == pytest.approx(2 * (2 / 3) * 0.5 / (2 / 3 + 0.5))  # pooled: 0.571
     assert mean_clip_f1([silent]) is None and mean_clip_f1([]) is None
+    # the split's summary says what the mean cannot see: the clips with nothing to find, and their false events
+    overall = overall_summary([found, missed, silent])
+    assert overall["mean_clip_f1"] == 0.5 and overall["false"] == 1
+    assert (overall["clips_without_events"], overall["false_without_events"]) == (1, 1)
 
 
 def test_a_bad_label_file_names_the_clip_and_field(tmp_path):

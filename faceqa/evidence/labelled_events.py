@@ -275,9 +275,14 @@ def mean_clip_f1(scores: Iterable[ClipScore]) -> float | None:
 
 
 def overall_summary(scores: Sequence[ClipScore]) -> dict:
-    """The summed :meth:`ClipScore.summary` of a split's clip ``scores``, with their ``mean_clip_f1``."""
+    """The summed :meth:`ClipScore.summary` of a split's clip ``scores``, with their ``mean_clip_f1`` and,
+    since that mean cannot see them, the clips with nothing to find (no labelled event that counts)
+    and the false events spotted there (``clips_without_events``, ``false_without_events``)."""
     mean_f1 = mean_clip_f1(scores)
-    return sum(scores, ClipScore()).summary() | {"mean_clip_f1": None if mean_f1 is None else round(mean_f1, 3)}
+    empty = [s for s in scores if s.hits + s.misses == 0]
+    return sum(scores, ClipScore()).summary() | {"mean_clip_f1": None if mean_f1 is None else round(mean_f1, 3),
+                                                 "clips_without_events": len(empty),
+                                                 "false_without_events": sum(s.false_events for s in empty)}
 
 
 def _inside(a: int, b: int, spans: Iterable[tuple[int, int]]) -> int:
