@@ -131,8 +131,9 @@ def score_evidence(clip, evidence):
 
 
 def parse_sweep(text: str, config) -> tuple[str, list[float]]:
-    """``"threshold=1.5,2,3"`` -> ("threshold", [1.5, 2.0, 3.0]); each value checked as a spotting parameter
-    (:func:`~faceqa.evidence.spotting.spot_config` on ``config``); InvalidInputError naming the problem."""
+    """``"threshold=3,1.5,2"`` -> ("threshold", [1.5, 2.0, 3.0]): the values sorted, each once, each checked
+    as a spotting parameter (:func:`~faceqa.evidence.spotting.spot_config` on ``config``);
+    InvalidInputError naming the problem."""
     from faceqa.errors import InvalidInputError
     from faceqa.evidence.spotting import spot_config
 
@@ -145,7 +146,7 @@ def parse_sweep(text: str, config) -> tuple[str, list[float]]:
         raise InvalidInputError(f"{text!r}: expected NAME=V1,V2,... with numbers")
     for value in values:
         spot_config({name.strip(): value}, base=config)
-    return name.strip(), values
+    return name.strip(), sorted(set(values))
 
 
 def sweep_scores(measured: dict, name: str, values: list[float], config) -> list[dict]:
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                          "measured again when its file, --mode or the code that measures changes)")
     ap.add_argument("--sweep", metavar="NAME=V1,V2,...",
                     help="then score the clips at each of these values of one spotting parameter, one line per "
-                         "value (with --plot, a picture of the trade-off: sweep_NAME.png)")
+                         "value (with --plot, a picture of the trade-off, sweep_NAME.png, beside the clips' pictures)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     try:
@@ -252,15 +253,13 @@ def main(argv: list[str] | None = None) -> int:
             print()
         if rows:
             report[split] = rows
-    if sweep is not None and measured:
+    if sweep is not None and not measured:
+        print("--sweep: no clip was scored, so there is nothing to sweep")
+    elif sweep is not None:
         name, values = sweep
         report["sweep"] = {"parameter": name, "rows": sweep_scores(measured, name, values, config)}
         for row in report["sweep"]["rows"]:
-            print(f"{name}={row['value']:g}: " + " | ".join(
-                f"{split} P {r['precision']:.2f} R {r['recall']:.2f} F1 {r['f1']:.2f} "
-                f"false/talking min {_share(r['false_per_talking_min'])} mean clip F1 {_share(r['mean_clip_f1'])} "
-                f"false on clips with nothing to find {r['false_without_events']}"
-                for split, r in row.items() if split != "value"))
+            _print_sweep_row(name, row)
         if args.plot:
             print(f"trade-off: {plot_sweep(name, report['sweep']['rows'], Path(args.plot) / f'sweep_{name}.png')}")
     if args.json:
@@ -276,16 +275,24 @@ def _print_row(name: str, r: dict) -> None:
           f"AU-correct {r['au_share']:.2f} of hits, "
           f"recall {r['au_recall']:.2f}; AUs named per hit {_share(r['aus_per_hit'])}, P {r['au_precision']:.2f} "
           f"R {r['au_label_recall']:.2f} | talking {r['talking_s']:.0f} s, false there "
-          f"{r['false_in_talking']} ({'-' if rate is None else f'{rate:.2f}'}/min) | talking frames "
+          f"{r['false_in_talking']} ({_share(rate)}/min) | talking frames "
           f"marked {r['talking_frames_marked']}, P {_share(r['talking_precision'])} R {_share(r['talking_recall'])}")
+
+
+def _print_sweep_row(name: str, row: dict) -> None:
+    print(f"{name}={row['value']:g}: " + " | ".join(
+        f"{split} P {r['precision']:.2f} R {r['recall']:.2f} F1 {r['f1']:.2f} "
+        f"false/talking min {_share(r['false_per_talking_min'])} mean clip F1 {_share(r['mean_clip_f1'])} "
+        f"false on clips with nothing to find {r['false_without_events']}"
+        for split, r in row.items() if split != "value"))
 
 
 def _print_intervals(r: dict) -> None:
     p, rc, mean = r["precision_ci95"], r["recall_ci95"], r["mean_clip_f1"]
+    unseen = (f" (it cannot see the {r['clips_without_events']} clip(s) with nothing to find: "
+              f"{r['false_without_events']} false event(s) there)") if r["clips_without_events"] else ""
     print(f"{'':>24}  95 % Wilson intervals: precision {_span(p)}, recall {_span(rc)}; mean F1 over the clips "
-          f"with labelled events {'-' if mean is None else f'{mean:.3f}'} (it cannot see the "
-          f"{r['clips_without_events']} clip(s) with nothing to find: {r['false_without_events']} false "
-          "event(s) there)")
+          f"with labelled events {'-' if mean is None else f'{mean:.3f}'}{unseen}")
 
 
 def _span(ci: list[float] | None) -> str:

@@ -231,14 +231,14 @@ def test_the_evaluation_script_scores_and_pictures_a_real_clip(shared_data, tmp_
 
 
 def test_the_evaluation_script_sweeps_a_spotting_parameter(shared_data, tmp_path, capsys):
-    """--sweep NAME=V1,V2: the clips scored again at each value (the default value gives the main
-    figures, a huge threshold spots nothing), one printed line per value, the rows in the JSON and,
-    with --plot, a picture of the trade-off; a sweep that is not NAME=numbers, or names no spotting
-    parameter, is refused in one line."""
+    """--sweep NAME=V1,V2: the clips scored again at each value, in order and once each (the default value
+    gives the main figures, a huge threshold spots nothing), one printed line per value, the rows in the
+    JSON and, with --plot, a picture of the trade-off; a sweep with no clip scored says so; a sweep that
+    is not NAME=numbers, or names no spotting parameter, is refused in one line."""
     script = _script()
     out = tmp_path / "figures.json"
     base = ["--clips", "single_face", "--data", str(shared_data), "--json", str(out)]
-    assert script.main(base + ["--sweep", "threshold=2,50", "--plot", str(tmp_path / "p")]) == 0
+    assert script.main(base + ["--sweep", "threshold=50,2,2", "--plot", str(tmp_path / "p")]) == 0
     figures = json.loads(out.read_text())
     assert figures["sweep"]["parameter"] == "threshold"
     at_default, at_huge = figures["sweep"]["rows"]
@@ -247,6 +247,10 @@ def test_the_evaluation_script_sweeps_a_spotting_parameter(shared_data, tmp_path
     printed = capsys.readouterr().out
     assert "threshold=2: tune P" in printed and "threshold=50: tune P 0.00 R 0.00" in printed
     assert (tmp_path / "p" / "sweep_threshold.png").stat().st_size > 10_000
+    assert script.main(["--clips", "no_such_clip", "--data", str(shared_data), "--json", str(out),
+                        "--sweep", "threshold=1,2"]) == 0
+    assert "no clip was scored, so there is nothing to sweep" in capsys.readouterr().out
+    assert "sweep" not in json.loads(out.read_text())
     for bad, why in (("threshold=abc", "expected NAME=V1,V2"), ("threshold", "expected NAME=V1,V2"),
                      ("nope=1,2", "unknown spotting parameter 'nope'"), ("threshold=-1", "finite number >= 0")):
         with pytest.raises(SystemExit, match=why):

@@ -275,7 +275,7 @@ def mean_clip_f1(scores: Iterable[ClipScore]) -> float | None:
 
 
 def overall_summary(scores: Sequence[ClipScore]) -> dict:
-    """The summed :meth:`ClipScore.summary` of a split's clip ``scores``, with their ``mean_clip_f1`` and,
+    """The :meth:`ClipScore.summary` of a split's clip ``scores`` summed, with their ``mean_clip_f1`` and,
     since that mean cannot see them, the clips with nothing to find (no labelled event that counts)
     and the false events spotted there (``clips_without_events``, ``false_without_events``)."""
     mean_f1 = mean_clip_f1(scores)

@@ -85,7 +85,8 @@ def plot_labelled_clip(table, clip: LabelledClip, predicted: list[PredictedEvent
 
 def plot_sweep(name: str, rows: list[dict], path: str | Path) -> Path:
     """Save a PNG of a sweep of the spotting parameter ``name``: per split, precision against recall
-    and false events per minute of talking against recall, one point per value (labelled with it),
+    and false events per minute of talking against recall, one point per value (labelled with it; of
+    values that land on one point, the first names it),
     with the region that meets :data:`~faceqa.evidence.labelled_events.TARGETS` shaded. ``rows``: one
     dict per value, ``{"value": v, split: overall summary, ...}`` (a split's summary as
     :func:`~faceqa.evidence.labelled_events.overall_summary` gives it)."""
@@ -108,14 +109,17 @@ def plot_sweep(name: str, rows: list[dict], path: str | Path) -> Path:
         for ax, y in ((pr, [r[split]["precision"] for r in rows]),
                       (fr, [r[split]["false_per_talking_min"] for r in rows])):
             ax.plot(recall, y, "o-", color=color, label=split)
+            named: set[tuple[float, float]] = set()
             for x, v, value in zip(recall, y, (r["value"] for r in rows), strict=True):
-                if v is not None:
+                if v is not None and (x, v) not in named:  # values that land on one point: the first names it
+                    named.add((x, v))
                     ax.annotate(f"{value:g}", (x, v), textcoords="offset points", xytext=(4, 4), fontsize=7)
     pr.set(xlim=(0, 1), ylim=(0, 1), xlabel="recall (IoU >= 0.5)", ylabel="precision")
     fr.set(xlim=(0, 1), ylim=(0, top_rate * 1.1), xlabel="recall (IoU >= 0.5)",
            ylabel="false events per minute of talking")
     for ax in (pr, fr):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="upper right")
+        if splits:
+            ax.legend(fontsize=8, loc="upper right")
     fig.suptitle(f"spotting parameter {name}: each point one value; green = the acceptance targets", fontsize=10)
     return save_figure(fig, path)
