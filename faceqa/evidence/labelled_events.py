@@ -186,6 +186,11 @@ class ClipScore:
         return Counts(self.hits, self.false_events, self.misses)
 
     @property
+    def labelled(self) -> int:
+        """The labelled events that count (hits and misses; don't-care events left out)."""
+        return self.hits + self.misses
+
+    @property
     def precision(self) -> float:
         """Hits / (hits + false events)."""
         return self.counts.precision
@@ -198,7 +203,7 @@ class ClipScore:
     @property
     def au_recall(self) -> float:
         """Hits that also name a labelled AU, over all (certain) labelled events."""
-        return self.au_hits / (self.hits + self.misses) if self.hits + self.misses else 0.0
+        return self.au_hits / self.labelled if self.labelled else 0.0
 
     @property
     def f1(self) -> float:
@@ -251,12 +256,12 @@ class ClipScore:
             ci = wilson_interval(k, n)
             return None if ci is None else [round(ci[0], 3), round(ci[1], 3)]
 
-        return {"labelled": self.hits + self.misses, "predicted": self.hits + self.false_events,
+        return {"labelled": self.labelled, "predicted": self.hits + self.false_events,
                 "hits": self.hits, "au_hits": self.au_hits, "false": self.false_events, "missed": self.misses,
                 **{f"missed_{kind}": n for kind, n in self.miss_counts().items()},
                 "dont_care": self.dont_care, "precision": round(self.precision, 3), "recall": round(self.recall, 3),
                 "f1": round(self.f1, 3), "precision_ci95": interval(self.hits, self.hits + self.false_events),
-                "recall_ci95": interval(self.hits, self.hits + self.misses),
+                "recall_ci95": interval(self.hits, self.labelled),
                 "au_recall": round(self.au_recall, 3), "au_share": round(self.au_share, 3),
                 "au_precision": round(self.au_precision, 3), "au_label_recall": round(self.au_label_recall, 3),
                 "aus_per_hit": round(self.aus_named / self.hits, 2) if self.hits else None,
@@ -270,7 +275,7 @@ def mean_clip_f1(scores: Iterable[ClipScore]) -> float | None:
     """The mean F1 over the clips that have labelled events that count (not all don't-care): the
     criterion the label file's tune clips choose settings by, since pooled figures let the clip with the
     most events (``d6``) decide. None when no clip has such events."""
-    f1s = [s.f1 for s in scores if s.hits + s.misses > 0]
+    f1s = [s.f1 for s in scores if s.labelled]
     return sum(f1s) / len(f1s) if f1s else None
 
 
@@ -279,7 +284,7 @@ def overall_summary(scores: Sequence[ClipScore]) -> dict:
     since that mean cannot see them, the clips with nothing to find (no labelled event that counts)
     and the false events spotted there (``clips_without_events``, ``false_without_events``)."""
     mean_f1 = mean_clip_f1(scores)
-    empty = [s for s in scores if s.hits + s.misses == 0]
+    empty = [s for s in scores if not s.labelled]
     return sum(scores, ClipScore()).summary() | {"mean_clip_f1": None if mean_f1 is None else round(mean_f1, 3),
                                                  "clips_without_events": len(empty),
                                                  "false_without_events": sum(s.false_events for s in empty)}

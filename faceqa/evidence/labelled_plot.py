@@ -99,10 +99,9 @@ def plot_sweep(name: str, rows: list[dict], path: str | Path) -> Path:
     fig, (pr, fr) = plt.subplots(1, 2, figsize=(12, 5))
     top_rate = max([TARGETS["false_per_talking_min"] * 2] + [r[s]["false_per_talking_min"] or 0.0
                                                               for r in rows for s in splits])
-    pr.add_patch(plt.Rectangle((TARGETS["recall"], TARGETS["precision"]), 1 - TARGETS["recall"],
-                               1 - TARGETS["precision"], color="tab:green", alpha=0.15, lw=0))
-    fr.add_patch(plt.Rectangle((TARGETS["recall"], 0), 1 - TARGETS["recall"], TARGETS["false_per_talking_min"],
-                               color="tab:green", alpha=0.15, lw=0))
+    for ax, low, high in ((pr, TARGETS["precision"], 1.0), (fr, 0.0, TARGETS["false_per_talking_min"])):
+        ax.add_patch(plt.Rectangle((TARGETS["recall"], low), 1 - TARGETS["recall"], high - low,
+                                   color="tab:green", alpha=0.15, lw=0))
     for k, split in enumerate(splits):
         color = plt.get_cmap("tab10")(k)
         recall = [r[split]["recall"] for r in rows]
