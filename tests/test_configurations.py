@@ -90,6 +90,20 @@ def test_spotting_splits_a_chain_of_faces_unless_the_person_talks_through_it():
     assert [(a, b) for a, _, b in spot_intervals(signals, shape, fps, SpotConfig(), talking)] == [(20, 99)]
     with pytest.raises(ValueError, match="talking mask of shape"):
         spot_intervals(signals, shape, fps, SpotConfig(), talking[:100])
+    # talk_strict: inside talked-through runs only the brow raises and smiles are events
+    signals[:] = 0.0
+    signals[30:70, j[4]] = 3.0  # a frown spoken through (speech moves the brows too)
+    signals[90:110, j[1]] = 3.0  # a brow raise
+    signals[90:112, j[2]] = 2.5
+    shape = measured_shape(signals)
+    assert [(a, b) for a, _, b in spot_intervals(signals, shape, fps, SpotConfig(), talking)] == [(30, 69), (90, 111)]
+    strict = SpotConfig(talk_strict=1.0)
+    assert [(a, b) for a, _, b in spot_intervals(signals, shape, fps, strict, talking)] == [(90, 111)]
+    assert len(spot_intervals(signals, shape, fps, strict)) == 2  # no talking: both, as always
+    signals[:] = 0.0
+    signals[20:80, j[12]] = 3.0  # a smile spoken through, brows raised as it fades: groups that overlap
+    signals[70:100, j[1]] = 3.0  # but do not group are one event, since events never overlap
+    assert [(a, b) for a, _, b in spot_intervals(signals, measured_shape(signals), fps, strict, talking)] == [(20, 99)]
     # the split itself does not cut a smile held for 4 s under speech-like mouth motion (the lips open and
     # close at 4 Hz by 0.15 IOD, 25 noise units, nearly the smile's own 30): its pieces point the same way
     signals[:] = 0.0

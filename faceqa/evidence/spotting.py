@@ -28,7 +28,10 @@ the face's measured shape in noise units, ``split_penalty`` per piece of at leas
 neighbouring pieces joined while their shapes point the same way, cosine at least
 ``split_similar``), so a grin turning straight into a frown gives two events; a run during which
 the person mostly talks is one event (speech keeps moving the face, so neither a change of
-configuration nor a dip between overlapping intervals there is evidence of a new expression).
+configuration nor a dip between overlapping intervals there is evidence of a new expression); with
+``talk_strict`` above 0, such a run gives instead only the groups of its brow-raise and smile
+intervals (:data:`TALK_RUN_AUS`), each as an event, and none when it has none: fewer false events
+in speech, some expressions spoken through lost (figures in ``benchmarks/REAL_EVENTS.md``).
 Events shorter than ``min_duration_s`` are dropped; events never overlap.
 An event lasting at most 0.5 s is a micro-expression (MEGC's convention), a longer one macro; both
 are found in every mode, and an expression that fills most of a clip is one event.
@@ -54,6 +57,9 @@ MICRO_MAX_S = 0.5
 TALK_AUS = frozenset({12})
 """The mouth AU that can start an event while the person talks: a smile held through speech; every
 other mouth movement there is taken as speech."""
+TALK_RUN_AUS = frozenset({1, 2, 12})
+"""With ``talk_strict``, the AUs whose intervals are still events inside a run the person talks
+through: the brow raises and the smile, the expressions read best through speech."""
 LID_AUS = frozenset({5, 6, 7})
 """AUs whose measures a blink moves; ignored in frames where the eyes blink."""
 EMOTION_RELATIVE = 0.5
@@ -141,6 +147,7 @@ class SpotConfig:
     split_penalty: float = 1000.0
     split_similar: float = 0.6
     split_min_s: float = 0.1
+    talk_strict: float = 0.0
 
 
 DEFAULT_CONFIG = SpotConfig()
@@ -325,14 +332,18 @@ def spot_intervals(signals: np.ndarray, shape: np.ndarray, fps: float, config: S
     each run of overlapping groups is then read as the expressions it holds
     (:func:`~faceqa.evidence.configurations.split_configurations`, fitted to ``shape`` (T, D): the
     face's measured change from its reference in units of each measurement's noise), unless the
-    person talks (``talking`` (T,) mask) through most of it: then the whole run is one event.
+    person talks (``talking`` (T,) mask) through most of it: then the whole run is one event, or,
+    with ``talk_strict`` above 0, each group of its :data:`TALK_RUN_AUS` intervals is one.
     ``unread`` (T,) marks frames whose readings were bridged (:func:`fast_head`): the split sees them
     as zero.
     """
     min_event = max(1, int(np.ceil(config.min_duration_s * fps - 1e-9)))  # frames
     per_au = [intervals_from_signal(signals[:, j], fps, config) for j in range(signals.shape[1])]
-    groups = [(a, apex, b) for a, apex, b in group_intervals(per_au, signals.max(axis=1), config.group_iou)
-              if b - a + 1 >= min_event]
+    groups = _long_enough(group_intervals(per_au, signals.max(axis=1), config.group_iou), min_event)
+    talk_groups = []
+    if config.talk_strict > 0:
+        kept = [ivs if au in TALK_RUN_AUS else [] for au, ivs in zip(INTENSITY_AUS, per_au, strict=True)]
+        talk_groups = _long_enough(group_intervals(kept, signals.max(axis=1), config.group_iou), min_event)
     x = despiked(np.clip(np.nan_to_num(signals), 0.0, 5.0))
     strongest = x.max(axis=1)
     talk = _frame_mask(talking, len(x), "talking")
@@ -346,12 +357,21 @@ def spot_intervals(signals: np.ndarray, shape: np.ndarray, fps: float, config: S
     out = []
     for s0, s1 in _runs(groups):
         if talked_through(talk, s0, s1):
-            out.append((s0, s0 + int(np.argmax(strongest[s0:s1 + 1])), s1))
+            if config.talk_strict > 0:  # each group lies inside one run; overlapping ones are one event
+                for a, b in _runs([g for g in talk_groups if s0 <= g[0] <= s1]):
+                    out.append((a, a + int(np.argmax(strongest[a:b + 1])), b))
+            else:
+                out.append((s0, s0 + int(np.argmax(strongest[s0:s1 + 1])), s1))
             continue
         for a, b in split_configurations(shape[s0:s1 + 1], x[s0:s1 + 1], config.split_penalty, min_len,
                                          config.au_threshold, config.split_similar, min_event):
             out.append((s0 + a, s0 + a + int(np.argmax(strongest[s0 + a:s0 + b + 1])), s0 + b))
     return sorted(out)
+
+
+def _long_enough(groups: list[tuple[int, int, int]], min_frames: int) -> list[tuple[int, int, int]]:
+    """The (onset, apex, offset) ``groups`` spanning at least ``min_frames`` rows."""
+    return [(a, apex, b) for a, apex, b in groups if b - a + 1 >= min_frames]
 
 
 def _frame_mask(mask: np.ndarray | None, n: int, what: str) -> np.ndarray:
