@@ -7,15 +7,16 @@
 Every clip of the label file with a ``source`` ("github:OWNER/REPO PATH (commit ...)") is looked for
 at ``PATH`` inside each ``--checkout`` (clones of the clips' repositories, in the order given); the
 first file there that is the labelled one (its ``sha256``) is copied to ``--to`` under the clip's
-labelled ``path``. A clip found in no checkout, or only as a different file, is reported and
+labelled ``path``. A ``PATH`` of the form ``ARCHIVE.zip::MEMBER`` names a file inside a zip archive
+of the repository. A clip found in no checkout, or only as a different file, is reported and
 skipped; the exit status is 1 when any was, 0 when all were copied.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
+import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +29,22 @@ def source_path(source: str) -> str:
     if len(parts) < 2 or not parts[0].startswith("github:"):
         raise ValueError(f"source {source!r} is not 'github:OWNER/REPO PATH ...'")
     return parts[1]
+
+
+def read_source(checkout: Path, inside: str) -> bytes | None:
+    """The bytes of the file at ``inside`` in ``checkout`` (a zip archive's member for
+    "ARCHIVE.zip::MEMBER"), or None when it is not there (an unreadable archive counts as not there)."""
+    archive, sep, member = inside.partition("::")
+    path = checkout / archive
+    if not path.is_file():
+        return None
+    if not sep:
+        return path.read_bytes()
+    try:
+        with zipfile.ZipFile(path) as z:
+            return z.read(member)
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return None
 
 
 def gather(labels: Path, checkouts: list[Path], to: Path) -> list[str]:
@@ -44,8 +61,8 @@ def gather(labels: Path, checkouts: list[Path], to: Path) -> list[str]:
         except ValueError as e:
             problems.append(f"{name}: {e}")
             continue
-        present = [c / inside for c in checkouts if (c / inside).is_file()]
-        found = next((f for f in present if clip.is_labelled_file(f)), None)
+        present = [data for data in (read_source(c, inside) for c in checkouts) if data is not None]
+        found = next((data for data in present if clip.is_labelled_data(data)), None)
         if found is None:
             where = ", ".join(str(c) for c in checkouts)
             why = "is not the labelled file (its SHA-256 differs)" if present else "not found"
@@ -53,7 +70,7 @@ def gather(labels: Path, checkouts: list[Path], to: Path) -> list[str]:
             continue
         target = to / clip.path
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(found, target)
+        target.write_bytes(found)
         print(f"{name}: {target}")
     return problems
 

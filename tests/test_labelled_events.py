@@ -294,6 +294,7 @@ def test_outside_clips_are_gathered_from_checkouts_and_checked(tmp_path, capsys)
     labelled path, and reports (exit 1) a clip in no checkout, one whose file differs and a malformed source."""
     import hashlib
     import importlib.util
+    import zipfile
 
     spec = importlib.util.spec_from_file_location("gather_outside_clips", LABELS.parents[2] / "scripts"
                                                   / "gather_outside_clips.py")
@@ -307,6 +308,9 @@ def test_outside_clips_are_gathered_from_checkouts_and_checked(tmp_path, capsys)
     (other / "assets").mkdir(parents=True)
     (other / "assets" / "a.mp4").write_bytes(b"another a")
     (other / "assets" / "e.mp4").write_bytes(b"clip e")
+    with zipfile.ZipFile(other / "misc.zip", "w") as z:  # a clip kept inside an archive of the repository
+        z.writestr("inner/f.mp4", b"clip f")
+    (checkout / "misc.zip").write_bytes(b"not a zip archive")
 
     def clip(path: str, source: str = "", sha: str = "") -> dict:
         return {"path": path, "fps": 25, "n_frames": 10, "split": "tune", "events": [], "source": source,
@@ -319,15 +323,20 @@ def test_outside_clips_are_gathered_from_checkouts_and_checked(tmp_path, capsys)
         "c": clip("videos/x/c.mp4", "github:o/r assets/c.mp4 (commit 1)", hashlib.sha256(b"clip c").hexdigest()),
         "bad": clip("videos/x/d.mp4", "somewhere"),
         "e": clip("videos/y/e.mp4", "github:o/s assets/e.mp4 (commit 2)", hashlib.sha256(b"clip e").hexdigest()),
+        "f": clip("videos/z/f.mp4", "github:o/s misc.zip::inner/f.mp4 (commit 2)",
+                  hashlib.sha256(b"clip f").hexdigest()),
+        "g": clip("videos/z/g.mp4", "github:o/s misc.zip::inner/g.mp4 (commit 2)"),
         "shared": clip("videos/shared.mp4")}}))
     out = tmp_path / "outside"
     args = ["--checkout", str(other), "--checkout", str(checkout), "--to", str(out), "--labels", str(labels)]
     assert script.main(args) == 1
     assert (out / "videos" / "x" / "a.mp4").read_bytes() == b"clip a"  # the labelled a, not the other one
     assert (out / "videos" / "y" / "e.mp4").read_bytes() == b"clip e"
-    assert sorted(p.name for p in out.rglob("*.mp4")) == ["a.mp4", "e.mp4"]
+    assert (out / "videos" / "z" / "f.mp4").read_bytes() == b"clip f"
+    assert sorted(p.name for p in out.rglob("*.mp4")) == ["a.mp4", "e.mp4", "f.mp4"]
     err = capsys.readouterr().err
     assert "b: assets/b.mp4 not found in" in err and "c: assets/c.mp4 is not the labelled file" in err
+    assert "g: misc.zip::inner/g.mp4 not found in" in err
     assert "'somewhere'" in err and "skipped a:" not in err and "skipped e:" not in err
     with pytest.raises(SystemExit, match="not a folder"):
         script.main(["--checkout", str(tmp_path / "none"), "--to", str(out), "--labels", str(labels)])

@@ -85,9 +85,13 @@ class LabelledClip:
 
     def is_labelled_file(self, path: str | Path) -> bool:
         """Whether ``path`` holds the labelled file (its SHA-256 is the clip's; any file when none is given)."""
+        return self.is_labelled_data(Path(path).read_bytes())
+
+    def is_labelled_data(self, data: bytes) -> bool:
+        """Whether ``data`` is the labelled file's content (see :meth:`is_labelled_file`)."""
         import hashlib
 
-        return not self.sha256 or hashlib.sha256(Path(path).read_bytes()).hexdigest() == self.sha256
+        return not self.sha256 or hashlib.sha256(data).hexdigest() == self.sha256
 
     @property
     def talking_s(self) -> float:
