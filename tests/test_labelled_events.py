@@ -50,15 +50,19 @@ def test_the_shipped_labels_load_with_the_split_fixed():
         "st5_spata", "st6_obama2", "st6_obama3", "st6_andrew2", "st6_feifei2", "lp_s18", "lp_s20", "lp_s32", "sad_aoc",
         "tpsmm_jackie", "r3d_may", "mead_w011_disgusted", "muse_sun", "iplap_129", "dpe_d", "dpe_s",
         "mead_w011_neutral", "dagan_driving", "eamm_disgusted", "eamm_fear", "eamm_surprised", "headgan_drv",
-        "meg_chtf2", "meg_chtf3", "meg_chtf4", "meg_entf1", "minim_drv", "xport_drv", "lia_vox1", "lia_obama"}
+        "meg_chtf2", "meg_chtf3", "meg_chtf4", "meg_entf1", "minim_drv", "xport_drv", "lia_vox1", "lia_obama",
+        *(f"pcavs_{x}" for x in ("harris", "downey", "adams", "farah", "christie")),
+        *(f"sky_{x}" for x in ("comic", "portman", "purple")), "fadm_driving",
+        *(f"spectre_{x}" for x in ("w036happy", "w040happy", "m026disgust", "m003disgust", "w023surprise")),
+        "smirk_dafoe", "smirk_skarsgard"}
     # the clips from outside the shared data say where they come from and which file was labelled
     outside = [c for c in clips.values() if c.source]
-    assert len(outside) == 80 and all(len(c.sha256) == 64 for c in outside)
+    assert len(outside) == 96 and all(len(c.sha256) == 64 for c in outside)
     repos = ("LivePortrait", "video-retalking", "styletalk", "SadTalker", "Thin-Plate-Spline", "Real3DPortrait",
              "dreamtalk", "MuseTalk", "IP_LAP", "DPE", "DaGAN", "X-Portrait", "megactor", "LIA", "headGAN",
-             "MiniMates", "EAMM")
+             "MiniMates", "EAMM", "PC-AVS", "SkyReels-A1", "FADM", "spectre", "smirk")
     assert [sum(repo in c.source for c in outside) for repo in repos] == [12, 5, 29, 2, 1, 1, 8, 1, 1, 2, 1,
-                                                                          1, 5, 4, 1, 1, 5]
+                                                                          1, 5, 4, 1, 1, 5, 5, 3, 1, 5, 2]
     assert sum(len(c.events) for c in clips.values()) > 90
 
 
