@@ -339,11 +339,15 @@ def spot_intervals(signals: np.ndarray, shape: np.ndarray, fps: float, config: S
     """
     min_event = max(1, int(np.ceil(config.min_duration_s * fps - 1e-9)))  # frames
     per_au = [intervals_from_signal(signals[:, j], fps, config) for j in range(signals.shape[1])]
-    groups = _long_enough(group_intervals(per_au, signals.max(axis=1), config.group_iou), min_event)
-    talk_groups = []
+    peak = signals.max(axis=1)
+
+    def grouped(intervals: list[list[tuple[int, int, int]]]) -> list[tuple[int, int, int]]:
+        return [g for g in group_intervals(intervals, peak, config.group_iou) if g[2] - g[0] + 1 >= min_event]
+
+    groups = grouped(per_au)
     if config.talk_strict > 0:
-        kept = [ivs if au in TALK_RUN_AUS else [] for au, ivs in zip(INTENSITY_AUS, per_au, strict=True)]
-        talk_groups = _long_enough(group_intervals(kept, signals.max(axis=1), config.group_iou), min_event)
+        talk_groups = grouped([ivs if au in TALK_RUN_AUS else []
+                               for au, ivs in zip(INTENSITY_AUS, per_au, strict=True)])
     x = despiked(np.clip(np.nan_to_num(signals), 0.0, 5.0))
     strongest = x.max(axis=1)
     talk = _frame_mask(talking, len(x), "talking")
@@ -354,24 +358,17 @@ def spot_intervals(signals: np.ndarray, shape: np.ndarray, fps: float, config: S
         raise ValueError(f"shape of shape {shape.shape} for {len(x)} frames of signals")
     shape = np.where(unread, 0.0, despiked(shape))
     min_len = max(1, int(round(config.split_min_s * fps)))
-    out = []
+    spans: list[tuple[int, int]] = []
     for s0, s1 in _runs(groups):
-        if talked_through(talk, s0, s1):
-            if config.talk_strict > 0:  # each group lies inside one run; overlapping ones are one event
-                for a, b in _runs([g for g in talk_groups if s0 <= g[0] <= s1]):
-                    out.append((a, a + int(np.argmax(strongest[a:b + 1])), b))
-            else:
-                out.append((s0, s0 + int(np.argmax(strongest[s0:s1 + 1])), s1))
-            continue
-        for a, b in split_configurations(shape[s0:s1 + 1], x[s0:s1 + 1], config.split_penalty, min_len,
-                                         config.au_threshold, config.split_similar, min_event):
-            out.append((s0 + a, s0 + a + int(np.argmax(strongest[s0 + a:s0 + b + 1])), s0 + b))
-    return sorted(out)
-
-
-def _long_enough(groups: list[tuple[int, int, int]], min_frames: int) -> list[tuple[int, int, int]]:
-    """The (onset, apex, offset) ``groups`` spanning at least ``min_frames`` rows."""
-    return [(a, apex, b) for a, apex, b in groups if b - a + 1 >= min_frames]
+        if not talked_through(talk, s0, s1):
+            spans += [(s0 + a, s0 + b) for a, b in split_configurations(
+                shape[s0:s1 + 1], x[s0:s1 + 1], config.split_penalty, min_len, config.au_threshold,
+                config.split_similar, min_event)]
+        elif config.talk_strict > 0:  # each group lies inside one run; overlapping ones are one event
+            spans += _runs([g for g in talk_groups if s0 <= g[0] <= s1])
+        else:
+            spans.append((s0, s1))
+    return sorted((a, a + int(np.argmax(strongest[a:b + 1])), b) for a, b in spans)
 
 
 def _frame_mask(mask: np.ndarray | None, n: int, what: str) -> np.ndarray:
