@@ -9,7 +9,7 @@ order (the label file's protocol), and writes PNG sheets of every ``--step``-th 
 to ``--end``, ``--cols`` x ``--rows`` tiles each, every tile stamped with its frame index. Each tile
 is the face's box (``--region face``), its upper or lower half (``eyes``, ``mouth``) or the whole
 frame (``full``). The box is the median over the clip of OpenCV's stock YuNet face detector
-(``--detector``; every 5th frame), 30 % wider on each side, unless ``--box`` sets it; without a
+(``--detector``; every 5th frame, in a first pass), 30 % wider on each side, unless ``--box`` sets it; without a
 detector file, or where no face is found, tiles show the whole frame. Labellers use it instead of
 faceqa on purpose: the labels must not come from the detector they judge, so this script imports
 nothing from faceqa, and the box only frames the thumbnails.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,37 +30,40 @@ REGIONS = ("face", "eyes", "mouth", "full")
 DETECT_SIZE = 640
 
 
-def decode(video: Path) -> list[np.ndarray]:
-    """Every frame of ``video`` (BGR), in decoding order; ValueError naming the file when none decodes."""
+def frames(video: Path) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, frame (BGR)) for every frame of ``video`` in decoding order, one at a time; ValueError naming
+    the file when none decodes."""
     import cv2
 
     cap = cv2.VideoCapture(str(video))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    if not frames:
+    n = 0
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            yield n, frame
+            n += 1
+    finally:
+        cap.release()
+    if not n:
         raise ValueError(f"{video}: no frame could be decoded (not a video, or corrupt)")
-    return frames
 
 
-def face_box(frames: list[np.ndarray], detector: Path | None, every: int = 5) -> tuple[int, int, int, int] | None:
-    """The median YuNet face box (x0, y0, x1, y1), widened by 30 % on each side and kept inside the
-    frame, over every ``every``-th frame; None without a detector file or when no face is found."""
+def face_box(sample: Iterable[np.ndarray], detector: Path | None) -> tuple[int, int, int, int] | None:
+    """The median YuNet face box (x0, y0, x1, y1) over the ``sample`` frames, widened by 30 % on each side
+    and kept inside the frame; None without a detector file or when no face is found."""
     import cv2
 
     if detector is None or not detector.is_file():
         return None
     net = cv2.FaceDetectorYN.create(str(detector), "", (DETECT_SIZE, DETECT_SIZE), 0.6)
-    height, width = frames[0].shape[:2]
-    scale = np.array([width, height, width, height], np.float64) / DETECT_SIZE
-    found = []
-    for frame in frames[::every]:
+    found, width, height = [], 0, 0
+    for frame in sample:
+        height, width = frame.shape[:2]
         faces = net.detect(cv2.resize(frame, (DETECT_SIZE, DETECT_SIZE)))[1]
         if faces is not None and len(faces):
+            scale = np.array([width, height, width, height], np.float64) / DETECT_SIZE
             found.append(max(faces, key=lambda f: f[2] * f[3])[:4] * scale)
     if not found:
         return None
@@ -93,17 +97,16 @@ def tile(frame: np.ndarray, box: tuple[int, int, int, int], size: int, index: in
     return out
 
 
-def sheets(frames: list[np.ndarray], indices: list[int], box: tuple[int, int, int, int], cols: int, rows: int,
-           size: int) -> list[tuple[list[int], np.ndarray]]:
-    """(frame indices, sheet image) for each group of ``cols * rows`` of ``indices``; a short last row is
-    filled with black tiles."""
+def sheets(tiles: list[tuple[int, np.ndarray]], cols: int, rows: int) -> list[tuple[list[int], np.ndarray]]:
+    """(frame indices, sheet image) for each group of ``cols * rows`` of the (frame index, :func:`tile`)
+    ``tiles``; a short last row is filled with black tiles."""
     out = []
     per = cols * rows
-    for start in range(0, len(indices), per):
-        group = indices[start:start + per]
-        tiles = [tile(frames[i], box, size, i) for i in group]
-        tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % cols)
-        grid = [np.hstack(tiles[r:r + cols]) for r in range(0, len(tiles), cols)]
+    for start in range(0, len(tiles), per):
+        group = [i for i, _ in tiles[start:start + per]]
+        images = [image for _, image in tiles[start:start + per]]
+        images += [np.zeros_like(images[0])] * (-len(images) % cols)
+        grid = [np.hstack(images[r:r + cols]) for r in range(0, len(images), cols)]
         out.append((group, np.vstack(grid)))
     return out
 
@@ -142,20 +145,23 @@ def main(argv: list[str] | None = None) -> int:
     if min(args.step, args.cols, args.rows, args.size) < 1:
         sys.exit("--step, --cols, --rows and --size must be at least 1")
     box = parse_box(args.box) if args.box else None
+    end = float("inf") if args.end is None else args.end
+    tiles, region, n = [], None, 0
     try:
-        frames = decode(args.video)
+        if box is None:  # a first pass for the face box, every 5th frame
+            box = face_box((frame for i, frame in frames(args.video) if i % 5 == 0), args.detector)
+        for i, frame in frames(args.video):  # frames are tiled as they come: memory holds tiles, not the clip
+            n = i + 1
+            if args.start <= i <= end and (i - args.start) % args.step == 0:
+                region = region or region_box(box, args.region, frame.shape)
+                tiles.append((i, tile(frame, region, args.size, i)))
     except ValueError as e:
         sys.exit(str(e))
-    if box is None:
-        box = face_box(frames, args.detector)
-    last = len(frames) - 1 if args.end is None else min(args.end, len(frames) - 1)
-    indices = list(range(max(0, args.start), last + 1, args.step))
-    if not indices:
-        sys.exit(f"no frame in {args.start}..{last} ({len(frames)} decoded)")
-    print(f"{args.video}: {len(frames)} frames; tiles show {region_box(box, args.region, frames[0].shape)}")
+    if not tiles:
+        sys.exit(f"no frame in {args.start}..{min(end, n - 1)} ({n} decoded)")
+    print(f"{args.video}: {n} frames; tiles show {region}")
     args.out.mkdir(parents=True, exist_ok=True)
-    for group, sheet in sheets(frames, indices, region_box(box, args.region, frames[0].shape), args.cols, args.rows,
-                               args.size):
+    for group, sheet in sheets(tiles, args.cols, args.rows):
         path = args.out / f"{args.region}_{group[0]:05d}_{group[-1]:05d}_step{args.step}.png"
         cv2.imwrite(str(path), sheet)
         print(path)
